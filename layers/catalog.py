@@ -1,0 +1,147 @@
+"""The layer catalog: one declarative YAML file that lists every layer the service serves.
+
+A catalog entry says what a layer is (kind, titles), where its data is (source file and
+layer), how to read it (CRS, field mapping from the source's own column names to our
+canonical names), what area it speaks for (coverage) and where it comes from (vintage,
+licence, provenance, ``synthetic``). Pointing the service at real provincial data means
+writing such a file; no code changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+LayerKind = Literal[
+    "admin",
+    "key_region",
+    "red_line",
+    "control_unit",
+    "protected_area",
+    "basic_farmland",
+    "candidate_land",
+    "industrial_park",
+    "grid",
+    "raster",
+]
+
+# Canonical fields a layer of each kind must provide (after the field mapping).
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "admin": ("adcode", "name", "level"),
+    "key_region": ("edition", "region", "member_adcodes"),
+    "red_line": ("code", "name"),
+    "control_unit": (
+        "code",
+        "name",
+        "unit_class",
+        "spatial_layout",
+        "emission_control",
+        "risk_control",
+        "resource_efficiency",
+    ),
+    "protected_area": ("name", "category"),
+    "basic_farmland": ("code",),
+    "candidate_land": ("land_kind", "name"),
+    "industrial_park": ("name", "planning_eia"),
+    "grid": ("name", "voltage_kv"),
+    "raster": (),
+}
+
+
+class Titles(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    zh: str
+    en: str
+
+
+class Coverage(BaseModel):
+    """The area a layer speaks for: inside it, the absence of a feature is meaningful
+    (no red line here); outside it, the layer says nothing and rules needing it are
+    ``undetermined``. Given as features of an admin layer, or ``all`` of that layer."""
+
+    model_config = ConfigDict(extra="forbid")
+    admin_layer: str
+    adcodes: list[str] | Literal["all"] = "all"
+
+
+class LayerEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{1,62}$")
+    title: Titles
+    kind: LayerKind
+    source: str
+    source_layer: str | None = None
+    crs: str = "EPSG:4490"
+    vintage: dt.date
+    licence: str
+    provenance: str
+    synthetic: bool
+    fields: dict[str, str] = Field(
+        default_factory=dict, description="source column name -> canonical name"
+    )
+    id_field: str | None = Field(None, description="canonical field holding the feature id")
+    coverage: Coverage | None = None
+    description: str = ""
+
+    @field_validator("fields")
+    @classmethod
+    def _unique_targets(cls, v: dict[str, str]) -> dict[str, str]:
+        targets = list(v.values())
+        dup = {t for t in targets if targets.count(t) > 1}
+        if dup:
+            raise ValueError(f"field mapping maps several source columns to {sorted(dup)}")
+        return v
+
+
+class Catalog(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    catalog_version: int = 1
+    title: str = ""
+    data_dir: str = "."
+    layers: list[LayerEntry]
+
+    @model_validator(mode="after")
+    def _check(self) -> Catalog:
+        ids = [entry.id for entry in self.layers]
+        dup = {i for i in ids if ids.count(i) > 1}
+        if dup:
+            raise ValueError(f"duplicate layer ids: {sorted(dup)}")
+        by_id = {entry.id: entry for entry in self.layers}
+        for entry in self.layers:
+            if entry.coverage is None:
+                continue
+            admin = by_id.get(entry.coverage.admin_layer)
+            if admin is None or admin.kind != "admin":
+                raise ValueError(
+                    f"layer {entry.id!r}: coverage.admin_layer {entry.coverage.admin_layer!r} "
+                    "is not an admin layer of this catalog"
+                )
+        return self
+
+    def entry(self, layer_id: str) -> LayerEntry:
+        for e in self.layers:
+            if e.id == layer_id:
+                return e
+        raise KeyError(layer_id)
+
+
+def load_catalog(path: str | Path, data_dir: str | Path | None = None) -> tuple[Catalog, Path]:
+    """Read and validate a catalog file. Returns the catalog and the resolved data folder
+    (``data_dir`` argument, else the file's ``data_dir`` relative to the file)."""
+    path = Path(path)
+    with path.open(encoding="utf-8") as fh:
+        raw = yaml.safe_load(fh)
+    catalog = Catalog.model_validate(raw)
+    if data_dir is None:
+        base = Path(catalog.data_dir)
+        data_dir = base if base.is_absolute() else (path.parent / base)
+    return catalog, Path(data_dir).resolve()
+
+
+DEFAULT_CATALOG = Path(__file__).parent / "catalogs" / "sample.yaml"

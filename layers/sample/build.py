@@ -1,0 +1,117 @@
+"""Build the embedded sample data set: ``python -m layers.sample.build [--out DIR] [--force]``.
+
+Deterministic: the same package versions give byte-identical attribute tables and
+geometries (layer versions are derived from that content). The result is written to a
+temporary folder next to ``DIR`` and swapped in with one rename, so an interrupted build never
+leaves a half-written data set behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+
+from layers.sample import synthetic
+from layers.sample.admin import read_admin
+from layers.sample.key_regions import build_key_regions, read_members
+
+BUILDER_VERSION = "1"
+DEFAULT_OUT = Path(__file__).resolve().parents[2] / "data" / "sample"
+STAMP = "BUILD.json"
+
+
+def _write(gdf: gpd.GeoDataFrame, path: Path, layer: str) -> None:
+    pyogrio.write_dataframe(gdf, path, layer=layer, driver="GPKG")
+
+
+def build(out: Path) -> dict:
+    t0 = time.perf_counter()
+    admin = read_admin()
+    t_admin = time.perf_counter() - t0
+    regions = build_key_regions(admin, read_members())
+    counties = synthetic.synth_counties(admin)
+    units = synthetic.build_control_units(counties)
+    red = synthetic.build_red_lines(units)
+    protected = synthetic.build_protected_areas(units)
+    farmland = synthetic.build_basic_farmland(units)
+    parks = synthetic.build_parks(units, counties)
+    land = synthetic.build_candidate_land(counties)
+    stations, lines = synthetic.build_grid(counties)
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".sample-", dir=out.parent))
+    try:
+        for level, gdf in admin.items():
+            _write(gdf, tmp / "admin.gpkg", level)
+        _write(regions, tmp / "key_regions.gpkg", "key_regions")
+        _write(units, tmp / "control_units.gpkg", "HJZHGKDY")
+        _write(red, tmp / "red_lines.gpkg", "red_lines")
+        _write(protected, tmp / "protected_areas.gpkg", "protected_areas")
+        _write(farmland, tmp / "basic_farmland.gpkg", "basic_farmland")
+        _write(parks, tmp / "industrial_parks.gpkg", "industrial_parks")
+        _write(land, tmp / "candidate_land.gpkg", "candidate_land")
+        _write(stations, tmp / "grid.gpkg", "substations")
+        _write(lines, tmp / "grid.gpkg", "lines")
+        summary = {
+            "builder_version": BUILDER_VERSION,
+            "seed": synthetic.SEED,
+            "synthetic_provinces": list(synthetic.SYNTH_PROVINCES),
+            "counts": {
+                "admin_" + k: len(v) for k, v in admin.items()
+            } | {
+                "key_regions": len(regions),
+                "control_units": len(units),
+                "red_lines": len(red),
+                "protected_areas": len(protected),
+                "basic_farmland": len(farmland),
+                "industrial_parks": len(parks),
+                "candidate_land": len(land),
+                "substations": len(stations),
+                "lines": len(lines),
+            },
+            "seconds": {"admin": round(t_admin, 1), "total": round(time.perf_counter() - t0, 1)},
+        }
+        (tmp / STAMP).write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+        old = None
+        if out.exists():
+            old = out.with_name(out.name + ".old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(out, old)
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--force", action="store_true", help="rebuild even if the stamp matches")
+    args = ap.parse_args(argv)
+    stamp = args.out / STAMP
+    if stamp.exists() and not args.force:
+        try:
+            if json.loads(stamp.read_text(encoding="utf-8")).get("builder_version") == BUILDER_VERSION:
+                print(f"sample data present in {args.out} (use --force to rebuild)")
+                return 0
+        except ValueError:
+            pass
+    summary = build(args.out)
+    print(f"sample data written to {args.out} in {summary['seconds']['total']} s: {summary['counts']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,292 @@
+"""Layer storage: one interface, several backends.
+
+:class:`LayerStore` is what the domain (``zoning/``) talks to. It answers a few questions the
+same way whichever backend holds the data: which layers there are (with versions), which
+features each of many geometries touches (vectorised), the features by index, and whether a
+layer speaks for a given area (its coverage).
+
+:class:`EmbeddedStore` reads GeoPackage (or any OGR) files named by the catalog once at
+start-up, maps source fields to canonical names, reprojects to :data:`~layers.crs.STORAGE_CRS`,
+validates, derives a content version, and indexes each layer with a shapely 2 ``STRtree``
+over prepared geometries. No request touches a file.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import orjson
+import pandas as pd
+import pyogrio
+import shapely
+
+from layers.catalog import REQUIRED_FIELDS, Catalog, LayerEntry, load_catalog
+from layers.crs import STORAGE_CRS
+
+log = logging.getLogger(__name__)
+
+
+class LayerError(Exception):
+    """Base class of the errors this package raises."""
+
+
+class LayerLoadError(LayerError):
+    """A layer named by the catalog cannot be read or fails validation."""
+
+
+class UnknownLayer(LayerError, KeyError):
+    def __init__(self, layer_id: str):
+        super().__init__(layer_id)
+        self.layer_id = layer_id
+
+    def __str__(self) -> str:
+        return f"unknown layer {self.layer_id!r}"
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """Catalog entry plus what loading found: version, count, extent, schema."""
+
+    entry: LayerEntry
+    version: str
+    count: int
+    bbox: tuple[float, float, float, float] | None
+    geometry_type: str
+    fields: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return self.entry.id
+
+    @property
+    def kind(self) -> str:
+        return self.entry.kind
+
+    @property
+    def synthetic(self) -> bool:
+        return self.entry.synthetic
+
+
+@dataclass
+class _Layer:
+    info: LayerInfo
+    frame: pd.DataFrame  # canonical attributes, row i <-> geoms[i]
+    geoms: np.ndarray  # shapely geometries, prepared
+    ids: np.ndarray  # feature ids (str)
+    tree: shapely.STRtree
+    coverage: shapely.Geometry | None = None
+    extra: dict = field(default_factory=dict)
+
+
+class LayerStore(abc.ABC):
+    """What every backend answers."""
+
+    catalog: Catalog
+
+    @abc.abstractmethod
+    def layers(self) -> list[LayerInfo]: ...
+
+    def info(self, layer_id: str) -> LayerInfo:
+        for info in self.layers():
+            if info.id == layer_id:
+                return info
+        raise UnknownLayer(layer_id)
+
+    def layers_of_kind(self, kind: str) -> list[LayerInfo]:
+        return [i for i in self.layers() if i.kind == kind]
+
+    @abc.abstractmethod
+    def query(
+        self, layer_id: str, geometries: np.ndarray, predicate: str = "intersects"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs (geometry index, feature index) for which ``predicate(geometry, feature)``
+        holds; many geometries in, two index arrays out."""
+
+    @abc.abstractmethod
+    def geometries(self, layer_id: str, idx: np.ndarray) -> np.ndarray: ...
+
+    @abc.abstractmethod
+    def attributes(self, layer_id: str, idx: np.ndarray) -> pd.DataFrame: ...
+
+    @abc.abstractmethod
+    def feature_ids(self, layer_id: str, idx: np.ndarray) -> np.ndarray: ...
+
+    @abc.abstractmethod
+    def coverage(self, layer_id: str) -> shapely.Geometry | None:
+        """The area the layer speaks for (None: unknown, treat as nowhere)."""
+
+
+# --- loading helpers ------------------------------------------------------------------------
+
+def content_version(entry: LayerEntry, frame: pd.DataFrame, geoms: np.ndarray) -> str:
+    """A version derived from the layer's content: vintage date + a hash of the canonical
+    attributes and the geometries' WKB. Any change to the data changes it."""
+    h = hashlib.sha256()
+    h.update(orjson.dumps(list(frame.columns)))
+    records = frame.astype(object).where(frame.notna(), None).to_dict(orient="split")["data"]
+    h.update(orjson.dumps(records, default=str))
+    for wkb in shapely.to_wkb(geoms, hex=False, output_dimension=2, byte_order=1):
+        h.update(wkb)
+    return f"{entry.vintage:%Y%m%d}-{h.hexdigest()[:10]}"
+
+
+def read_entry(entry: LayerEntry, data_dir: Path) -> gpd.GeoDataFrame:
+    path = Path(entry.source)
+    if not path.is_absolute():
+        path = data_dir / path
+    if not path.exists():
+        raise LayerLoadError(f"layer {entry.id!r}: source file {path} does not exist")
+    try:
+        gdf = pyogrio.read_dataframe(path, layer=entry.source_layer)
+    except Exception as exc:  # pyogrio raises several DataSourceError subclasses
+        raise LayerLoadError(f"layer {entry.id!r}: cannot read {path}: {exc}") from exc
+    if gdf.crs is None:
+        gdf = gdf.set_crs(entry.crs)
+    if not gdf.crs.equals(STORAGE_CRS):
+        gdf = gdf.to_crs(STORAGE_CRS)
+    return gdf
+
+
+def canonicalise(entry: LayerEntry, gdf: gpd.GeoDataFrame) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
+    """Rename source fields, check the schema, repair or drop bad geometries."""
+    warnings: list[str] = []
+    missing_src = [s for s in entry.fields if s not in gdf.columns]
+    if missing_src:
+        raise LayerLoadError(
+            f"layer {entry.id!r}: field mapping names source columns not in the file: {missing_src}"
+        )
+    gdf = gdf.rename(columns=entry.fields)
+    required = REQUIRED_FIELDS[entry.kind]
+    missing = [f for f in required if f not in gdf.columns]
+    if missing:
+        raise LayerLoadError(
+            f"layer {entry.id!r} (kind {entry.kind}) lacks required fields {missing}; "
+            f"map them from the source columns {sorted(c for c in gdf.columns if c != 'geometry')}"
+        )
+    geoms = gdf.geometry.values.to_numpy() if hasattr(gdf.geometry.values, "to_numpy") else np.asarray(gdf.geometry.values)
+    geoms = np.asarray(geoms, dtype=object)
+    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if empty.any():
+        warnings.append(f"{int(empty.sum())} features without geometry dropped")
+    invalid = ~empty & ~shapely.is_valid(geoms)
+    if invalid.any():
+        warnings.append(f"{int(invalid.sum())} invalid geometries repaired with make_valid")
+        geoms = geoms.copy()
+        geoms[invalid] = shapely.make_valid(geoms[invalid])
+    keep = ~empty
+    frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).loc[keep].reset_index(drop=True)
+    return frame, geoms[keep], warnings
+
+
+class EmbeddedStore(LayerStore):
+    """GeoPackage files + in-memory STRtree indexes."""
+
+    def __init__(self, catalog: Catalog, data_dir: Path):
+        self.catalog = catalog
+        self.data_dir = Path(data_dir)
+        self._layers: dict[str, _Layer] = {}
+        self.loaded_at: dt.datetime | None = None
+
+    @classmethod
+    def open(cls, catalog_path: str | Path, data_dir: str | Path | None = None) -> EmbeddedStore:
+        catalog, resolved = load_catalog(catalog_path, data_dir)
+        store = cls(catalog, resolved)
+        store.load()
+        return store
+
+    def load(self) -> None:
+        vector = [e for e in self.catalog.layers if e.kind != "raster"]
+        # admin layers first: the others' coverage is defined on them
+        vector.sort(key=lambda e: e.kind != "admin")
+        for entry in vector:
+            self._layers[entry.id] = self._load_one(entry)
+        self.loaded_at = dt.datetime.now(dt.UTC)
+
+    def _load_one(self, entry: LayerEntry) -> _Layer:
+        frame, geoms, warnings = canonicalise(entry, read_entry(entry, self.data_dir))
+        if entry.id_field:
+            if entry.id_field not in frame.columns:
+                raise LayerLoadError(f"layer {entry.id!r}: id_field {entry.id_field!r} not in the data")
+            ids = frame[entry.id_field].astype(str).to_numpy()
+            if len(set(ids)) != len(ids):
+                raise LayerLoadError(f"layer {entry.id!r}: id_field {entry.id_field!r} is not unique")
+        else:
+            ids = np.array([str(i + 1) for i in range(len(frame))], dtype=object)
+        version = content_version(entry, frame, geoms)
+        shapely.prepare(geoms)
+        bounds = shapely.total_bounds(geoms) if len(geoms) else None
+        types = sorted({t for t in shapely.get_type_id(geoms).tolist()})
+        gtype = "/".join(shapely.GeometryType(t).name for t in types) if types else "None"
+        info = LayerInfo(
+            entry=entry,
+            version=version,
+            count=len(frame),
+            bbox=tuple(float(b) for b in bounds) if bounds is not None else None,
+            geometry_type=gtype,
+            fields=tuple(frame.columns),
+            warnings=tuple(warnings),
+        )
+        layer = _Layer(info=info, frame=frame, geoms=geoms, ids=ids, tree=shapely.STRtree(geoms))
+        if entry.coverage is not None:
+            layer.coverage = self._coverage_geometry(entry)
+        for w in warnings:
+            log.warning("layer %s: %s", entry.id, w)
+        return layer
+
+    def _coverage_geometry(self, entry: LayerEntry) -> shapely.Geometry:
+        cov = entry.coverage
+        admin = self._layers.get(cov.admin_layer)
+        if admin is None:
+            raise LayerLoadError(f"layer {entry.id!r}: coverage admin layer {cov.admin_layer!r} not loaded")
+        if cov.adcodes == "all":
+            parts = admin.geoms
+        else:
+            codes = admin.frame["adcode"].astype(str).to_numpy()
+            missing = sorted(set(cov.adcodes) - set(codes))
+            if missing:
+                raise LayerLoadError(
+                    f"layer {entry.id!r}: coverage adcodes {missing} not in admin layer {cov.admin_layer!r}"
+                )
+            parts = admin.geoms[np.isin(codes, cov.adcodes)]
+        geom = parts[0] if len(parts) == 1 else shapely.union_all(parts)
+        shapely.prepare(geom)
+        return geom
+
+    # --- LayerStore ---------------------------------------------------------------------------
+
+    def _get(self, layer_id: str) -> _Layer:
+        try:
+            return self._layers[layer_id]
+        except KeyError:
+            raise UnknownLayer(layer_id) from None
+
+    def layers(self) -> list[LayerInfo]:
+        return [layer.info for layer in self._layers.values()]
+
+    def info(self, layer_id: str) -> LayerInfo:
+        return self._get(layer_id).info
+
+    def query(self, layer_id, geometries, predicate="intersects"):
+        layer = self._get(layer_id)
+        pairs = layer.tree.query(np.asarray(geometries, dtype=object), predicate=predicate)
+        return pairs[0], pairs[1]
+
+    def geometries(self, layer_id, idx):
+        return self._get(layer_id).geoms[np.asarray(idx, dtype=np.intp)]
+
+    def attributes(self, layer_id, idx):
+        return self._get(layer_id).frame.iloc[np.asarray(idx, dtype=np.intp)]
+
+    def feature_ids(self, layer_id, idx):
+        return self._get(layer_id).ids[np.asarray(idx, dtype=np.intp)]
+
+    def coverage(self, layer_id):
+        return self._get(layer_id).coverage
