@@ -105,10 +105,15 @@ class LayerStore(abc.ABC):
 
     @abc.abstractmethod
     def query(
-        self, layer_id: str, geometries: np.ndarray, predicate: str = "intersects"
+        self,
+        layer_id: str,
+        geometries: np.ndarray,
+        predicate: str = "intersects",
+        distance: float | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Pairs (geometry index, feature index) for which ``predicate(geometry, feature)``
-        holds; many geometries in, two index arrays out."""
+        holds (``dwithin`` takes ``distance`` in degrees); many geometries in, two index
+        arrays out."""
 
     @abc.abstractmethod
     def geometries(self, layer_id: str, idx: np.ndarray) -> np.ndarray: ...
@@ -274,9 +279,11 @@ class EmbeddedStore(LayerStore):
     def info(self, layer_id: str) -> LayerInfo:
         return self._get(layer_id).info
 
-    def query(self, layer_id, geometries, predicate="intersects"):
+    def query(self, layer_id, geometries, predicate="intersects", distance=None):
         layer = self._get(layer_id)
-        pairs = layer.tree.query(np.asarray(geometries, dtype=object), predicate=predicate)
+        pairs = layer.tree.query(
+            np.asarray(geometries, dtype=object), predicate=predicate, distance=distance
+        )
         return pairs[0], pairs[1]
 
     def geometries(self, layer_id, idx):

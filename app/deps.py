@@ -1,0 +1,28 @@
+"""Dependencies: the services loaded at start-up, as typed ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.settings import Settings
+from layers.store import LayerStore
+from zoning.industries import IndustryCatalogue
+from zoning.rules import RuleSet
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: LayerStore
+    rules: RuleSet
+    industries: IndustryCatalogue
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]

@@ -1,0 +1,36 @@
+"""One table from exceptions to HTTP status codes; every error body is
+``{"error": <kind>, "detail": <message naming the problem>}``."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from layers.store import LayerError, UnknownLayer
+from zoning.errors import InvalidParameter, InvalidSite, UnknownIndustry, ZoningError
+
+log = logging.getLogger(__name__)
+
+STATUS_CODES: dict[type[Exception], int] = {
+    InvalidSite: 422,
+    UnknownIndustry: 422,
+    InvalidParameter: 422,
+    UnknownLayer: 404,
+    ZoningError: 400,
+    LayerError: 500,
+}
+
+
+def add_exception_handlers(app: FastAPI, codes: dict[type[Exception], int] = STATUS_CODES) -> None:
+    async def handler(request: Request, exc: Exception) -> JSONResponse:
+        status = next(code for cls, code in codes.items() if isinstance(exc, cls))
+        if status >= 500:
+            log.exception("error answering %s", request.url.path, exc_info=exc)
+        return JSONResponse(
+            status_code=status, content={"error": type(exc).__name__, "detail": str(exc)}
+        )
+
+    for cls in codes:
+        app.add_exception_handler(cls, handler)

@@ -1,0 +1,64 @@
+"""The FastAPI application: ``create_app()`` wires settings, the layer store, rules and
+routers. Layers load in the lifespan hook, before the server accepts requests."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app.deps import Services
+from app.errors import add_exception_handlers
+from app.middleware import BodySizeLimit
+from app.routers import assess, catalogue, health, here, layers
+from app.settings import Settings, get_settings
+from layers.store import EmbeddedStore
+from zoning.industries import load_industries
+from zoning.rules import load_rules
+
+log = logging.getLogger("zoning")
+
+
+def load_services(settings: Settings) -> Services:
+    store = EmbeddedStore.open(settings.catalog, settings.data_dir)
+    return Services(
+        settings=settings,
+        store=store,
+        rules=load_rules(settings.rules_dir),
+        industries=load_industries(),
+    )
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if getattr(app.state, "services", None) is None:
+            app.state.services = load_services(settings)
+            log.info("loaded %d layers", len(app.state.services.store.layers()))
+        yield
+
+    app = FastAPI(
+        title="Zoning & siting service (减污降碳协同增效)",
+        version="0.1.0",
+        description=(
+            "Judges whether a project may be built at a site over three-lines-one-list zoning, "
+            "key air-pollution regions and land for renewables, citing the clause and layer "
+            "version behind every reason. Layers marked `synthetic` are generated sample data."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+            allow_headers=["*"],
+        )
+    add_exception_handlers(app)
+    for module in (health, assess, here, layers, catalogue):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,197 @@
+"""Request and response models of the HTTP API (OpenAPI is generated from these)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from geojson_pydantic import Feature, FeatureCollection, MultiPolygon, Point, Polygon
+from pydantic import BaseModel, ConfigDict, Field
+
+SiteGeoJSON = Annotated[
+    Point | Polygon | MultiPolygon | Feature | FeatureCollection,
+    Field(discriminator="type", description="lon/lat in EPSG:4490 (CGCS2000) or WGS84"),
+]
+
+
+class ProjectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    industry: str = Field(
+        min_length=1, max_length=8, description="GB/T 4754-2017 class, e.g. C3120 (炼钢)",
+        examples=["C3120"],
+    )
+    action: Literal["new", "expand", "rebuild"] = Field("new", description="新建 / 扩建 / 改建")
+    product: str | None = Field(None, max_length=200, description="product, e.g. 光伏压延玻璃")
+    name: str | None = Field(None, max_length=200)
+
+
+class AssessRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "site": {
+                        "type": "Polygon",
+                        "coordinates": [[[118.17, 39.62], [118.19, 39.62], [118.19, 39.64],
+                                         [118.17, 39.64], [118.17, 39.62]]],
+                    },
+                    "project": {"industry": "C3120", "action": "new", "name": "唐山某钢铁项目"},
+                    "key_region_edition": "2023",
+                }
+            ]
+        },
+    )
+    site: SiteGeoJSON
+    project: ProjectIn
+    key_region_edition: Literal["2018", "2023"] | None = Field(
+        None, description="key-region map: 2018 (国发〔2018〕22号) or 2023 (国发〔2023〕24号, default)"
+    )
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class TextOut(_Out):
+    zh: str
+    en: str
+
+
+class ClauseOut(_Out):
+    document: str
+    number: str | None = None
+    article: str
+    text: str
+    quote_checked: bool
+
+
+class LayerRefOut(_Out):
+    id: str
+    version: str
+    synthetic: bool
+    kind: str
+    covers_site: bool | None = None
+
+
+class FeatureRefOut(_Out):
+    layer_id: str
+    feature_id: str
+    properties: dict[str, Any]
+    overlap_m2: float | None = Field(None, description="m² in the site's local Gauss-Krüger zone")
+    share: float | None = Field(None, description="share of the site's area (0-1)")
+
+
+class ReasonOut(_Out):
+    rule_id: str
+    verdict: Literal["prohibited", "undetermined", "conditional", "permitted"]
+    summary: TextOut
+    clause: ClauseOut
+    layer: LayerRefOut | None
+    features: list[FeatureRefOut]
+    note: str | None = None
+
+
+class SiteOut(_Out):
+    type: str
+    area_m2: float
+    centroid: list[float]
+    area_crs: str
+    vertices: int
+    bbox: list[float]
+
+
+class ProjectOut(_Out):
+    industry: str
+    industry_name: TextOut
+    action: str
+    product: str | None
+    name: str | None
+
+
+class AssessResponse(_Out):
+    verdict: Literal["prohibited", "undetermined", "conditional", "permitted"]
+    reasons: list[ReasonOut]
+    zones: list[FeatureRefOut]
+    admin: list[FeatureRefOut]
+    site: SiteOut
+    project: ProjectOut
+    layers: list[LayerRefOut]
+    rules_version: str
+    key_region_edition: str
+    synthetic: bool = Field(description="true when synthetic sample data speaks in this answer")
+    notice: TextOut | None
+    assessed_at: str
+
+
+class HereLayerOut(BaseModel):
+    id: str
+    kind: str
+    version: str
+    synthetic: bool
+    covers_point: bool
+    features: list[FeatureRefOut]
+
+
+class HereResponse(BaseModel):
+    lon: float
+    lat: float
+    layers: list[HereLayerOut]
+    synthetic: bool
+    notice: TextOut | None
+
+
+class CoverageOut(BaseModel):
+    admin_layer: str
+    adcodes: list[str] | Literal["all"]
+
+
+class LayerOut(BaseModel):
+    id: str
+    title: TextOut
+    kind: str
+    synthetic: bool
+    version: str
+    vintage: str
+    licence: str
+    provenance: str
+    description: str
+    crs: str = Field(description="storage CRS of the served data")
+    source_crs: str
+    count: int
+    bbox: list[float] | None
+    geometry_type: str
+    fields: list[str]
+    coverage: CoverageOut | None
+    warnings: list[str]
+
+
+class LayersResponse(BaseModel):
+    storage_crs: str
+    layers: list[LayerOut]
+
+
+class IndustryOut(BaseModel):
+    code: str
+    zh: str
+    en: str
+    two_high: str | None
+    renewable: str | None
+    energy_intensive: bool
+
+
+class IndustriesResponse(BaseModel):
+    standard: str
+    version: str
+    industries: list[IndustryOut]
+
+
+class RulesResponse(BaseModel):
+    version: str
+    families: list[dict[str, Any]]
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"]
+    layers: int
+    rules_version: str
+    loaded_at: str | None

@@ -1,0 +1,22 @@
+"""GET /healthz: answers once the layers are loaded (start-up loads them before serving)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.deps import ServicesDep
+from app.models import HealthResponse
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=HealthResponse, operation_id="health")
+def healthz(services: ServicesDep) -> HealthResponse:
+    store = services.store
+    loaded = getattr(store, "loaded_at", None)
+    return HealthResponse(
+        status="ok",
+        layers=len(store.layers()),
+        rules_version=services.rules.version,
+        loaded_at=loaded.isoformat(timespec="seconds") if loaded else None,
+    )

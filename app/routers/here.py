@@ -1,0 +1,39 @@
+"""GET /v1/here: every feature of every vector layer at a point."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.deps import ServicesDep
+from app.models import FeatureRefOut, HereLayerOut, HereResponse
+from zoning.judge import SYNTHETIC_NOTICE, feature_refs
+from zoning.overlay import features_at
+
+router = APIRouter(prefix="/v1", tags=["here"])
+
+
+@router.get("/here", response_model=HereResponse, operation_id="here")
+def here(
+    services: ServicesDep,
+    lon: Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False, description="longitude, EPSG:4490")],
+    lat: Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False, description="latitude, EPSG:4490")],
+) -> HereResponse:
+    hits = features_at(services.store, lon, lat)
+    layers = [
+        HereLayerOut(
+            id=h.info.id,
+            kind=h.info.kind,
+            version=h.info.version,
+            synthetic=h.info.synthetic,
+            covers_point=h.covered,
+            features=[FeatureRefOut.model_validate(f) for f in feature_refs(h)],
+        )
+        for h in hits.values()
+    ]
+    synthetic = any(lyr.synthetic and (lyr.covers_point or lyr.features) for lyr in layers)
+    return HereResponse(
+        lon=lon, lat=lat, layers=layers, synthetic=synthetic,
+        notice=SYNTHETIC_NOTICE if synthetic else None,
+    )

@@ -1,0 +1,45 @@
+"""GET /v1/layers and /v1/layers/{id}: the catalog with versions, extents and counts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.deps import ServicesDep
+from app.models import LayerOut, LayersResponse
+from layers.crs import STORAGE_CRS
+from layers.store import LayerInfo
+
+router = APIRouter(prefix="/v1", tags=["layers"])
+
+
+def layer_out(info: LayerInfo) -> LayerOut:
+    e = info.entry
+    return LayerOut(
+        id=e.id,
+        title=e.title.model_dump(),
+        kind=e.kind,
+        synthetic=e.synthetic,
+        version=info.version,
+        vintage=e.vintage.isoformat(),
+        licence=e.licence,
+        provenance=e.provenance,
+        description=e.description,
+        crs=STORAGE_CRS,
+        source_crs=e.crs,
+        count=info.count,
+        bbox=list(info.bbox) if info.bbox else None,
+        geometry_type=info.geometry_type,
+        fields=list(info.fields),
+        coverage=e.coverage.model_dump() if e.coverage else None,
+        warnings=list(info.warnings),
+    )
+
+
+@router.get("/layers", response_model=LayersResponse, operation_id="listLayers")
+def list_layers(services: ServicesDep) -> LayersResponse:
+    return LayersResponse(storage_crs=STORAGE_CRS, layers=[layer_out(i) for i in services.store.layers()])
+
+
+@router.get("/layers/{layer_id}", response_model=LayerOut, operation_id="getLayer")
+def get_layer(layer_id: str, services: ServicesDep) -> LayerOut:
+    return layer_out(services.store.info(layer_id))

@@ -1,0 +1,74 @@
+"""Shared fixtures: the sample store, rules and industries load once per session."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import shapely
+
+from layers.catalog import DEFAULT_CATALOG
+from layers.store import EmbeddedStore
+from zoning.industries import load_industries
+from zoning.rules import load_rules
+
+warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarning)
+
+
+@pytest.fixture(scope="session")
+def store() -> EmbeddedStore:
+    return EmbeddedStore.open(DEFAULT_CATALOG)
+
+
+@pytest.fixture(scope="session")
+def rules():
+    return load_rules()
+
+
+@pytest.fixture(scope="session")
+def industries():
+    return load_industries()
+
+
+@pytest.fixture(scope="session")
+def client(store, rules, industries):
+    from fastapi.testclient import TestClient
+
+    from app.deps import Services
+    from app.main import create_app
+    from app.settings import Settings
+
+    settings = Settings()
+    app = create_app(settings, Services(settings, store, rules, industries))
+    with TestClient(app) as c:
+        yield c
+
+
+def square(lon: float, lat: float, half_deg: float = 0.005) -> dict:
+    d = half_deg
+    ring = [[lon - d, lat - d], [lon + d, lat - d], [lon + d, lat + d], [lon - d, lat + d], [lon - d, lat - d]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def interior_point(geom: shapely.Geometry, avoid: list[shapely.Geometry] = ()) -> tuple[float, float]:
+    """A point inside ``geom`` at least ~300 m from its edge and outside every ``avoid``."""
+    core = shapely.buffer(geom, -0.003)
+    if core.is_empty:
+        core = geom
+    rng = np.random.default_rng(7)
+    minx, miny, maxx, maxy = core.bounds
+    for _ in range(20000):
+        x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
+        p = shapely.Point(x, y)
+        if core.contains(p) and not any(a.buffer(0.003).contains(p) for a in avoid):
+            return float(x), float(y)
+    raise AssertionError("no interior point found")
+
+
+# Real places (WGS84 city centres)
+TANGSHAN = (118.18, 39.63)
+LANZHOU = (103.83, 36.06)
+QINHUANGDAO = (119.60, 39.93)
+WENZHOU = (120.70, 28.00)
+TAIYUAN = (112.55, 37.87)

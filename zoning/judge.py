@@ -1,0 +1,324 @@
+"""The judgment: may a project of this industry and action be built on this site, and why?
+
+Every rule of the rule set is evaluated against the project and the site's overlaps; each
+rule that fires becomes a reason citing its clause and the layer version behind it. The
+verdict is the most severe reason (``prohibited`` > ``undetermined`` > ``conditional`` >
+``permitted``). A rule that could restrict the project but whose layers do not cover the site
+gives ``undetermined`` — never a silent ``permitted``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+
+from layers.store import LayerStore
+from zoning.errors import InvalidParameter
+from zoning.industries import Industry, IndustryCatalogue
+from zoning.overlay import LayerHits, overlay
+from zoning.rules import SEVERITY, FeatureTest, Rule, RuleSet
+from zoning.site import Site
+
+EDITIONS = ("2018", "2023")
+DEFAULT_EDITION = "2023"
+SYNTHETIC_NOTICE = {
+    "zh": "本结果使用了合成示例数据（synthetic），仅供演示，不得用于审批。",
+    "en": "This answer uses SYNTHETIC sample data; it is a demonstration, not an approval basis.",
+}
+# Share of the site that must lie inside matching features for a `not_within` test to pass.
+WITHIN_SHARE = 0.999
+# Long attribute texts kept out of feature summaries in zones (they are in the reasons).
+_ZONE_KINDS = (
+    "key_region", "red_line", "control_unit", "protected_area",
+    "basic_farmland", "candidate_land", "industrial_park",
+)
+
+
+@dataclass(frozen=True)
+class Project:
+    industry: str
+    action: str = "new"
+    product: str | None = None
+    name: str | None = None
+
+
+@dataclass
+class FeatureRef:
+    layer_id: str
+    feature_id: str
+    properties: dict
+    overlap_m2: float | None
+    share: float | None
+
+
+@dataclass
+class LayerRef:
+    id: str
+    version: str
+    synthetic: bool
+    kind: str
+    covers_site: bool | None = None
+
+
+@dataclass
+class Reason:
+    rule_id: str
+    verdict: str
+    summary: dict
+    clause: dict
+    layer: LayerRef | None
+    features: list[FeatureRef] = field(default_factory=list)
+    note: str | None = None
+
+
+@dataclass
+class Assessment:
+    verdict: str
+    reasons: list[Reason]
+    zones: list[FeatureRef]
+    admin: list[FeatureRef]
+    site: dict
+    project: dict
+    layers: list[LayerRef]
+    rules_version: str
+    key_region_edition: str
+    synthetic: bool
+    notice: dict | None
+    assessed_at: str
+
+
+def _py(v):
+    """numpy / pandas scalars to plain JSON-able Python."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    return v
+
+
+def feature_refs(hits: LayerHits, mask: np.ndarray | None = None) -> list[FeatureRef]:
+    rows = np.flatnonzero(mask) if mask is not None else range(len(hits))
+    out = []
+    for i in rows:
+        props = {k: _py(v) for k, v in hits.attrs.iloc[i].items()}
+        out.append(
+            FeatureRef(
+                layer_id=hits.info.id,
+                feature_id=str(hits.ids[i]),
+                properties=props,
+                overlap_m2=_py(round(float(hits.overlap_m2[i]), 2)),
+                share=_py(round(float(hits.share[i]), 6)),
+            )
+        )
+    return out
+
+
+def layer_ref(hits: LayerHits) -> LayerRef:
+    return LayerRef(
+        id=hits.info.id,
+        version=hits.info.version,
+        synthetic=hits.info.synthetic,
+        kind=hits.info.kind,
+        covers_site=hits.covered,
+    )
+
+
+def _matches_project(rule: Rule, industry: Industry, project: Project, params: dict) -> bool:
+    w = rule.when
+    code = industry.code
+    if w.industry is not None and not code.startswith(tuple(w.industry)):
+        return False
+    if w.industry_not and code.startswith(tuple(w.industry_not)):
+        return False
+    if w.action is not None and project.action not in w.action:
+        return False
+    if w.product_not and project.product:
+        product = project.product.lower()
+        if any(k.lower() in product for k in w.product_not):
+            return False
+    return all(params.get(k) == v for k, v in w.params.items())
+
+
+def _resolve(where: dict, params: dict) -> dict:
+    def res(v):
+        if isinstance(v, str) and v.startswith("$"):
+            return params[v[1:]]
+        if isinstance(v, list):
+            return [res(x) for x in v]
+        return v
+
+    return {k: res(v) for k, v in where.items()}
+
+
+def _format_clause(rule: Rule, hit_props: dict | None) -> dict:
+    c = rule.clause
+    props = hit_props or {}
+    doc = c.document.format_map(_Missing(props)) if "{" in c.document else c.document
+    text = c.text if c.text is not None else str(props.get(c.text_field, ""))
+    return {
+        "document": doc,
+        "number": c.number,
+        "article": c.article,
+        "text": text,
+        "quote_checked": c.quote_checked,
+    }
+
+
+class _Missing(dict):
+    def __missing__(self, key):
+        return "{" + key + "}"
+
+
+def _spatial_reasons(rule: Rule, test: FeatureTest, layers: list[LayerHits], site: Site,
+                     params: dict) -> list[Reason]:
+    """Reasons from one rule's spatial test over all layers of the tested kind.
+
+    ``intersects``: one reason per layer with matching features (per feature when the clause
+    quotes the feature's own text). ``not_within``: fires when the site is not inside
+    matching features. Either way, when no layer of the kind covers the site and nothing
+    fired, a restricting rule gives ``undetermined``."""
+    where = _resolve(test.where, params)
+    summary = rule.summary.model_dump()
+    kind_covered = any(h.covered for h in layers)
+    reasons: list[Reason] = []
+    if rule.when.intersects is not None:
+        for hits in layers:
+            mask = hits.matching(where)
+            if not mask.any():
+                continue
+            refs = feature_refs(hits, mask)
+            if rule.clause.text_field:  # one reason per feature: each quotes its own list
+                reasons.extend(
+                    Reason(rule.id, rule.verdict, summary, _format_clause(rule, ref.properties),
+                           layer_ref(hits), [ref])
+                    for ref in refs
+                )
+            else:
+                reasons.append(Reason(rule.id, rule.verdict, summary, _format_clause(rule, None),
+                                      layer_ref(hits), refs))
+    elif kind_covered:
+        best, best_hits, best_mask = 0.0, None, None
+        for hits in layers:
+            mask = hits.matching(where)
+            share = _inside_share(hits, mask, site)
+            if share >= best:
+                best, best_hits, best_mask = share, hits, mask
+        if best < WITHIN_SHARE:
+            reasons.append(
+                Reason(rule.id, rule.verdict, summary, _format_clause(rule, None),
+                       layer_ref(best_hits), feature_refs(best_hits, best_mask),
+                       note=f"{best:.1%} of the site lies inside a qualifying "
+                            f"{test.kind.replace('_', ' ')}")
+            )
+    if not reasons and not kind_covered and rule.verdict != "permitted":
+        return [_undetermined(rule, test, layers)]
+    return reasons
+
+
+def _inside_share(hits: LayerHits, mask: np.ndarray, site: Site) -> float:
+    """Share of the site inside the union of the masked features (they may overlap)."""
+    if not mask.any():
+        return 0.0
+    if site.is_point:
+        return 1.0
+    if mask.sum() == 1:
+        return float(hits.share[mask][0])
+    union = shapely.union_all(shapely.intersection(hits.geoms[mask], site.geometry))
+    return min(1.0, float(shapely.area(union) / shapely.area(site.geometry)))
+
+
+def _undetermined(rule: Rule, test: FeatureTest, uncovered: list[LayerHits]) -> Reason:
+    if uncovered:
+        names = ", ".join(h.info.id for h in uncovered)
+        note = (f"layer(s) {names} of kind {test.kind} do not cover the whole site, so rule "
+                f"{rule.id} ({rule.verdict}) cannot be evaluated there")
+        layer = layer_ref(uncovered[0])
+    else:
+        note = f"the catalog has no layer of kind {test.kind}, which rule {rule.id} needs"
+        layer = None
+    return Reason(
+        rule_id=rule.id,
+        verdict="undetermined",
+        summary={
+            "zh": f"缺少覆盖本地块的{test.kind}图层，无法判定：" + rule.summary.zh,
+            "en": f"No {test.kind} layer covers the site, so this cannot be judged: " + rule.summary.en,
+        },
+        clause=_format_clause(rule, None) if rule.clause.text is not None else {
+            "document": rule.clause.document, "number": rule.clause.number,
+            "article": rule.clause.article, "text": "", "quote_checked": rule.clause.quote_checked,
+        },
+        layer=layer,
+        note=note,
+    )
+
+
+def judge(store: LayerStore, rules: RuleSet, industries: IndustryCatalogue, site: Site,
+          project: Project, edition: str = DEFAULT_EDITION,
+          now: dt.datetime | None = None) -> Assessment:
+    if edition not in EDITIONS:
+        raise InvalidParameter(f"key_region_edition must be one of {EDITIONS}; got {edition!r}")
+    if project.action not in ("new", "expand", "rebuild"):
+        raise InvalidParameter(f"action must be new, expand or rebuild; got {project.action!r}")
+    industry = industries.get(project.industry)
+    params = {"edition": edition}
+    hits = overlay(store, site)
+    by_kind: dict[str, list[LayerHits]] = {}
+    for h in hits.values():
+        by_kind.setdefault(h.info.kind, []).append(h)
+
+    reasons: list[Reason] = []
+    for rule in rules.rules:
+        if not _matches_project(rule, industry, project, params):
+            continue
+        test = rule.when.spatial
+        if test is None:
+            reasons.append(Reason(rule.id, rule.verdict, rule.summary.model_dump(),
+                                  _format_clause(rule, None), None))
+            continue
+        reasons.extend(_spatial_reasons(rule, test, by_kind.get(test.kind, []), site, params))
+
+    reasons.sort(key=lambda r: (-SEVERITY[r.verdict], r.rule_id))
+    verdict = reasons[0].verdict if reasons else "permitted"
+    if reasons and SEVERITY[verdict] == 0:
+        verdict = "permitted"
+
+    zones = [ref for h in hits.values() if h.info.kind in _ZONE_KINDS
+             for ref in feature_refs(h) if h.info.kind != "key_region"
+             or ref.properties.get("edition") == edition]
+    admin = [ref for h in hits.values() if h.info.kind == "admin" for ref in feature_refs(h)]
+    used = [layer_ref(h) for h in hits.values()]
+    # synthetic data speaks in this answer if a synthetic layer covers the site or is hit
+    synthetic = any(h.info.synthetic and (h.covered or len(h)) for h in hits.values())
+    return Assessment(
+        verdict=verdict,
+        reasons=reasons,
+        zones=zones,
+        admin=admin,
+        site={
+            "type": site.geometry.geom_type,
+            "area_m2": round(site.area_m2, 2),
+            "centroid": [round(site.centroid[0], 7), round(site.centroid[1], 7)],
+            "area_crs": f"EPSG:{site.gk_epsg}",
+            "vertices": site.vertices,
+            "bbox": [round(b, 7) for b in shapely.bounds(site.geometry).tolist()],
+        },
+        project={
+            "industry": industry.code,
+            "industry_name": {"zh": industry.zh, "en": industry.en},
+            "action": project.action,
+            "product": project.product,
+            "name": project.name,
+        },
+        layers=used,
+        rules_version=rules.version,
+        key_region_edition=edition,
+        synthetic=synthetic,
+        notice=SYNTHETIC_NOTICE if synthetic else None,
+        assessed_at=(now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
+    )

@@ -1,0 +1,149 @@
+"""Overlay of one site on the store's layers: which features it touches, by how much (m² in
+the site's local Gauss-Krüger zone) and what share of the site that is; and whether each
+layer speaks for the site at all (coverage)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from layers.crs import to_gk3
+from layers.store import LayerInfo, LayerStore
+from zoning.site import Site
+
+# A polygon overlap smaller than this is a shared edge or a rounding sliver, not occupation.
+MIN_OVERLAP_M2 = 0.01
+# A site counts as covered by a layer if less than this share of it lies outside coverage
+# (absorbs sub-metre differences between the boundary data sets).
+COVERAGE_TOLERANCE = 1e-4
+# Near-hit distance for point and line features in /here (degrees ≈ 50 m).
+NEAR_DEG = 0.0005
+
+POLYGONAL = ("Polygon", "MultiPolygon")
+
+
+@dataclass
+class LayerHits:
+    """The features of one layer that a site touches, row-aligned arrays."""
+
+    info: LayerInfo
+    idx: np.ndarray
+    ids: np.ndarray
+    geoms: np.ndarray  # the features' own geometries
+    attrs: pd.DataFrame
+    overlap_m2: np.ndarray  # NaN where the notion does not apply (point site, line layer)
+    share: np.ndarray  # of the site's area; 1.0 for a point site inside; NaN for lines/points
+    covered: bool  # does the layer speak for the whole site?
+
+    def __len__(self) -> int:
+        return len(self.idx)
+
+    def matching(self, where: dict) -> np.ndarray:
+        """Boolean mask of hits whose attributes pass every test in ``where`` (values already
+        resolved): a scalar means equality, a list means membership; compared as text so an
+        integer class 1 matches '1'."""
+        mask = np.ones(len(self.idx), dtype=bool)
+        for field, expected in where.items():
+            if field not in self.attrs.columns:
+                return np.zeros(len(self.idx), dtype=bool)
+            values = self.attrs[field].astype(object).where(self.attrs[field].notna(), "")
+            values = values.map(_as_text).to_numpy()
+            allowed = {_as_text(v) for v in (expected if isinstance(expected, list) else [expected])}
+            mask &= np.isin(values, list(allowed))
+        return mask
+
+
+def _as_text(v) -> str:
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return str(v)
+
+
+def covered(store: LayerStore, layer_id: str, site: Site) -> bool:
+    cov = store.coverage(layer_id)
+    if cov is None:
+        return False
+    if cov.covers(site.geometry):
+        return True
+    if site.is_point or not cov.intersects(site.geometry):
+        return False
+    outside = shapely.difference(site.geometry, shapely.clip_by_rect(cov, *site.geometry.bounds))
+    return shapely.area(outside) <= COVERAGE_TOLERANCE * shapely.area(site.geometry)
+
+
+def overlay_layer(store: LayerStore, info: LayerInfo, site: Site) -> LayerHits:
+    geom = site.geometry
+    _, idx = store.query(info.id, np.array([geom], dtype=object), predicate="intersects")
+    idx = np.sort(idx)
+    feats = store.geometries(info.id, idx)
+    n = len(idx)
+    overlap = np.full(n, np.nan)
+    share = np.full(n, np.nan)
+    polygonal = np.isin(shapely.get_type_id(feats), [3, 6]) if n else np.zeros(0, bool)
+    if site.is_point:
+        share[polygonal] = 1.0
+    elif polygonal.any():
+        pf = feats[polygonal]
+        # a feature that contains the whole site (a province, a big unit) needs no overlay:
+        # the prepared containment test is cheap, intersecting 100k-vertex polygons is not
+        inside = shapely.contains_properly(pf, geom)
+        area = np.full(len(pf), site.area_m2)
+        if (~inside).any():
+            inter = shapely.intersection(pf[~inside], geom)
+            area[~inside] = shapely.area(to_gk3(inter, site.gk_epsg))
+        overlap[polygonal] = area
+        share[polygonal] = area / site.area_m2
+        # polygons that only touch the site along an edge do not count as hits
+        keep = ~polygonal
+        keep[polygonal] = area >= MIN_OVERLAP_M2
+        idx, overlap, share = idx[keep], overlap[keep], share[keep]
+    return LayerHits(
+        info=info,
+        idx=idx,
+        ids=store.feature_ids(info.id, idx),
+        geoms=store.geometries(info.id, idx),
+        attrs=store.attributes(info.id, idx).reset_index(drop=True),
+        overlap_m2=overlap,
+        share=share,
+        covered=covered(store, info.id, site),
+    )
+
+
+def overlay(store: LayerStore, site: Site, kinds: set[str] | None = None) -> dict[str, LayerHits]:
+    """Overlay ``site`` on every vector layer (or those of the given kinds)."""
+    out = {}
+    for info in store.layers():
+        if info.kind == "raster" or (kinds is not None and info.kind not in kinds):
+            continue
+        out[info.id] = overlay_layer(store, info, site)
+    return out
+
+
+def features_at(store: LayerStore, lon: float, lat: float) -> dict[str, LayerHits]:
+    """Every feature of every vector layer at a point: polygons containing it, points and
+    lines within :data:`NEAR_DEG`."""
+    pt = np.array([shapely.Point(lon, lat)], dtype=object)
+    out = {}
+    for info in store.layers():
+        if info.kind == "raster":
+            continue
+        polygonal = all(t.upper() in ("POLYGON", "MULTIPOLYGON") for t in info.geometry_type.split("/"))
+        if polygonal:
+            _, idx = store.query(info.id, pt, predicate="intersects")
+        else:
+            _, idx = store.query(info.id, pt, predicate="dwithin", distance=NEAR_DEG)
+        idx = np.sort(idx)
+        out[info.id] = LayerHits(
+            info=info,
+            idx=idx,
+            ids=store.feature_ids(info.id, idx),
+            geoms=store.geometries(info.id, idx),
+            attrs=store.attributes(info.id, idx).reset_index(drop=True),
+            overlap_m2=np.full(len(idx), np.nan),
+            share=np.where(polygonal, 1.0, np.nan) * np.ones(len(idx)),
+            covered=(cov := store.coverage(info.id)) is not None and cov.covers(pt[0]),
+        )
+    return out

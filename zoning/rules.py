@@ -1,0 +1,165 @@
+"""Rules as data: the YAML files in ``zoning/rules/``, one per family, validated on load.
+
+A rule says when it fires (``when``: industry code prefixes, project action, product
+keywords, request parameters, and a spatial test against a layer *kind* with attribute
+tests), what verdict it gives, and the clause it rests on. Find any rule with one grep of its
+id (e.g. ``grep -rn key_region.capacity_ban zoning/rules``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from layers.catalog import LayerKind
+
+Verdict = Literal["prohibited", "undetermined", "conditional", "permitted"]
+Action = Literal["new", "expand", "rebuild"]
+# Severity order: a certain prohibition outranks an open question; an open question
+# (a needed layer does not cover the site) outranks conditions and permission.
+SEVERITY: dict[str, int] = {"permitted": 0, "conditional": 1, "undetermined": 2, "prohibited": 3}
+PARAMS = ("edition",)  # request parameters a rule may test or reference as $name
+
+RULES_DIR = Path(__file__).with_name("rules")
+
+Scalar = str | int | float | bool
+_PREFIX = re.compile(r"[A-T]\d{0,4}")  # a GB/T 4754 section letter and up to 4 digits
+
+
+class Text(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    zh: str
+    en: str
+
+
+class Clause(BaseModel):
+    """The text a rule rests on. ``text_field`` quotes the hit feature's own attribute (a
+    control unit's access list) instead of fixed text; ``document`` may then use
+    ``{field}`` placeholders filled from the same feature."""
+
+    model_config = ConfigDict(extra="forbid")
+    document: str
+    number: str | None = None
+    article: str
+    text: str | None = None
+    text_field: str | None = None
+    quote_checked: bool = Field(
+        True,
+        description="false: quoted from a secondary source, to be checked against the official text",
+    )
+
+    @model_validator(mode="after")
+    def _one_text(self) -> Clause:
+        if (self.text is None) == (self.text_field is None):
+            raise ValueError("a clause needs exactly one of text / text_field")
+        return self
+
+
+class FeatureTest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: LayerKind
+    where: dict[str, Scalar | list[Scalar]] = Field(default_factory=dict)
+
+    @field_validator("where")
+    @classmethod
+    def _params_known(cls, v):
+        for value in v.values():
+            if isinstance(value, str) and value.startswith("$") and value[1:] not in PARAMS:
+                raise ValueError(f"unknown parameter {value}; known: {['$' + p for p in PARAMS]}")
+        return v
+
+
+class When(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    industry: list[str] | None = Field(None, description="GB/T 4754 code prefixes, any matches")
+    industry_not: list[str] = Field(default_factory=list, description="prefixes that never match")
+    action: list[Action] | None = None
+    product_not: list[str] = Field(default_factory=list, description="keywords that exempt a product")
+    params: dict[str, str] = Field(default_factory=dict, description="request parameters required")
+    intersects: FeatureTest | None = None
+    not_within: FeatureTest | None = None
+
+    @field_validator("industry", "industry_not")
+    @classmethod
+    def _prefixes(cls, v):
+        for p in v or []:
+            if not _PREFIX.fullmatch(p):
+                raise ValueError(f"{p!r} is not a GB/T 4754 code prefix (e.g. C31, C3110)")
+        return v
+
+    @field_validator("params")
+    @classmethod
+    def _param_names(cls, v):
+        unknown = set(v) - set(PARAMS)
+        if unknown:
+            raise ValueError(f"unknown request parameters {sorted(unknown)}")
+        return v
+
+    @property
+    def spatial(self) -> FeatureTest | None:
+        return self.intersects or self.not_within
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z_]+\.[a-z0-9_]+$")
+    verdict: Literal["prohibited", "conditional", "permitted"]
+    summary: Text
+    when: When
+    clause: Clause
+    family: str = ""
+
+
+class RuleFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    family: str
+    version: str
+    rules: list[Rule]
+
+
+class RuleSet(BaseModel):
+    """All rule families, with one version string for the whole set."""
+
+    files: list[RuleFile]
+    digest: str
+
+    @cached_property
+    def rules(self) -> list[Rule]:
+        return [r.model_copy(update={"family": f.family}) for f in self.files for r in f.rules]
+
+    @property
+    def version(self) -> str:
+        newest = max(f.version for f in self.files)
+        return f"{newest}+{self.digest[:10]}"
+
+    def rule(self, rule_id: str) -> Rule:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+
+def load_rules(directory: Path = RULES_DIR) -> RuleSet:
+    """Load and validate every ``*.yaml`` in ``directory``; the set's version combines the
+    families' declared versions with a digest of the files' bytes."""
+    files, digest = [], hashlib.sha256()
+    for path in sorted(directory.glob("*.yaml")):
+        raw = path.read_bytes()
+        digest.update(path.name.encode() + b"\0" + raw)
+        try:
+            files.append(RuleFile.model_validate(yaml.safe_load(raw)))
+        except Exception as exc:
+            raise ValueError(f"rules file {path.name}: {exc}") from exc
+    if not files:
+        raise ValueError(f"no rules files in {directory}")
+    ids = [r.id for f in files for r in f.rules]
+    dup = {i for i in ids if ids.count(i) > 1}
+    if dup:
+        raise ValueError(f"duplicate rule ids: {sorted(dup)}")
+    return RuleSet(files=files, digest=digest.hexdigest())
