@@ -1,0 +1,150 @@
+"""The HTTP API: shapes of answers and a clear 4xx for every kind of bad input."""
+
+import pytest
+
+from tests.conftest import TAIYUAN, TANGSHAN, square
+
+STEEL = {"industry": "C3120", "action": "new"}
+
+
+def test_healthz(client):
+    body = client.get("/healthz").json()
+    assert body["status"] == "ok" and body["layers"] == 13 and body["loaded_at"]
+
+
+def test_assess_answer_carries_clause_layer_versions_and_rules_version(client):
+    r = client.post("/v1/assess", json={"site": square(*TANGSHAN), "project": STEEL})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["verdict"] == "prohibited"
+    reason = next(x for x in body["reasons"] if x["rule_id"] == "key_region.capacity_ban")
+    assert set(reason["summary"]) == {"zh", "en"}
+    assert reason["clause"]["document"] == "减污降碳协同增效实施方案"
+    assert reason["layer"]["id"] == "key_regions" and reason["layer"]["version"]
+    assert reason["features"][0]["overlap_m2"] > 0
+    assert body["site"]["area_m2"] > 0 and len(body["site"]["centroid"]) == 2
+    assert {l["id"] for l in body["layers"]} >= {"key_regions", "red_lines", "control_units"}
+    assert all({"id", "version", "synthetic"} <= set(l) for l in body["layers"])
+    assert body["rules_version"] == client.get("/v1/rules").json()["version"]
+    assert body["assessed_at"].endswith("+00:00")
+    assert body["key_region_edition"] == "2023"
+    assert {a["feature_id"] for a in body["admin"]} >= {"130000", "130200"}
+
+
+def test_assess_accepts_feature_and_feature_collection(client):
+    feat = {"type": "Feature", "properties": {"name": "a"}, "geometry": square(*TANGSHAN)}
+    fc = {"type": "FeatureCollection", "features": [feat, {**feat, "geometry": square(118.25, 39.63)}]}
+    for site in (feat, fc):
+        r = client.post("/v1/assess", json={"site": site, "project": STEEL, "key_region_edition": "2018"})
+        assert r.status_code == 200, r.text
+        assert r.json()["key_region_edition"] == "2018"
+    single = client.post("/v1/assess", json={"site": feat, "project": STEEL}).json()["site"]["area_m2"]
+    double = client.post("/v1/assess", json={"site": fc, "project": STEEL}).json()["site"]["area_m2"]
+    assert double == pytest.approx(2 * single, rel=1e-3)
+
+
+def test_synthetic_answers_are_labelled(client):
+    body = client.post("/v1/assess", json={"site": square(*TAIYUAN), "project": STEEL}).json()
+    assert body["synthetic"] is True
+    assert "synthetic" in body["notice"]["en"].lower() and "合成" in body["notice"]["zh"]
+    assert any(l["synthetic"] for l in body["layers"])
+
+
+def test_here_lists_every_layer(client, store):
+    body = client.get("/v1/here", params={"lon": TAIYUAN[0], "lat": TAIYUAN[1]}).json()
+    ids = [l["id"] for l in body["layers"]]
+    assert ids == [i.id for i in store.layers()]
+    by_id = {l["id"]: l for l in body["layers"]}
+    assert by_id["admin_province"]["features"][0]["feature_id"] == "140000"
+    assert len(by_id["control_units"]["features"]) == 1
+    assert {f["properties"]["edition"] for f in by_id["key_regions"]["features"]} == {"2018", "2023"}
+    assert body["synthetic"] is True
+
+
+def test_layers_and_layer(client):
+    body = client.get("/v1/layers").json()
+    assert body["storage_crs"] == "EPSG:4490"
+    units = next(l for l in body["layers"] if l["id"] == "control_units")
+    assert units["synthetic"] is True and units["count"] > 500 and len(units["bbox"]) == 4
+    one = client.get("/v1/layers/control_units").json()
+    assert one == units
+    assert client.get("/v1/layers/nope").status_code == 404
+
+
+def test_industries_and_rules(client):
+    inds = client.get("/v1/industries").json()
+    steel = next(i for i in inds["industries"] if i["code"] == "C3120")
+    assert steel["two_high"] == "钢铁" and steel["energy_intensive"] is True
+    rules = client.get("/v1/rules").json()
+    ids = [r["id"] for f in rules["families"] for r in f["rules"]]
+    assert "key_region.capacity_ban" in ids and "land.pv_on_basic_farmland" in ids
+
+
+def _post(client, body, raw=None):
+    if raw is not None:
+        return client.post("/v1/assess", content=raw, headers={"content-type": "application/json"})
+    return client.post("/v1/assess", json=body)
+
+
+BOWTIE = {"type": "Polygon", "coordinates": [[[118.1, 39.6], [118.2, 39.7], [118.2, 39.6], [118.1, 39.7], [118.1, 39.6]]]}
+
+
+@pytest.mark.parametrize(
+    ("body", "raw", "needle"),
+    [
+        (None, "this is not json", "JSON"),
+        (None, '{"site": {"type":"Point","coordinates":[NaN, 39.6]}, "project": {"industry":"C3120"}}', "NaN"),
+        (None, '{"site": {"type":"Point","coordinates":[Infinity, 39.6]}, "project": {"industry":"C3120"}}', "NaN or infinity"),
+        ({"site": {"type": "Point", "coordinates": [500, 39.6]}, "project": STEEL}, None, "out of range"),
+        ({"site": {"type": "Point", "coordinates": [40520986.0, 3353189.0]}, "project": STEEL}, None, "Gauss"),
+        ({"site": BOWTIE, "project": STEEL}, None, "Self-intersection"),
+        ({"site": square(*TANGSHAN), "project": {"industry": "Z9999"}}, None, "unknown industry"),
+        ({"site": {"type": "Polygon", "coordinates": []}, "project": STEEL}, None, "empty"),
+        ({"site": {"type": "LineString", "coordinates": [[1, 2], [3, 4]]}, "project": STEEL}, None, "LineString"),
+        ({"site": {"type": "Point", "coordinates": "here"}, "project": STEEL}, None, "coordinates"),
+        ({"site": square(*TANGSHAN), "project": {"industry": 3120}}, None, "industry"),
+        ({"site": square(*TANGSHAN), "project": {"industry": "C3120", "action": "demolish"}}, None, "action"),
+        ({"site": square(*TANGSHAN), "project": STEEL, "key_region_edition": "2020"}, None, "key_region_edition"),
+        ({"project": STEEL}, None, "site"),
+        ({"site": square(*TANGSHAN)}, None, "project"),
+        ({"site": {"type": "Feature", "properties": {}, "geometry": None}, "project": STEEL}, None, "geometry"),
+        ({"site": {"type": "FeatureCollection", "features": []}, "project": STEEL}, None, "no features"),
+        ({"site": {"type": "Polygon", "coordinates": [[[118.1, 39.6], [118.2, 39.6], [118.1, 39.6], [118.1, 39.6]]]}, "project": STEEL}, None, ""),
+    ],
+)
+def test_bad_input_gets_a_4xx_naming_the_problem(client, body, raw, needle):
+    r = _post(client, body, raw)
+    assert 400 <= r.status_code < 500, r.text
+    assert needle.lower() in r.text.lower(), r.text
+
+
+def test_oversized_body_is_refused(client):
+    big = {"site": square(*TANGSHAN), "project": {**STEEL, "name": "x" * 100}, "pad": "y" * (11 * 1024 * 1024)}
+    r = client.post("/v1/assess", json=big)
+    assert r.status_code == 413 and "exceeds" in r.json()["detail"]
+
+
+def test_too_many_vertices_is_refused(client):
+    import math
+
+    n = 120_000
+    ring = [[118.18 + 0.01 * math.cos(2 * math.pi * i / n), 39.63 + 0.01 * math.sin(2 * math.pi * i / n)] for i in range(n)]
+    ring.append(ring[0])
+    r = client.post("/v1/assess", json={"site": {"type": "Polygon", "coordinates": [ring]}, "project": STEEL})
+    assert r.status_code == 422 and "vertices" in r.text
+
+
+def test_deep_nesting_is_refused(client):
+    deep = "[" * 3000 + "]" * 3000
+    raw = '{"site": {"type": "Polygon", "coordinates": ' + deep + '}, "project": {"industry": "C3120"}}'
+    r = _post(client, None, raw)
+    assert 400 <= r.status_code < 500
+
+
+@pytest.mark.parametrize("params", [{"lon": 200, "lat": 30}, {"lon": "x", "lat": 30}, {"lat": 30}, {"lon": "nan", "lat": 30}])
+def test_here_bad_input(client, params):
+    assert client.get("/v1/here", params=params).status_code == 422
+
+
+def test_server_still_healthy_after_bad_input(client):
+    assert client.get("/healthz").status_code == 200

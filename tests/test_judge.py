@@ -1,0 +1,202 @@
+"""The judgment over real places and the synthetic layers, without HTTP."""
+
+import numpy as np
+import pytest
+import shapely
+
+from tests.conftest import LANZHOU, QINHUANGDAO, TAIYUAN, TANGSHAN, WENZHOU, interior_point, square
+from zoning.errors import InvalidParameter, UnknownIndustry
+from zoning.judge import Project, judge
+from zoning.site import parse_site
+
+
+@pytest.fixture(scope="module")
+def run(store, rules, industries):
+    def _run(site, industry, action="new", product=None, edition="2023"):
+        if isinstance(site, tuple):
+            site = square(*site)
+        return judge(store, rules, industries, parse_site(site), Project(industry, action, product), edition)
+
+    return _run
+
+
+def rule_ids(a, verdict=None):
+    return {r.rule_id for r in a.reasons if verdict is None or r.verdict == verdict}
+
+
+def _all(store, layer_id):
+    idx = np.arange(store.info(layer_id).count)
+    return store.attributes(layer_id, idx), store.geometries(layer_id, idx)
+
+
+def test_new_steel_in_tangshan_is_prohibited_citing_the_key_region_clause(run, store):
+    a = run(TANGSHAN, "C3120")
+    assert a.verdict == "prohibited"
+    reason = next(r for r in a.reasons if r.rule_id == "key_region.capacity_ban")
+    assert reason.verdict == "prohibited"
+    assert reason.clause["number"] == "环综合〔2022〕42号"
+    assert "严禁新增钢铁" in reason.clause["text"]
+    assert reason.layer.id == "key_regions"
+    assert reason.layer.version == store.info("key_regions").version
+    assert reason.features[0].properties["region"] == "京津冀及周边地区"
+    assert reason.features[0].share == pytest.approx(1.0)
+    assert a.synthetic is False and a.notice is None  # only real layers speak in 唐山
+
+
+@pytest.mark.parametrize("product", ["光伏压延玻璃", "超白光伏玻璃原片", "PV glass cover"])
+def test_pv_glass_in_tangshan_is_not_caught_by_the_ban(run, product):
+    a = run(TANGSHAN, "C3041", product=product)
+    assert "key_region.capacity_ban" not in rule_ids(a)
+    # plain flat glass is
+    assert "key_region.capacity_ban" in rule_ids(run(TANGSHAN, "C3041", product="浮法玻璃"))
+
+
+def test_cement_in_lanzhou_is_not_in_a_key_region(run):
+    a = run(LANZHOU, "C3011")
+    assert "key_region.capacity_ban" not in rule_ids(a)
+    # no zoning layer of ours covers Gansu: restricting rules cannot be judged
+    assert a.verdict == "undetermined"
+    assert "red_line.development_ban" in rule_ids(a, "undetermined")
+
+
+def test_rebuild_without_new_capacity_is_not_banned(run):
+    assert "key_region.capacity_ban" not in rule_ids(run(TANGSHAN, "C3120", action="rebuild"))
+
+
+@pytest.mark.parametrize(
+    ("place", "industry", "in_2018", "in_2023"),
+    [
+        (QINHUANGDAO, "C3120", False, True),  # added to 京津冀及周边 in 2023
+        (WENZHOU, "C3011", True, False),  # 长三角 2018 only
+        (TANGSHAN, "C3216", True, True),
+    ],
+)
+def test_edition_changes_the_answer_where_lists_differ(run, place, industry, in_2018, in_2023):
+    assert ("key_region.capacity_ban" in rule_ids(run(place, industry, edition="2018"))) is in_2018
+    assert ("key_region.capacity_ban" in rule_ids(run(place, industry, edition="2023"))) is in_2023
+
+
+def test_taiyuan_region_name_follows_the_edition(run):
+    r18 = next(r for r in run(TAIYUAN, "C2521", edition="2018").reasons if r.rule_id == "key_region.capacity_ban")
+    r23 = next(r for r in run(TAIYUAN, "C2521", edition="2023").reasons if r.rule_id == "key_region.capacity_ban")
+    assert r18.features[0].properties["region"] == "京津冀及周边地区"
+    assert r23.features[0].properties["region"] == "汾渭平原"
+
+
+def test_casting_ban_belongs_to_the_2018_edition_only(run):
+    assert "key_region.casting_ban_2018" in rule_ids(run(TANGSHAN, "C3391", edition="2018"))
+    assert "key_region.casting_ban_2018" not in rule_ids(run(TANGSHAN, "C3391", edition="2023"))
+
+
+def test_site_in_a_synthetic_red_line_is_prohibited_for_industry(run, store):
+    _, red = _all(store, "red_lines")
+    lon, lat = interior_point(red[0])
+    a = run((lon, lat, 0.0005), "C3670")
+    assert a.verdict == "prohibited"
+    reason = next(r for r in a.reasons if r.rule_id == "red_line.development_ban")
+    assert reason.layer.synthetic and reason.clause["number"] == "自然资发〔2022〕142号"
+    assert a.synthetic is True and "synthetic" in a.notice["en"].lower()
+    # wind and PV are not on the allowed list either
+    assert "red_line.development_ban" in rule_ids(run((lon, lat, 0.0005), "D4416"))
+    # ecological restoration is allowed; linear infrastructure is conditional
+    assert "red_line.development_ban" not in rule_ids(run((lon, lat, 0.0005), "N7711"))
+    assert "red_line.allowed_infrastructure" in rule_ids(run((lon, lat, 0.0005), "E4812"), "conditional")
+
+
+def test_priority_unit_quotes_the_units_own_access_list(run, store):
+    attrs, geoms = _all(store, "control_units")
+    _, red = _all(store, "red_lines")
+    i = int(np.flatnonzero(attrs.unit_class.to_numpy() == 1)[3])
+    lon, lat = interior_point(geoms[i], shapely.union_all(red))
+    a = run((lon, lat, 0.0005), "C3670")
+    reason = next(r for r in a.reasons if r.rule_id == "control_unit.priority_industrial")
+    assert reason.clause["text"] == attrs.iloc[i].spatial_layout
+    assert attrs.iloc[i].code in reason.clause["document"]
+
+
+def test_pv_on_basic_farmland_is_prohibited(run, store):
+    _, farm = _all(store, "basic_farmland")
+    lon, lat = interior_point(farm[10])
+    a = run((lon, lat, 0.0003), "D4416")
+    assert "land.pv_on_basic_farmland" in rule_ids(a, "prohibited")
+    assert a.verdict == "prohibited"
+    assert "land.pv_on_basic_farmland" not in rule_ids(run((lon, lat, 0.0003), "D4415"))
+
+
+def _candidate(store, **where):
+    attrs, geoms = _all(store, "candidate_land")
+    mask = np.ones(len(attrs), bool)
+    for k, v in where.items():
+        mask &= attrs[k].to_numpy() == v
+    return geoms[np.flatnonzero(mask)[0]]
+
+
+def test_listed_contaminated_plot_blocks_unrelated_projects(run, store):
+    lon, lat = interior_point(_candidate(store, land_kind="contaminated_plot", listing_status="listed"))
+    a = run((lon, lat, 0.0002), "K7010")
+    assert "land.contaminated_plot_listed" in rule_ids(a, "prohibited")
+    assert "land.contaminated_plot_listed" not in rule_ids(run((lon, lat, 0.0002), "N7726"))
+    lon, lat = interior_point(_candidate(store, land_kind="contaminated_plot", listing_status="delisted"))
+    assert "land.contaminated_plot_listed" not in rule_ids(run((lon, lat, 0.0002), "K7010"))
+    assert "land.renewables_on_degraded_land" in rule_ids(run((lon, lat, 0.0002), "D4416"), "permitted")
+
+
+def test_desert_is_encouraged_for_pv(run, store):
+    avoid = shapely.union_all([*_all(store, "red_lines")[1], *_all(store, "basic_farmland")[1],
+                               *_all(store, "protected_areas")[1]])
+    lon, lat = interior_point(_candidate(store, land_kind="desert_gobi"), avoid)
+    a = run((lon, lat, 0.002), "D4416")
+    assert "land.renewables_on_desert" in rule_ids(a, "permitted")
+    assert a.verdict in ("permitted", "conditional")
+
+
+def test_two_high_park_requirement(run, store):
+    attrs, parks = _all(store, "industrial_parks")
+    i = int(np.flatnonzero(attrs.planning_eia.to_numpy() == "yes")[0])
+    lon, lat = interior_point(parks[i])
+    inside = run((lon, lat, 0.0005), "C2614")
+    assert "two_high.park_required" not in rule_ids(inside)
+    j = int(np.flatnonzero(attrs.planning_eia.to_numpy() == "no")[0])
+    lon, lat = interior_point(parks[j])
+    no_eia = run((lon, lat, 0.0005), "C2614")
+    assert "two_high.park_required" in rule_ids(no_eia, "conditional")
+
+
+def test_permitted_needs_every_layer_to_speak(run, store):
+    """A light-industry site in a general unit in Ningxia, away from every restricting
+    feature, is permitted; the same project outside our zoning coverage is undetermined."""
+    attrs, units = _all(store, "control_units")
+    avoid = shapely.union_all([
+        *_all(store, "red_lines")[1], *_all(store, "basic_farmland")[1],
+        *_all(store, "protected_areas")[1], *_all(store, "candidate_land")[1],
+        *units[attrs.unit_class.to_numpy() != 3],
+    ])
+    i = int(np.flatnonzero((attrs.unit_class.to_numpy() == 3) & attrs.county_adcode.str.startswith("64"))[0])
+    lon, lat = interior_point(units[i], avoid)
+    a = run((lon, lat, 0.0005), "C3670")
+    assert a.verdict == "permitted", [(r.rule_id, r.verdict) for r in a.reasons]
+    assert a.reasons == []
+    assert run(LANZHOU, "C3670").verdict == "undetermined"
+
+
+def test_verdict_is_the_most_severe_reason(run):
+    a = run(TAIYUAN, "C3120")
+    order = ["permitted", "conditional", "undetermined", "prohibited"]
+    assert a.verdict == max((r.verdict for r in a.reasons), key=order.index)
+
+
+def test_overlap_areas_are_metric_and_shares_sum(run):
+    a = run(TAIYUAN, "C3670")
+    assert a.site["area_crs"] == "EPSG:4547"  # CM 114°E is nearest 112.55°E
+    county_share = sum(z.share for z in a.admin if z.layer_id == "admin_county")
+    assert county_share == pytest.approx(1.0, abs=1e-4)
+    unit_area = sum(z.overlap_m2 for z in a.zones if z.layer_id == "control_units")
+    assert unit_area == pytest.approx(a.site["area_m2"], rel=1e-4)
+    assert 0.9e6 < a.site["area_m2"] < 1e6  # a 0.01° square at 37.9°N
+
+
+def test_unknown_industry_and_parameters(run):
+    with pytest.raises(UnknownIndustry, match="X1234"):
+        run(TANGSHAN, "X1234")
+    with pytest.raises(InvalidParameter, match="2020"):
+        run(TANGSHAN, "C3120", edition="2020")
