@@ -1,0 +1,24 @@
+# The same service as `make run`: install, build the sample data, serve on $HOST:$PORT.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    HOST=0.0.0.0 \
+    PORT=8000 \
+    ZONING_DATA_DIR=/srv/data/sample
+
+WORKDIR /srv
+COPY pyproject.toml README.md ./
+COPY layers ./layers
+COPY zoning ./zoning
+COPY app ./app
+RUN pip install --no-cache-dir . \
+ && python -m layers.sample.build --out /srv/data/sample \
+ && useradd --system --home /srv zoning \
+ && chown -R zoning /srv/data
+
+USER zoning
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s \
+  CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"
+CMD ["python", "-m", "app"]
