@@ -8,6 +8,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from layers.query import InvalidFilter
 from layers.store import LayerError, UnknownLayer
 from zoning.errors import InvalidParameter, InvalidSite, UnknownIndustry, ZoningError
 
@@ -18,6 +19,7 @@ STATUS_CODES: dict[type[Exception], int] = {
     UnknownIndustry: 422,
     InvalidParameter: 422,
     UnknownLayer: 404,
+    InvalidFilter: 400,
     ZoningError: 400,
     LayerError: 500,
 }

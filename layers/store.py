@@ -125,6 +125,15 @@ class LayerStore(abc.ABC):
     def feature_ids(self, layer_id: str, idx: np.ndarray) -> np.ndarray: ...
 
     @abc.abstractmethod
+    def select(self, layer_id: str, *, bbox=None, equals=None, cql=None, limit: int = 10,
+               offset: int = 0):
+        """Features passing a bbox (CRS84), property-equality and CQL2 AST filter, paged:
+        a :class:`layers.query.Selection` (number matched, indices returned)."""
+
+    @abc.abstractmethod
+    def index_of(self, layer_id: str, feature_id: str) -> int | None: ...
+
+    @abc.abstractmethod
     def coverage(self, layer_id: str) -> shapely.Geometry | None:
         """The area the layer speaks for (None: unknown, treat as nowhere)."""
 
@@ -297,3 +306,17 @@ class EmbeddedStore(LayerStore):
 
     def coverage(self, layer_id):
         return self._get(layer_id).coverage
+
+    def select(self, layer_id, *, bbox=None, equals=None, cql=None, limit=10, offset=0):
+        from layers.query import select
+
+        layer = self._get(layer_id)
+        return select(layer.frame, layer.geoms, layer.tree, bbox=bbox, equals=equals, cql=cql,
+                      limit=limit, offset=offset)
+
+    def index_of(self, layer_id, feature_id):
+        layer = self._get(layer_id)
+        lookup = layer.extra.get("id_index")
+        if lookup is None:
+            lookup = layer.extra["id_index"] = {fid: i for i, fid in enumerate(layer.ids)}
+        return lookup.get(feature_id)

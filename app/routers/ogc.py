@@ -1,0 +1,391 @@
+"""OGC API – Features under ``/ogc``: Part 1 Core (GeoJSON + HTML), Part 2 CRS (CRS84,
+EPSG:4326, 4490, 3857) and a Part 3 filtering subset (CQL2 text/JSON, property equality).
+
+Readable by GDAL's OAPIF driver, QGIS and owslib without custom code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import math
+from typing import Annotated
+
+import numpy as np
+import orjson
+import shapely
+from fastapi import APIRouter, Query, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, Response
+from pyproj import CRS, Transformer
+
+from app.deps import ServicesDep
+from app.openapi30 import downgrade
+from layers.crs import STORAGE_CRS
+from layers.query import check_properties, parse_filter
+from layers.store import LayerInfo, LayerStore, UnknownLayer
+
+router = APIRouter(prefix="/ogc", tags=["ogc-features"])
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+SUPPORTED_CRS = {
+    CRS84: "OGC:CRS84",
+    "http://www.opengis.net/def/crs/EPSG/0/4326": "EPSG:4326",
+    "http://www.opengis.net/def/crs/EPSG/0/4490": "EPSG:4490",
+    "http://www.opengis.net/def/crs/EPSG/0/3857": "EPSG:3857",
+}
+STORAGE_CRS_URI = "http://www.opengis.net/def/crs/EPSG/0/4490"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+]
+GEOJSON = "application/geo+json"
+RESERVED = {"f", "bbox", "bbox-crs", "crs", "limit", "offset", "filter", "filter-lang",
+            "filter-crs", "datetime"}
+MAX_LIMIT = 10_000
+
+
+class OGCError(Exception):
+    def __init__(self, status: int, detail: str):
+        super().__init__(detail)
+        self.status = status
+
+
+def _wants_html(request: Request, f: str | None) -> bool:
+    if f is not None:
+        if f not in ("json", "html"):
+            raise OGCError(400, f"f must be json or html; got {f!r}")
+        return f == "html"
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and "json" not in accept
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/ogc"
+
+
+def _json(content, media_type: str = "application/json", headers: dict | None = None) -> Response:
+    return Response(orjson.dumps(content), media_type=media_type, headers=headers)
+
+
+def _page(title: str, body: str) -> HTMLResponse:
+    return HTMLResponse(
+        f"<!doctype html><html lang='zh'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        "<style>body{font-family:sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top}"
+        ".synthetic{background:#fde68a;padding:4px 8px;font-weight:bold}</style></head>"
+        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
+
+
+def _vector_layers(store: LayerStore) -> list[LayerInfo]:
+    return [i for i in store.layers() if i.kind != "raster"]
+
+
+def _collection(info: LayerInfo, base: str) -> dict:
+    e = info.entry
+    cid = e.id
+    bbox = list(info.bbox) if info.bbox else [-180, -90, 180, 90]
+    return {
+        "id": cid,
+        "title": e.title.en,
+        "description": f"{e.title.zh} — {e.title.en}. kind={e.kind}; version={info.version}; "
+                       f"vintage={e.vintage}; {'SYNTHETIC sample data. ' if e.synthetic else ''}"
+                       f"{e.provenance}",
+        "keywords": [e.kind] + (["synthetic"] if e.synthetic else []),
+        "itemType": "feature",
+        "extent": {"spatial": {"bbox": [bbox], "crs": CRS84}},
+        "crs": list(SUPPORTED_CRS),
+        "storageCrs": STORAGE_CRS_URI,
+        "synthetic": e.synthetic,
+        "version": info.version,
+        "links": [
+            {"href": f"{base}/collections/{cid}", "rel": "self", "type": "application/json", "title": "this collection"},
+            {"href": f"{base}/collections/{cid}?f=html", "rel": "alternate", "type": "text/html", "title": "as HTML"},
+            {"href": f"{base}/collections/{cid}/items", "rel": "items", "type": GEOJSON, "title": "items"},
+            {"href": f"{base}/collections/{cid}/items?f=html", "rel": "items", "type": "text/html", "title": "items as HTML"},
+            {"href": f"{base}/collections/{cid}/queryables", "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+             "type": "application/schema+json", "title": "queryables"},
+        ],
+    }
+
+
+@router.get("", include_in_schema=False)
+@router.get("/", operation_id="ogcLanding", summary="OGC API landing page")
+def landing(request: Request, f: str | None = None):
+    base = _base(request)
+    doc = {
+        "title": "Zoning layers (OGC API – Features)",
+        "description": "Zoning, key-region and renewable-land layers. Layers flagged synthetic are generated sample data.",
+        "links": [
+            {"href": f"{base}/", "rel": "self", "type": "application/json", "title": "this document"},
+            {"href": f"{base}/?f=html", "rel": "alternate", "type": "text/html", "title": "as HTML"},
+            {"href": f"{base}/api", "rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0", "title": "API definition"},
+            {"href": str(request.base_url).rstrip("/") + "/docs", "rel": "service-doc", "type": "text/html", "title": "API documentation"},
+            {"href": f"{base}/conformance", "rel": "conformance", "type": "application/json", "title": "conformance"},
+            {"href": f"{base}/collections", "rel": "data", "type": "application/json", "title": "collections"},
+        ],
+    }
+    if _wants_html(request, f):
+        items = "".join(f"<li><a href='{html.escape(l['href'])}'>{html.escape(l['title'])}</a></li>" for l in doc["links"])
+        return _page(doc["title"], f"<p>{html.escape(doc['description'])}</p><ul>{items}</ul>")
+    return _json(doc)
+
+
+@router.get("/conformance", operation_id="ogcConformance")
+def conformance(request: Request, f: str | None = None):
+    if _wants_html(request, f):
+        return _page("Conformance", "<ul>" + "".join(f"<li>{c}</li>" for c in CONFORMANCE) + "</ul>")
+    return _json({"conformsTo": CONFORMANCE})
+
+
+@router.get("/api", operation_id="ogcApi", summary="OpenAPI definition")
+def api(request: Request):
+    doc = getattr(request.app.state, "openapi30", None)
+    if doc is None:
+        doc = request.app.state.openapi30 = downgrade(request.app.openapi())
+    return _json(doc, media_type="application/vnd.oai.openapi+json;version=3.0")
+
+
+@router.get("/collections", operation_id="ogcCollections")
+def collections(request: Request, services: ServicesDep, f: str | None = None):
+    base = _base(request)
+    cols = [_collection(i, base) for i in _vector_layers(services.store)]
+    if _wants_html(request, f):
+        rows = "".join(
+            f"<tr><td><a href='{base}/collections/{c['id']}?f=html'>{c['id']}</a></td>"
+            f"<td>{html.escape(c['title'])}</td><td>{'<span class=synthetic>synthetic</span>' if c['synthetic'] else 'real'}</td></tr>"
+            for c in cols)
+        return _page("Collections", f"<table><tr><th>id</th><th>title</th><th>data</th></tr>{rows}</table>")
+    return _json({
+        "links": [
+            {"href": f"{base}/collections", "rel": "self", "type": "application/json", "title": "collections"},
+            {"href": f"{base}/collections?f=html", "rel": "alternate", "type": "text/html", "title": "as HTML"},
+        ],
+        "collections": cols,
+        "crs": list(SUPPORTED_CRS),
+    })
+
+
+def _info(services, collection_id: str) -> LayerInfo:
+    try:
+        info = services.store.info(collection_id)
+    except UnknownLayer:
+        raise OGCError(404, f"no collection {collection_id!r}") from None
+    if info.kind == "raster":
+        raise OGCError(404, f"collection {collection_id!r} is a raster, not features")
+    return info
+
+
+@router.get("/collections/{collection_id}", operation_id="ogcCollection")
+def collection(collection_id: str, request: Request, services: ServicesDep, f: str | None = None):
+    info = _info(services, collection_id)
+    doc = _collection(info, _base(request))
+    if _wants_html(request, f):
+        banner = "<p class=synthetic>SYNTHETIC sample data — 合成示例数据</p>" if info.synthetic else ""
+        return _page(doc["title"], f"{banner}<p>{html.escape(doc['description'])}</p>"
+                     f"<p><a href='{_base(request)}/collections/{collection_id}/items?f=html'>items</a></p>")
+    return _json(doc)
+
+
+@router.get("/collections/{collection_id}/queryables", operation_id="ogcQueryables")
+def queryables(collection_id: str, request: Request, services: ServicesDep):
+    info = _info(services, collection_id)
+    attrs = services.store.attributes(collection_id, np.arange(min(info.count, 1)))
+    props = {"geometry": {"format": "geometry-any", "x-ogc-role": "primary-geometry"}}
+    for name in info.fields:
+        dtype = str(attrs[name].dtype) if name in attrs else "object"
+        kind = "integer" if dtype.startswith("int") else "number" if dtype.startswith("float") else "string"
+        props[name] = {"type": kind, "title": name}
+    return _json({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{_base(request)}/collections/{collection_id}/queryables",
+        "type": "object", "title": info.entry.title.en, "properties": props,
+        "additionalProperties": False,
+    }, media_type="application/schema+json")
+
+
+def _crs(uri: str | None, param: str) -> str:
+    if uri is None:
+        return CRS84
+    uri = uri.strip("<>")
+    if uri not in SUPPORTED_CRS:
+        raise OGCError(400, f"{param} {uri!r} is not supported; use one of {list(SUPPORTED_CRS)}")
+    return uri
+
+
+def _transformer(src: str, dst: str) -> Transformer:
+    return Transformer.from_crs(CRS.from_user_input(SUPPORTED_CRS[src]), CRS.from_user_input(SUPPORTED_CRS[dst]))
+
+
+def _parse_bbox(text: str, bbox_crs: str) -> tuple[float, float, float, float]:
+    try:
+        vals = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise OGCError(400, f"bbox must be 4 comma-separated numbers; got {text!r}") from None
+    if len(vals) == 6:
+        vals = [vals[0], vals[1], vals[3], vals[4]]
+    if len(vals) != 4 or not all(math.isfinite(v) for v in vals):
+        raise OGCError(400, f"bbox must be 4 finite numbers (minx,miny,maxx,maxy); got {text!r}")
+    if bbox_crs != CRS84:
+        tr = _transformer(bbox_crs, CRS84)
+        xs, ys = tr.transform([vals[0], vals[2], vals[0], vals[2]], [vals[1], vals[3], vals[3], vals[1]])
+        vals = [min(xs), min(ys), max(xs), max(ys)]
+    minx, miny, maxx, maxy = vals
+    if bbox_crs == CRS84 and (miny > maxy or not (-90 <= miny <= 90 and -90 <= maxy <= 90)):
+        raise OGCError(400, f"bbox latitudes out of order or range: {text!r}")
+    return minx, miny, maxx, maxy
+
+
+def _geometry_json(geoms: np.ndarray, crs: str) -> list[bytes]:
+    if crs != CRS84:
+        tr = _transformer(CRS84, crs)
+
+        def fwd(xy):
+            a, b = tr.transform(xy[:, 0], xy[:, 1])
+            return np.column_stack([a, b])
+
+        geoms = shapely.transform(geoms, fwd)
+    return [orjson.Fragment(g) for g in shapely.to_geojson(geoms)]
+
+
+def _clean(v):
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def _features(store: LayerStore, collection_id: str, idx: np.ndarray, crs: str, base: str) -> list[dict]:
+    attrs = store.attributes(collection_id, idx)
+    ids = store.feature_ids(collection_id, idx)
+    geoms = _geometry_json(store.geometries(collection_id, idx), crs)
+    cols = list(attrs.columns)
+    out = []
+    for fid, row, g in zip(ids, attrs.itertuples(index=False, name=None), geoms):
+        out.append({
+            "type": "Feature", "id": fid, "geometry": g,
+            "properties": {c: _clean(v) for c, v in zip(cols, row)},
+            "links": [{"href": f"{base}/collections/{collection_id}/items/{fid}", "rel": "self", "type": GEOJSON}],
+        })
+    return out
+
+
+def _html_features(title: str, feats: list[dict], synthetic: bool, links: list[dict]) -> HTMLResponse:
+    banner = "<p class=synthetic>SYNTHETIC sample data — 合成示例数据</p>" if synthetic else ""
+    cols = list(feats[0]["properties"]) if feats else []
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in ["id", *cols])
+    rows = "".join(
+        "<tr>" + f"<td><a href='{html.escape(f['links'][0]['href'])}?f=html'>{html.escape(str(f['id']))}</a></td>"
+        + "".join(f"<td>{html.escape(str(f['properties'][c]))}</td>" for c in cols) + "</tr>"
+        for f in feats)
+    nav = " ".join(f"<a href='{html.escape(l['href'])}'>{l['rel']}</a>" for l in links if l["rel"] in ("prev", "next"))
+    return _page(title, f"{banner}<p>{nav}</p><table><tr>{head}</tr>{rows}</table>")
+
+
+@router.get("/collections/{collection_id}/items", operation_id="ogcItems")
+def items(
+    collection_id: str,
+    request: Request,
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy in bbox-crs")] = None,
+    bbox_crs: Annotated[str | None, Query(alias="bbox-crs")] = None,
+    crs: str | None = None,
+    filter: Annotated[str | None, Query(description="CQL2 filter")] = None,
+    filter_lang: Annotated[str, Query(alias="filter-lang")] = "cql2-text",
+    f: str | None = None,
+):
+    """Features of a collection. Any other query parameter named like a property is an
+    equality filter (``?unit_class=1``)."""
+    info = _info(services, collection_id)
+    out_crs = _crs(crs, "crs")
+    box = _parse_bbox(bbox, _crs(bbox_crs, "bbox-crs")) if bbox else None
+    fields = set(info.fields)
+    equals = {}
+    for key, value in request.query_params.items():
+        if key in RESERVED:
+            continue
+        if key not in fields:
+            raise OGCError(400, f"unknown query parameter {key!r}; properties of {collection_id}: {sorted(fields)}")
+        equals[key] = value
+    cql = None
+    if filter:
+        cql = parse_filter(filter, filter_lang)
+        check_properties(cql, fields)
+    sel = services.store.select(collection_id, bbox=box, equals=equals, cql=cql, limit=limit, offset=offset)
+    base = _base(request)
+    feats = _features(services.store, collection_id, sel.idx, out_crs, base)
+    here = str(request.url.remove_query_params(["offset", "f"]))
+    sep = "&" if "?" in here else "?"
+    links = [
+        {"href": str(request.url), "rel": "self", "type": GEOJSON, "title": "this document"},
+        {"href": f"{here}{sep}offset={offset}&f=html", "rel": "alternate", "type": "text/html", "title": "as HTML"},
+        {"href": f"{base}/collections/{collection_id}", "rel": "collection", "type": "application/json", "title": "collection"},
+    ]
+    if offset + len(sel.idx) < sel.matched:
+        links.append({"href": f"{here}{sep}offset={offset + limit}", "rel": "next", "type": GEOJSON, "title": "next page"})
+    if offset > 0:
+        links.append({"href": f"{here}{sep}offset={max(0, offset - limit)}", "rel": "prev", "type": GEOJSON, "title": "previous page"})
+    if _wants_html(request, f):
+        return _html_features(f"{info.entry.title.en} — items", feats, info.synthetic, links)
+    doc = {
+        "type": "FeatureCollection",
+        "features": feats,
+        "numberMatched": sel.matched,
+        "numberReturned": len(feats),
+        "timeStamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "links": links,
+        "synthetic": info.synthetic,
+        "layer_version": info.version,
+    }
+    return _json(doc, GEOJSON, headers={"Content-Crs": f"<{out_crs}>"})
+
+
+@router.get("/collections/{collection_id}/items/{feature_id}", operation_id="ogcItem")
+def item(collection_id: str, feature_id: str, request: Request, services: ServicesDep,
+         crs: str | None = None, f: str | None = None):
+    info = _info(services, collection_id)
+    out_crs = _crs(crs, "crs")
+    i = services.store.index_of(collection_id, feature_id)
+    if i is None:
+        raise OGCError(404, f"no feature {feature_id!r} in collection {collection_id!r}")
+    base = _base(request)
+    feat = _features(services.store, collection_id, np.array([i]), out_crs, base)[0]
+    feat["links"] += [
+        {"href": f"{base}/collections/{collection_id}", "rel": "collection", "type": "application/json", "title": "collection"},
+        {"href": f"{base}/collections/{collection_id}/items/{feature_id}?f=html", "rel": "alternate", "type": "text/html", "title": "as HTML"},
+    ]
+    if _wants_html(request, f):
+        return _html_features(f"{collection_id} / {feature_id}", [feat], info.synthetic, [])
+    return _json(feat, GEOJSON, headers={"Content-Crs": f"<{out_crs}>"})
+
+
+def add_ogc_exception_handlers(app) -> None:
+    """OGC errors answer in the OGC exception shape: {"code", "description"}."""
+
+    async def handler(request: Request, exc: OGCError):
+        code = "NotFound" if exc.status == 404 else "InvalidParameterValue"
+        return Response(orjson.dumps({"code": code, "description": str(exc)}),
+                        status_code=exc.status, media_type="application/json")
+
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        # OGC API: an invalid parameter value is a 400 (elsewhere FastAPI's 422 stands)
+        if request.url.path.startswith(router.prefix):
+            msg = "; ".join(f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in exc.errors())
+            return await handler(request, OGCError(400, msg))
+        return await request_validation_exception_handler(request, exc)
+
+    app.add_exception_handler(OGCError, handler)
+    app.add_exception_handler(RequestValidationError, invalid_request)

@@ -1,0 +1,166 @@
+"""OGC API – Features: in-process behaviour, then a live server read by GDAL's OAPIF driver
+and checked by the ogctests conformance suite (Part 1 Core)."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+
+OGC = "/ogc"
+
+
+def _all(store, layer_id):
+    idx = np.arange(store.info(layer_id).count)
+    return store.attributes(layer_id, idx)
+
+
+def test_landing_conformance_and_collections(client, store):
+    landing = client.get(f"{OGC}/").json()
+    rels = {l["rel"] for l in landing["links"]}
+    assert {"self", "service-desc", "conformance", "data"} <= rels
+    conf = client.get(f"{OGC}/conformance").json()["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in conf
+    cols = client.get(f"{OGC}/collections").json()["collections"]
+    assert [c["id"] for c in cols] == [i.id for i in store.layers()]
+    units = next(c for c in cols if c["id"] == "control_units")
+    assert units["synthetic"] is True and "SYNTHETIC" in units["description"]
+    assert units["storageCrs"].endswith("/4490")
+    api = client.get(f"{OGC}/api")
+    assert api.json()["openapi"] == "3.0.3"
+
+
+def test_paging_visits_every_feature_once(client, store):
+    seen, url = [], f"{OGC}/collections/red_lines/items?limit=50"
+    while url:
+        page = client.get(url).json()
+        assert page["numberMatched"] == store.info("red_lines").count
+        assert page["numberReturned"] == len(page["features"])
+        seen += [f["id"] for f in page["features"]]
+        url = next((l["href"] for l in page["links"] if l["rel"] == "next"), None)
+    assert len(seen) == len(set(seen)) == store.info("red_lines").count
+    last = client.get(f"{OGC}/collections/red_lines/items?limit=50&offset=150").json()
+    assert any(l["rel"] == "prev" for l in last["links"])
+
+
+def test_property_equality_and_cql2_agree_with_the_data(client, store):
+    attrs = _all(store, "control_units")
+    expected = int((attrs.unit_class == 1).sum())
+    eq = client.get(f"{OGC}/collections/control_units/items", params={"unit_class": 1, "limit": 1}).json()
+    assert eq["numberMatched"] == expected
+    text = client.get(f"{OGC}/collections/control_units/items",
+                      params={"filter": "unit_class = 1", "limit": 1}).json()
+    assert text["numberMatched"] == expected
+    cql_json = json.dumps({"op": "in", "args": [{"property": "unit_class"}, [1, 2]]})
+    js = client.get(f"{OGC}/collections/control_units/items",
+                    params={"filter": cql_json, "filter-lang": "cql2-json", "limit": 1}).json()
+    assert js["numberMatched"] == int(attrs.unit_class.isin([1, 2]).sum())
+    like = client.get(f"{OGC}/collections/control_units/items",
+                      params={"filter": "name LIKE '%产业集聚%' AND city = '太原市'", "limit": 1}).json()
+    assert like["numberMatched"] == int((attrs.name.str.contains("产业集聚") & (attrs.city == "太原市")).sum())
+    spatial = client.get(f"{OGC}/collections/admin_county/items",
+                         params={"filter": "S_INTERSECTS(geometry, POINT(112.55 37.87))"}).json()
+    _, idx = store.query("admin_county", np.array([shapely.Point(112.55, 37.87)]))
+    assert [f["id"] for f in spatial["features"]] == list(store.feature_ids("admin_county", idx))
+    assert spatial["numberMatched"] == 1
+
+
+def test_bbox_and_crs(client, store):
+    r = client.get(f"{OGC}/collections/admin_province/items", params={"bbox": "112,37,112.1,37.1"})
+    assert [f["id"] for f in r.json()["features"]] == ["140000"]
+    assert r.headers["content-crs"] == "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"
+    p84 = client.get(f"{OGC}/collections/grid_substations/items/1").json()["geometry"]["coordinates"]
+    p4326 = client.get(f"{OGC}/collections/grid_substations/items/1",
+                       params={"crs": "http://www.opengis.net/def/crs/EPSG/0/4326"}).json()["geometry"]["coordinates"]
+    assert p4326 == pytest.approx([p84[1], p84[0]])  # EPSG:4326 is lat, lon
+    p3857 = client.get(f"{OGC}/collections/grid_substations/items/1",
+                       params={"crs": "http://www.opengis.net/def/crs/EPSG/0/3857"}).json()["geometry"]["coordinates"]
+    assert p3857[0] == pytest.approx(p84[0] * 20037508.342789244 / 180)
+    # bbox given in EPSG:4326 (lat/lon order) selects the same as in CRS84
+    r2 = client.get(f"{OGC}/collections/admin_province/items",
+                    params={"bbox": "37,112,37.1,112.1", "bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/4326"})
+    assert [f["id"] for f in r2.json()["features"]] == ["140000"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "needle"),
+    [
+        ("/collections/nope/items", {}, 404, "nope"),
+        ("/collections/red_lines/items/NOPE", {}, 404, "NOPE"),
+        ("/collections/red_lines/items", {"limit": "unlimited"}, 400, "limit"),
+        ("/collections/red_lines/items", {"limit": 20000}, 400, "limit"),
+        ("/collections/red_lines/items", {"ooga": "booga"}, 400, "ooga"),
+        ("/collections/red_lines/items", {"bbox": "1,2,3"}, 400, "bbox"),
+        ("/collections/red_lines/items", {"bbox": "1,2,3,nan"}, 400, "bbox"),
+        ("/collections/red_lines/items", {"crs": "EPSG:9999"}, 400, "crs"),
+        ("/collections/red_lines/items", {"filter": "bogus = 1"}, 400, "bogus"),
+        ("/collections/red_lines/items", {"filter": "name = 'a' OR"}, 400, "parse"),
+        ("/collections/red_lines/items", {"filter": "__import__('os').system('x') = 1"}, 400, "filter"),
+        ("/collections/red_lines/items", {"filter": "{\"op\": \"=\"}", "filter-lang": "cql2-json"}, 400, "filter"),
+        ("/collections/red_lines/items", {"filter-lang": "sql", "filter": "1=1"}, 400, "filter-lang"),
+        ("/collections/red_lines/items", {"f": "xml"}, 400, "f must be"),
+    ],
+)
+def test_bad_requests(client, path, params, status, needle):
+    r = client.get(OGC + path, params=params)
+    assert r.status_code == status, r.text
+    assert needle in r.text
+
+
+def test_html_pages_show_the_synthetic_banner(client):
+    r = client.get(f"{OGC}/collections/red_lines/items", params={"f": "html", "limit": 3})
+    assert r.headers["content-type"].startswith("text/html")
+    assert "SYNTHETIC" in r.text and "<table>" in r.text
+    r = client.get(f"{OGC}/collections/key_regions/items", headers={"accept": "text/html"})
+    assert "SYNTHETIC" not in r.text
+
+
+# --- a live server ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def live_server():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port)}
+    proc = subprocess.Popen([sys.executable, "-m", "app"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/healthz", timeout=2).read()
+            break
+        except OSError:
+            assert time.monotonic() < deadline and proc.poll() is None, "server did not start"
+            time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def test_gdal_oapif_driver_reads_the_layers(live_server, store):
+    import pyogrio
+
+    layers = dict(pyogrio.list_layers(f"OAPIF:{live_server}/ogc"))
+    assert set(layers) == {i.id for i in store.layers()}
+    df = pyogrio.read_dataframe(f"OAPIF:{live_server}/ogc", layer="red_lines")
+    assert len(df) == store.info("red_lines").count
+    assert df.crs.to_epsg() == 4490
+    ours = store.geometries("red_lines", np.arange(len(df)))
+    assert shapely.equals_exact(np.asarray(df.geometry.values, dtype=object), ours, tolerance=1e-9).all()
+
+
+def test_ogctests_core_conformance(live_server, tmp_path):
+    out = subprocess.run([sys.executable, "-m", "ogctests", "features/core", "-i", f"{live_server}/ogc"],
+                         capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    tail = "\n".join(out.stdout.splitlines()[-15:])
+    assert out.returncode == 0, tail
+    assert " passed" in tail and "failed" not in tail
