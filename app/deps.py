@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from app.settings import Settings
 from layers.store import LayerStore
+from layers.tiles import TileCache
 from zoning.industries import IndustryCatalogue
 from zoning.rules import RuleSet
 
@@ -19,6 +20,7 @@ class Services:
     store: LayerStore
     rules: RuleSet
     industries: IndustryCatalogue
+    tiles: TileCache = field(default_factory=TileCache)
 
 
 def get_services(request: Request) -> Services:

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from layers.query import InvalidFilter
 from layers.store import LayerError, UnknownLayer
+from layers.tiles import TileOutsideRange
 from zoning.errors import InvalidParameter, InvalidSite, UnknownIndustry, ZoningError
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,7 @@ STATUS_CODES: dict[type[Exception], int] = {
     InvalidParameter: 422,
     UnknownLayer: 404,
     InvalidFilter: 400,
+    TileOutsideRange: 404,
     ZoningError: 400,
     LayerError: 500,
 }

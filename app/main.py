@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from app.deps import Services
 from app.errors import add_exception_handlers
 from app.middleware import BodySizeLimit
-from app.routers import assess, catalogue, health, here, layers, ogc
+from app.routers import assess, catalogue, health, here, layers, ogc, tiles
 from app.settings import Settings, get_settings
 from layers.store import EmbeddedStore
 from zoning.industries import load_industries
@@ -60,6 +60,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         )
     add_exception_handlers(app)
     ogc.add_ogc_exception_handlers(app)
-    for module in (health, assess, here, layers, catalogue, ogc):
+    for module in (health, assess, here, layers, catalogue, ogc, tiles):
         app.include_router(module.router)
     return app

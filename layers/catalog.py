@@ -87,6 +87,14 @@ class LayerEntry(BaseModel):
     id_field: str | None = Field(None, description="canonical field holding the feature id")
     coverage: Coverage | None = None
     description: str = ""
+    minzoom: int = Field(0, ge=0, le=24, description="lowest zoom at which tiles are served")
+    maxzoom: int = Field(16, ge=0, le=24, description="highest zoom at which tiles are served")
+
+    @model_validator(mode="after")
+    def _zooms(self) -> LayerEntry:
+        if self.minzoom > self.maxzoom:
+            raise ValueError(f"layer {self.id!r}: minzoom {self.minzoom} > maxzoom {self.maxzoom}")
+        return self
 
     @field_validator("fields")
     @classmethod

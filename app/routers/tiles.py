@@ -1,0 +1,84 @@
+"""Vector tiles (WebMercatorQuad), TileJSON 3.0, a MapLibre style and its legend."""
+
+from __future__ import annotations
+
+import gzip
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+
+from app.deps import ServicesDep
+from app.style import legend, style
+from layers.tiles import render
+
+router = APIRouter(prefix="/tiles", tags=["tiles"])
+MVT = "application/vnd.mapbox-vector-tile"
+CACHE_CONTROL = "public, max-age=3600"
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _vector(services):
+    return [i for i in services.store.layers() if i.kind != "raster"]
+
+
+@router.get("/{layers}/{z}/{x}/{y}.mvt", operation_id="getTile",
+            responses={200: {"content": {MVT: {}}}, 304: {"description": "not modified"},
+                       404: {"description": "tile outside the matrix or the layers' zoom range"}})
+def tile(
+    layers: Annotated[str, Path(description="a layer id, or several joined by commas")],
+    z: Annotated[int, Path(ge=0, le=24)],
+    x: Annotated[int, Path(ge=0)],
+    y: Annotated[int, Path(ge=0)],
+    request: Request,
+    services: ServicesDep,
+):
+    ids = [i for i in layers.split(",") if i]
+    if not ids or len(ids) > 32 or len(set(ids)) != len(ids):
+        return Response(status_code=400, content=b'{"error":"BadLayers","detail":"give 1-32 distinct layer ids"}',
+                        media_type="application/json")
+    t = render(services.store, ids, z, x, y, cache=services.tiles)
+    headers = {"ETag": t.etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding",
+               "X-Tile-Features": str(t.features)}
+    if t.etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        return Response(t.data, media_type=MVT, headers={**headers, "Content-Encoding": "gzip"})
+    return Response(gzip.decompress(t.data), media_type=MVT, headers=headers)
+
+
+@router.get("/{layer}/tilejson.json", operation_id="getTileJSON")
+def tilejson(layer: str, request: Request, services: ServicesDep) -> dict:
+    info = services.store.info(layer)
+    e = info.entry
+    return {
+        "tilejson": "3.0.0",
+        "name": e.title.en,
+        "description": f"{e.title.zh} — {e.title.en}" + (" (SYNTHETIC sample data)" if e.synthetic else ""),
+        "version": info.version,
+        "attribution": e.provenance,
+        "scheme": "xyz",
+        "tiles": [f"{_base(request)}/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt"],
+        "minzoom": e.minzoom,
+        "maxzoom": e.maxzoom,
+        "bounds": list(info.bbox) if info.bbox else [-180, -85.05, 180, 85.05],
+        "vector_layers": [{"id": layer, "fields": {f: "" for f in info.fields},
+                           "minzoom": e.minzoom, "maxzoom": e.maxzoom}],
+        "synthetic": e.synthetic,
+    }
+
+
+@router.get("/style.json", operation_id="getStyle")
+def style_json(request: Request, services: ServicesDep, edition: str = "2023") -> dict:
+    if edition not in ("2018", "2023"):
+        return Response(status_code=422, content=b'{"error":"InvalidParameter","detail":"edition must be 2018 or 2023"}',
+                        media_type="application/json")
+    return style(_vector(services), f"{_base(request)}/tiles/{{layers}}/{{z}}/{{x}}/{{y}}.mvt", edition)
+
+
+@router.get("/legend.json", operation_id="getLegend")
+def legend_json(services: ServicesDep) -> dict:
+    return {"items": legend(_vector(services))}

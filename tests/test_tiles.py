@@ -1,0 +1,144 @@
+"""Vector tiles: decoded content checked against a geopandas clip of the same bounds."""
+
+import gzip
+
+import geopandas as gpd
+import mapbox_vector_tile
+import morecantile
+import numpy as np
+import pytest
+import shapely
+
+from layers.tiles import BUFFER_PX, EXTENT, layer_features
+
+TMS = morecantile.tms.get("WebMercatorQuad")
+
+
+def _lonlat_to_px(geom, z, x, y):
+    left, bottom, right, top = TMS.xy_bounds(x, y, z)
+    span = right - left
+
+    def f(xy):
+        mx = np.radians(xy[:, 0]) * 6378137.0
+        my = np.log(np.tan(np.pi / 4 + np.radians(xy[:, 1]) / 2)) * 6378137.0
+        return np.column_stack([(mx - left) / span * EXTENT, (top - my) / span * EXTENT])
+
+    return shapely.transform(geom, f)
+
+
+def _decode(resp):
+    return mapbox_vector_tile.decode(resp.content, default_options={"y_coord_down": True})
+
+
+@pytest.mark.parametrize(("layer", "z"), [("control_units", 10), ("red_lines", 9), ("admin_county", 7)])
+def test_tile_matches_a_geopandas_clip(client, store, layer, z):
+    t = TMS.tile(112.55, 37.87, z)
+    r = client.get(f"/tiles/{layer}/{z}/{t.x}/{t.y}.mvt", headers={"accept-encoding": "identity"})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    decoded = _decode(r)[layer]
+    assert decoded["extent"] == EXTENT
+    # the reference: geopandas clip of the same layer to the same (buffered) tile bounds
+    info = store.info(layer)
+    idx = np.arange(info.count)
+    gdf = gpd.GeoDataFrame({"fid": store.feature_ids(layer, idx)}, geometry=list(store.geometries(layer, idx)), crs=4490)
+    left, bottom, right, top = TMS.xy_bounds(t.x, t.y, z)
+    pad = (right - left) * BUFFER_PX / EXTENT
+    box = shapely.box(left - pad, bottom - pad, right + pad, top + pad)
+    ref = gdf.to_crs(3857).clip(box).to_crs(4490)
+    ref = ref[~ref.geometry.is_empty & (ref.to_crs(3857).area > 0)]
+    got = {f["properties"]["fid"]: f for f in decoded["features"]}
+    big = ref[ref.to_crs(3857).area > ((right - left) / EXTENT) ** 2 * 4]  # > 4 px²: must survive
+    assert set(big.fid) <= set(got), "features missing from the tile"
+    assert set(got) <= set(ref.fid), "features in the tile that the clip does not have"
+    # compare in tile pixels: no tile vertex strays more than 2 px from the reference, and the
+    # two differ by at most a 2-px band along the outline (slivers thinner than a pixel vanish)
+    for fid, geom in zip(big.fid, big.geometry):
+        mine = shapely.geometry.shape(got[fid]["geometry"])
+        assert mine.is_valid
+        ref_px = _lonlat_to_px(geom, z, t.x, t.y)
+        stray = shapely.distance(shapely.points(shapely.get_coordinates(mine)), ref_px).max()
+        assert stray <= 2.0, (fid, stray)
+        band = shapely.area(shapely.symmetric_difference(mine, ref_px))
+        assert band <= 2.0 * shapely.length(ref_px) + 16, (fid, band, shapely.length(ref_px))
+
+
+def test_tile_properties_are_short_and_labelled(client):
+    t = TMS.tile(112.55, 37.87, 10)
+    feats = _decode(client.get(f"/tiles/control_units/10/{t.x}/{t.y}.mvt"))["control_units"]["features"]
+    props = feats[0]["properties"]
+    assert props["synthetic"] == 1 and props["code"].startswith("ZH")
+    assert "spatial_layout" not in props  # long access-list text stays in the feature API
+
+
+def test_caching_headers_etag_and_gzip(client):
+    t = TMS.tile(112.55, 37.87, 8)
+    url = f"/tiles/control_units/8/{t.x}/{t.y}.mvt"
+    r = client.get(url, headers={"accept-encoding": "gzip"})
+    assert r.headers["content-encoding"] == "gzip"  # httpx decodes it transparently
+    assert r.headers["cache-control"].startswith("public") and r.headers["vary"] == "Accept-Encoding"
+    etag = r.headers["etag"]
+    assert client.get(url, headers={"if-none-match": etag}).status_code == 304
+    plain = client.get(url, headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.content == r.content
+
+
+def test_etag_follows_the_layer_version(client, store):
+    from layers.tiles import render
+
+    t = TMS.tile(112.55, 37.87, 8)
+    a = render(store, ["control_units"], 8, t.x, t.y)
+    b = render(store, ["red_lines"], 8, t.x, t.y)
+    assert a.etag != b.etag
+    assert a.etag == render(store, ["control_units"], 8, t.x, t.y).etag
+
+
+def test_composite_tile_has_each_layer_in_range(client):
+    t = TMS.tile(112.55, 37.87, 9)
+    layers = _decode(client.get(f"/tiles/admin_county,control_units,red_lines,grid_substations/9/{t.x}/{t.y}.mvt"))
+    assert {"admin_county", "control_units", "red_lines"} <= set(layers)
+
+
+@pytest.mark.parametrize("url", [
+    "/tiles/control_units/2/3/1.mvt",  # below the layer's minzoom
+    "/tiles/control_units/20/1/1.mvt",  # above its maxzoom
+    "/tiles/control_units/3/8/1.mvt",  # x outside the matrix
+    "/tiles/nope/3/1/1.mvt",
+])
+def test_out_of_range_is_404(client, url):
+    assert client.get(url).status_code == 404
+
+
+def test_low_zoom_tiles_stay_small(client):
+    layers = "admin_country,admin_province,admin_city,key_regions"
+    sizes = []
+    for z in range(0, 5):
+        for t in TMS.tiles(73, 18, 135, 53, [z]):
+            r = client.get(f"/tiles/{layers}/{z}/{t.x}/{t.y}.mvt", headers={"accept-encoding": "gzip"})
+            assert r.status_code == 200
+            sizes.append(int(r.headers["content-length"]))
+    assert max(sizes) < 500 * 1024
+
+
+def test_feature_cap_keeps_the_largest(store):
+    t = TMS.tile(112.55, 37.87, 6)
+    capped = layer_features(store, "control_units", 6, t.x, t.y, max_features=5)["features"]
+    full = layer_features(store, "control_units", 6, t.x, t.y)["features"]
+    assert len(capped) == 5 < len(full)
+    area = {f["properties"]["fid"]: f["geometry"].area for f in full}
+    assert min(area[f["properties"]["fid"]] for f in capped) >= sorted(area.values())[-5]
+
+
+def test_tilejson_style_and_legend(client, store):
+    tj = client.get("/tiles/control_units/tilejson.json").json()
+    assert tj["tilejson"] == "3.0.0" and tj["tiles"][0].endswith("/tiles/control_units/{z}/{x}/{y}.mvt")
+    assert tj["vector_layers"][0]["id"] == "control_units" and tj["synthetic"] is True
+    st = client.get("/tiles/style.json", params={"edition": "2018"}).json()
+    assert st["version"] == 8
+    ids = {i.id for i in store.layers()}
+    assert {l["source-layer"] for l in st["layers"] if "source-layer" in l} <= ids
+    kr = next(l for l in st["layers"] if l["id"] == "key_regions")
+    assert kr["filter"] == ["==", ["get", "edition"], "2018"]
+    items = client.get("/tiles/legend.json").json()["items"]
+    assert {i["zh"] for i in items} >= {"优先保护单元", "重点管控单元", "一般管控单元", "生态保护红线"}
+    assert all(i["synthetic"] for i in items if i["layer"] == "control_units")
+    assert client.get("/tiles/style.json", params={"edition": "1999"}).status_code == 422
