@@ -142,3 +142,8 @@ def test_tilejson_style_and_legend(client, store):
     assert {i["zh"] for i in items} >= {"优先保护单元", "重点管控单元", "一般管控单元", "生态保护红线"}
     assert all(i["synthetic"] for i in items if i["layer"] == "control_units")
     assert client.get("/tiles/style.json", params={"edition": "1999"}).status_code == 422
+
+
+def test_bad_layer_lists_are_refused(client):
+    assert client.get("/tiles/a,a/3/1/1.mvt").status_code == 422
+    assert client.get("/tiles/,/3/1/1.mvt").status_code == 422

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from app.deps import ServicesDep
 from app.style import legend, style
 from layers.tiles import render
+from zoning.errors import InvalidParameter
 
 router = APIRouter(prefix="/tiles", tags=["tiles"])
 MVT = "application/vnd.mapbox-vector-tile"
@@ -38,8 +39,7 @@ def tile(
 ):
     ids = [i for i in layers.split(",") if i]
     if not ids or len(ids) > 32 or len(set(ids)) != len(ids):
-        return Response(status_code=400, content=b'{"error":"BadLayers","detail":"give 1-32 distinct layer ids"}',
-                        media_type="application/json")
+        raise InvalidParameter(f"give 1 to 32 distinct layer ids joined by commas; got {layers!r}")
     t = render(services.store, ids, z, x, y, cache=services.tiles)
     headers = {"ETag": t.etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding",
                "X-Tile-Features": str(t.features)}
@@ -74,8 +74,7 @@ def tilejson(layer: str, request: Request, services: ServicesDep) -> dict:
 @router.get("/style.json", operation_id="getStyle")
 def style_json(request: Request, services: ServicesDep, edition: str = "2023") -> dict:
     if edition not in ("2018", "2023"):
-        return Response(status_code=422, content=b'{"error":"InvalidParameter","detail":"edition must be 2018 or 2023"}',
-                        media_type="application/json")
+        raise InvalidParameter(f"edition must be 2018 or 2023; got {edition!r}")
     return style(_vector(services), f"{_base(request)}/tiles/{{layers}}/{{z}}/{{x}}/{{y}}.mvt", edition)
 
 
