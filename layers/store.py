@@ -17,7 +17,7 @@ import abc
 import datetime as dt
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -82,8 +82,8 @@ class _Layer:
     geoms: np.ndarray  # shapely geometries, prepared
     ids: np.ndarray  # feature ids (str)
     tree: shapely.STRtree
+    id_index: dict[str, int]  # feature id -> row
     coverage: shapely.Geometry | None = None
-    extra: dict = field(default_factory=dict)
 
 
 class LayerStore(abc.ABC):
@@ -185,8 +185,7 @@ def canonicalise(entry: LayerEntry, gdf: gpd.GeoDataFrame) -> tuple[pd.DataFrame
             f"layer {entry.id!r} (kind {entry.kind}) lacks required fields {missing}; "
             f"map them from the source columns {sorted(c for c in gdf.columns if c != 'geometry')}"
         )
-    geoms = gdf.geometry.values.to_numpy() if hasattr(gdf.geometry.values, "to_numpy") else np.asarray(gdf.geometry.values)
-    geoms = np.asarray(geoms, dtype=object)
+    geoms = np.asarray(gdf.geometry.to_numpy(), dtype=object)
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if empty.any():
         warnings.append(f"{int(empty.sum())} features without geometry dropped")
@@ -248,7 +247,8 @@ class EmbeddedStore(LayerStore):
             fields=tuple(frame.columns),
             warnings=tuple(warnings),
         )
-        layer = _Layer(info=info, frame=frame, geoms=geoms, ids=ids, tree=shapely.STRtree(geoms))
+        layer = _Layer(info=info, frame=frame, geoms=geoms, ids=ids, tree=shapely.STRtree(geoms),
+                       id_index={fid: i for i, fid in enumerate(ids)})
         if entry.coverage is not None:
             layer.coverage = self._coverage_geometry(entry)
         for w in warnings:
@@ -315,8 +315,4 @@ class EmbeddedStore(LayerStore):
                       limit=limit, offset=offset)
 
     def index_of(self, layer_id, feature_id):
-        layer = self._get(layer_id)
-        lookup = layer.extra.get("id_index")
-        if lookup is None:
-            lookup = layer.extra["id_index"] = {fid: i for i, fid in enumerate(layer.ids)}
-        return lookup.get(feature_id)
+        return self._get(layer_id).id_index.get(feature_id)

@@ -124,6 +124,11 @@ class TileCache:
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self._size = 0
+
     def get(self, key: str) -> Tile | None:
         with self._lock:
             tile = self._data.get(key)

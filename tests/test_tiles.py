@@ -1,6 +1,5 @@
 """Vector tiles: decoded content checked against a geopandas clip of the same bounds."""
 
-import gzip
 
 import geopandas as gpd
 import mapbox_vector_tile

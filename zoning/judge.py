@@ -31,7 +31,7 @@ SYNTHETIC_NOTICE = {
 }
 # Share of the site that must lie inside matching features for a `not_within` test to pass.
 WITHIN_SHARE = 0.999
-# Long attribute texts kept out of feature summaries in zones (they are in the reasons).
+# Layer kinds whose hits are listed as the site's zones (admin hits are listed apart).
 _ZONE_KINDS = (
     "key_region", "red_line", "control_unit", "protected_area",
     "basic_farmland", "candidate_land", "industrial_park",
@@ -249,10 +249,7 @@ def _undetermined(rule: Rule, test: FeatureTest, uncovered: list[LayerHits]) -> 
             "zh": f"缺少覆盖本地块的{test.kind}图层，无法判定：" + rule.summary.zh,
             "en": f"No {test.kind} layer covers the site, so this cannot be judged: " + rule.summary.en,
         },
-        clause=_format_clause(rule, None) if rule.clause.text is not None else {
-            "document": rule.clause.document, "number": rule.clause.number,
-            "article": rule.clause.article, "text": "", "quote_checked": rule.clause.quote_checked,
-        },
+        clause=_format_clause(rule, None),
         layer=layer,
         note=note,
     )
@@ -285,8 +282,6 @@ def judge(store: LayerStore, rules: RuleSet, industries: IndustryCatalogue, site
 
     reasons.sort(key=lambda r: (-SEVERITY[r.verdict], r.rule_id))
     verdict = reasons[0].verdict if reasons else "permitted"
-    if reasons and SEVERITY[verdict] == 0:
-        verdict = "permitted"
 
     zones = [ref for h in hits.values() if h.info.kind in _ZONE_KINDS
              for ref in feature_refs(h) if h.info.kind != "key_region"

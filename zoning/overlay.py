@@ -62,16 +62,31 @@ def _as_text(v) -> str:
     return str(v)
 
 
-def covered(store: LayerStore, layer_id: str, site: Site) -> bool:
+def covered(store: LayerStore, layer_id: str, geom: shapely.Geometry) -> bool:
+    """Does the layer speak for the whole geometry (up to :data:`COVERAGE_TOLERANCE`)?"""
     cov = store.coverage(layer_id)
     if cov is None:
         return False
-    if cov.covers(site.geometry):
+    if cov.covers(geom):
         return True
-    if site.is_point or not cov.intersects(site.geometry):
+    if geom.geom_type == "Point" or not cov.intersects(geom):
         return False
-    outside = shapely.difference(site.geometry, shapely.clip_by_rect(cov, *site.geometry.bounds))
-    return shapely.area(outside) <= COVERAGE_TOLERANCE * shapely.area(site.geometry)
+    outside = shapely.difference(geom, shapely.clip_by_rect(cov, *geom.bounds))
+    return shapely.area(outside) <= COVERAGE_TOLERANCE * shapely.area(geom)
+
+
+def _hits(store: LayerStore, info: LayerInfo, idx: np.ndarray, overlap: np.ndarray,
+          share: np.ndarray, is_covered: bool) -> LayerHits:
+    return LayerHits(
+        info=info,
+        idx=idx,
+        ids=store.feature_ids(info.id, idx),
+        geoms=store.geometries(info.id, idx),
+        attrs=store.attributes(info.id, idx).reset_index(drop=True),
+        overlap_m2=overlap,
+        share=share,
+        covered=is_covered,
+    )
 
 
 def overlay_layer(store: LayerStore, info: LayerInfo, site: Site) -> LayerHits:
@@ -100,16 +115,7 @@ def overlay_layer(store: LayerStore, info: LayerInfo, site: Site) -> LayerHits:
         keep = ~polygonal
         keep[polygonal] = area >= MIN_OVERLAP_M2
         idx, overlap, share = idx[keep], overlap[keep], share[keep]
-    return LayerHits(
-        info=info,
-        idx=idx,
-        ids=store.feature_ids(info.id, idx),
-        geoms=store.geometries(info.id, idx),
-        attrs=store.attributes(info.id, idx).reset_index(drop=True),
-        overlap_m2=overlap,
-        share=share,
-        covered=covered(store, info.id, site),
-    )
+    return _hits(store, info, idx, overlap, share, covered(store, info.id, geom))
 
 
 def overlay(store: LayerStore, site: Site, kinds: set[str] | None = None) -> dict[str, LayerHits]:
@@ -136,14 +142,7 @@ def features_at(store: LayerStore, lon: float, lat: float) -> dict[str, LayerHit
         else:
             _, idx = store.query(info.id, pt, predicate="dwithin", distance=NEAR_DEG)
         idx = np.sort(idx)
-        out[info.id] = LayerHits(
-            info=info,
-            idx=idx,
-            ids=store.feature_ids(info.id, idx),
-            geoms=store.geometries(info.id, idx),
-            attrs=store.attributes(info.id, idx).reset_index(drop=True),
-            overlap_m2=np.full(len(idx), np.nan),
-            share=np.where(polygonal, 1.0, np.nan) * np.ones(len(idx)),
-            covered=(cov := store.coverage(info.id)) is not None and cov.covers(pt[0]),
-        )
+        out[info.id] = _hits(store, info, idx, np.full(len(idx), np.nan),
+                             np.full(len(idx), 1.0 if polygonal else np.nan),
+                             covered(store, info.id, pt[0]))
     return out

@@ -21,7 +21,6 @@ from pyproj import CRS, Transformer
 
 from app.deps import ServicesDep
 from app.openapi30 import downgrade
-from layers.crs import STORAGE_CRS
 from layers.query import check_properties, parse_filter
 from layers.store import LayerInfo, LayerStore, UnknownLayer
 
