@@ -7,8 +7,9 @@ PY      = $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 SAMPLE  = data/sample/BUILD.json
+VENDOR  = app/web/vendor/maplibre-gl.js
 
-.PHONY: run test install sample clean
+.PHONY: run test install sample web browser clean
 .DEFAULT_GOAL := run
 
 $(VENV)/.installed: pyproject.toml
@@ -24,11 +25,26 @@ $(SAMPLE): $(VENV)/.installed layers/sample/*.py layers/sample/key_regions.csv
 
 sample: $(SAMPLE)
 
-run: sample
+# MapLibre GL JS for the /map page, from the npm registry (pinned in package-lock.json)
+$(VENDOR): app/web/package.json app/web/package-lock.json
+	cd app/web && npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p app/web/vendor
+	cp app/web/node_modules/maplibre-gl/dist/maplibre-gl.js app/web/node_modules/maplibre-gl/dist/maplibre-gl.css \
+	   app/web/node_modules/maplibre-gl/LICENSE.txt app/web/vendor/
+
+web: $(VENDOR)
+
+# Debian's Chromium (and CJK fonts) for the browser tests; Playwright never downloads one
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; fi; }
+
+run: sample web
 	HOST=$(HOST) PORT=$(PORT) $(PY) -m app
 
-test: sample
+test: sample web browser
 	$(PY) -m pytest
 
 clean:
-	rm -rf $(VENV) data/sample .pytest_cache
+	rm -rf $(VENV) data/sample .pytest_cache app/web/node_modules app/web/vendor

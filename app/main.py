@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from app.deps import Services
 from app.errors import add_exception_handlers
 from app.middleware import BodySizeLimit
-from app.routers import assess, catalogue, health, here, layers, ogc, tiles
+from app.routers import assess, catalogue, health, here, layers, ogc, tiles, web
 from app.settings import Settings, get_settings
 from layers.store import EmbeddedStore
 from zoning.industries import load_industries
@@ -62,4 +62,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     ogc.add_ogc_exception_handlers(app)
     for module in (health, assess, here, layers, catalogue, ogc, tiles):
         app.include_router(module.router)
+    web.mount(app)
     return app

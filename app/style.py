@@ -49,7 +49,7 @@ def style(infos: list[LayerInfo], tile_url: str, edition: str = "2023") -> dict:
     layers: list[dict] = [{"id": "background", "type": "background", "paint": {"background-color": "#f8fafc"}}]
     for info in infos:
         lid, zooms = info.id, {"minzoom": info.entry.minzoom, "maxzoom": info.entry.maxzoom + 6}
-        meta = {"synthetic": info.synthetic, "title": info.entry.title.model_dump()}
+        meta = {"layer": lid, "synthetic": info.synthetic, "title": info.entry.title.model_dump()}
         if lid in FILLS:
             attr, entries = FILLS[lid]
             flt = ["==", ["get", "edition"], edition] if lid == "key_regions" else None

@@ -2,12 +2,8 @@
 and checked by the ogctests conformance suite (Part 1 Core)."""
 
 import json
-import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 
 import numpy as np
 import pytest
@@ -123,26 +119,6 @@ def test_html_pages_show_the_synthetic_banner(client):
 
 # --- a live server ---------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def live_server():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port)}
-    proc = subprocess.Popen([sys.executable, "-m", "app"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/healthz", timeout=2).read()
-            break
-        except OSError:
-            assert time.monotonic() < deadline and proc.poll() is None, "server did not start"
-            time.sleep(0.2)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
 
 
 def test_gdal_oapif_driver_reads_the_layers(live_server, store):

