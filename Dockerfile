@@ -1,4 +1,14 @@
 # The same service as `make run`: install, build the sample data, serve on $HOST:$PORT.
+
+# MapLibre GL JS for the /map page, from the npm registry (pinned by app/web/package-lock.json)
+FROM node:20-slim AS web
+WORKDIR /web
+COPY app/web/package.json app/web/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error \
+ && mkdir vendor \
+ && cp node_modules/maplibre-gl/dist/maplibre-gl.js node_modules/maplibre-gl/dist/maplibre-gl.css \
+       node_modules/maplibre-gl/LICENSE.txt vendor/
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -12,6 +22,7 @@ COPY pyproject.toml README.md ./
 COPY layers ./layers
 COPY zoning ./zoning
 COPY app ./app
+COPY --from=web /web/vendor ./app/web/vendor
 RUN pip install --no-cache-dir . \
  && python -m layers.sample.build --out /srv/data/sample \
  && useradd --system --home /srv zoning \
