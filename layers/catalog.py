@@ -68,6 +68,28 @@ class Coverage(BaseModel):
     adcodes: list[str] | Literal["all"] = "all"
 
 
+class RasterSpec(BaseModel):
+    """What a raster layer measures and how to draw it. The source is any GDAL-readable
+    single-band raster (GeoTIFF/COG) in any CRS; it is read by window, never whole."""
+
+    model_config = ConfigDict(extra="forbid")
+    quantity: Literal["elevation", "slope", "ghi", "wind_speed"]
+    unit: str
+    band: int = Field(1, ge=1)
+    colormap: str = Field("viridis", description="a rio-tiler colour map name")
+    range: tuple[float, float] = Field(description="values drawn at the two ends of the ramp")
+
+    @model_validator(mode="after")
+    def _range(self) -> RasterSpec:
+        if not self.range[0] < self.range[1]:
+            raise ValueError(f"raster range must increase; got {list(self.range)}")
+        from rio_tiler.colormap import cmap
+
+        if self.colormap not in cmap.list():
+            raise ValueError(f"unknown colormap {self.colormap!r}; e.g. viridis, terrain, magma")
+        return self
+
+
 class LayerEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -89,11 +111,14 @@ class LayerEntry(BaseModel):
     description: str = ""
     minzoom: int = Field(0, ge=0, le=24, description="lowest zoom at which tiles are served")
     maxzoom: int = Field(16, ge=0, le=24, description="highest zoom at which tiles are served")
+    raster: RasterSpec | None = Field(None, description="required for (and only for) kind raster")
 
     @model_validator(mode="after")
     def _zooms(self) -> LayerEntry:
         if self.minzoom > self.maxzoom:
             raise ValueError(f"layer {self.id!r}: minzoom {self.minzoom} > maxzoom {self.maxzoom}")
+        if (self.kind == "raster") != (self.raster is not None):
+            raise ValueError(f"layer {self.id!r}: a `raster:` section goes with kind raster, and only with it")
         return self
 
     @field_validator("fields")

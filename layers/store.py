@@ -8,7 +8,8 @@ layer speaks for a given area (its coverage).
 :class:`EmbeddedStore` reads GeoPackage (or any OGR) files named by the catalog once at
 start-up, maps source fields to canonical names, reprojects to :data:`~layers.crs.STORAGE_CRS`,
 validates, derives a content version, and indexes each layer with a shapely 2 ``STRtree``
-over prepared geometries. No request touches a file.
+over prepared geometries. No request touches a vector file. Raster layers stay files, checked
+at start-up and read by window per request (:mod:`layers.raster`), in every backend.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import shapely
 
 from layers.catalog import REQUIRED_FIELDS, Catalog, LayerEntry, load_catalog
 from layers.crs import STORAGE_CRS
+from layers.raster import RasterError, RasterInfo, open_raster
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +94,21 @@ class LayerStore(abc.ABC):
     catalog: Catalog
 
     @abc.abstractmethod
-    def layers(self) -> list[LayerInfo]: ...
+    def layers(self) -> list[LayerInfo]:
+        """The vector layers."""
+
+    @abc.abstractmethod
+    def rasters(self) -> list[RasterInfo]:
+        """The raster layers."""
+
+    def raster(self, layer_id: str) -> RasterInfo:
+        for info in self.rasters():
+            if info.id == layer_id:
+                return info
+        raise UnknownLayer(layer_id)
+
+    def is_raster(self, layer_id: str) -> bool:
+        return any(i.id == layer_id for i in self.rasters())
 
     def info(self, layer_id: str) -> LayerInfo:
         for info in self.layers():
@@ -206,6 +222,7 @@ class EmbeddedStore(LayerStore):
         self.catalog = catalog
         self.data_dir = Path(data_dir)
         self._layers: dict[str, _Layer] = {}
+        self._rasters: dict[str, RasterInfo] = {}
         self.loaded_at: dt.datetime | None = None
 
     @classmethod
@@ -221,6 +238,12 @@ class EmbeddedStore(LayerStore):
         vector.sort(key=lambda e: e.kind != "admin")
         for entry in vector:
             self._layers[entry.id] = self._load_one(entry)
+        for entry in self.catalog.layers:
+            if entry.kind == "raster":
+                try:
+                    self._rasters[entry.id] = open_raster(entry, self.data_dir)
+                except RasterError as exc:
+                    raise LayerLoadError(str(exc)) from exc
         self.loaded_at = dt.datetime.now(dt.UTC)
 
     def _load_one(self, entry: LayerEntry) -> _Layer:
@@ -284,6 +307,9 @@ class EmbeddedStore(LayerStore):
 
     def layers(self) -> list[LayerInfo]:
         return [layer.info for layer in self._layers.values()]
+
+    def rasters(self) -> list[RasterInfo]:
+        return list(self._rasters.values())
 
     def info(self, layer_id: str) -> LayerInfo:
         return self._get(layer_id).info

@@ -22,6 +22,7 @@ import morecantile
 import numpy as np
 import shapely
 
+from layers import raster
 from layers.store import LayerError, LayerStore
 
 TMS = morecantile.tms.get("WebMercatorQuad")
@@ -39,7 +40,7 @@ class TileOutsideRange(LayerError):
 
 @dataclass(frozen=True)
 class Tile:
-    data: bytes  # gzip-compressed MVT
+    data: bytes  # gzip-compressed MVT, or PNG for raster layers
     etag: str
     features: int
 
@@ -166,6 +167,27 @@ def render(store: LayerStore, layer_ids: list[str], z: int, x: int, y: int,
     mvt_layers = [layer_features(store, i.id, z, x, y) for i in active]
     data = gzip.compress(encode(mvt_layers), compresslevel=6)
     tile = Tile(data=data, etag=etag, features=sum(len(l["features"]) for l in mvt_layers))
+    if cache is not None:
+        cache.put(key, tile)
+    return tile
+
+
+def render_raster(store: LayerStore, layer_id: str, z: int, x: int, y: int,
+                  cache: TileCache | None = None) -> Tile:
+    """The PNG tile of a raster layer, drawn with its colour ramp (cached like MVT tiles)."""
+    check_tile(z, x, y)
+    info = store.raster(layer_id)
+    if not info.entry.minzoom <= z <= info.entry.maxzoom:
+        raise TileOutsideRange(f"zoom {z} is outside {layer_id}'s zoom range "
+                               f"{info.entry.minzoom}-{info.entry.maxzoom}")
+    key = f"{info.id}@{info.version}|{z}/{x}/{y}.png"
+    if cache is not None and (hit := cache.get(key)) is not None:
+        return hit
+    png = raster.render_png(info, z, x, y)
+    if png is None:
+        raise TileOutsideRange(f"tile {z}/{x}/{y} does not touch raster {layer_id} "
+                               f"(bounds {list(info.bbox)})")
+    tile = Tile(data=png, etag='"' + hashlib.sha256(key.encode()).hexdigest()[:20] + '"', features=0)
     if cache is not None:
         cache.put(key, tile)
     return tile

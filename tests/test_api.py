@@ -148,3 +148,24 @@ def test_here_bad_input(client, params):
 
 def test_server_still_healthy_after_bad_input(client):
     assert client.get("/healthz").status_code == 200
+
+
+def test_here_samples_the_rasters(client, store):
+    from layers.raster import sample
+
+    r = client.get("/v1/here", params={"lon": 112.55, "lat": 37.87}).json()
+    values = {v["id"]: v for v in r["values"]}
+    assert set(values) == {i.id for i in store.rasters()}
+    ghi = store.raster("ghi")
+    assert values["ghi"]["value"] == pytest.approx(float(sample(ghi, 112.55, 37.87)[0]), abs=1e-3)
+    assert values["ghi"]["version"] == ghi.version and values["ghi"]["unit"] == "kWh/m2/a"
+    outside = client.get("/v1/here", params={"lon": 120.7, "lat": 28.0}).json()
+    assert all(v["value"] is None for v in outside["values"])
+
+
+def test_layers_list_rasters(client, store):
+    body = client.get("/v1/layers").json()
+    assert [r["id"] for r in body["rasters"]] == [i.id for i in store.rasters()]
+    one = client.get("/v1/layers/slope").json()
+    assert one["kind"] == "raster" and one["unit"] == "degree" and one["crs"] == "EPSG:4490"
+    assert one["bbox"] == [104.0, 34.4, 114.8, 41.2]

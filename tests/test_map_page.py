@@ -114,6 +114,21 @@ def test_tiles_render_and_layers_switch(page):
     assert 0.01 < drawn_share(map_pixels(page)) < 0.5
 
 
+def test_raster_layer_switches_on_with_its_ramp(page):
+    jump(page, 106.2, 38.0, 7)
+    for box in page.locator("#layer-list input[type=checkbox]").all():
+        box.uncheck()
+    wait_idle(page)
+    assert drawn_share(map_pixels(page)) < 0.01
+    page.locator("#chk-ghi").check()
+    wait_idle(page)
+    pixels = map_pixels(page)
+    assert drawn_share(pixels) > 0.9  # the raster covers this view
+    assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 50  # a ramp, not a flat fill
+    assert page.locator("[data-testid=synthetic-banner]").is_visible()
+    assert page.locator("#legend .swatch.ramp").count() == 4
+
+
 def test_key_region_edition_switch(page):
     # 秦皇岛 joined 京津冀及周边 in 2023; 温州 left 长三角 in 2023
     count = ("zoningMap.map.queryRenderedFeatures(zoningMap.map.project(zoningMap.map.getCenter()), "

@@ -153,3 +153,53 @@ def test_generation_is_deterministic(store):
     units, ugeoms = _frame(store, "control_units")
     written = units[units.county_adcode.isin(["140121", "640502"])]
     assert sorted(written.code) == sorted(a.HJZHGKDYBM)
+
+
+# --- resource rasters ---------------------------------------------------------------------------
+
+def _raster_stats(store, layer, west, south, east, north):
+    import rasterio
+    from rasterio.windows import from_bounds
+
+    info = store.raster(layer)
+    with rasterio.open(info.path) as src:
+        a = src.read(1, window=from_bounds(west, south, east, north, src.transform))
+    return np.percentile(a[a != info.nodata], [10, 50, 90])
+
+
+def test_rasters_are_labelled_georeferenced_and_windowed(store):
+    import rasterio
+
+    for info in store.rasters():
+        assert info.synthetic and "SYNTHETIC" in info.entry.provenance
+        with rasterio.open(info.path) as src:
+            assert src.crs.to_epsg() == 4490 and src.tags()["SYNTHETIC"] == "true"
+            assert src.block_shapes[0] == (256, 256) and src.overviews(1) == [2, 4, 8, 16]
+            assert src.profile["compress"] == "deflate"
+
+
+def test_raster_values_are_plausible_for_the_regions(store):
+    # 宁夏 引黄灌区/沙地 vs 晋南 (运城, 临汾): more sun in the north-west, as in the atlases
+    ningxia = (105.8, 37.6, 106.8, 38.6)
+    jinnan = (110.8, 35.0, 111.8, 36.0)
+    ghi_nx, ghi_jn = _raster_stats(store, "ghi", *ningxia), _raster_stats(store, "ghi", *jinnan)
+    assert 1500 < ghi_nx[1] < 1750 and 1250 < ghi_jn[1] < 1500 and ghi_nx[1] > ghi_jn[1] + 100
+    dem_nx = _raster_stats(store, "dem", *ningxia)
+    assert 900 < dem_nx[1] < 1600  # the Ningxia plain lies at ≈ 1,100-1,400 m
+    slope = _raster_stats(store, "slope", 110.5, 35.5, 114.0, 40.0)
+    assert 1 < slope[1] < 10 and slope[2] > 5  # Shanxi: hilly, mountain flanks steeper
+    wind = _raster_stats(store, "wind_speed", 104.0, 34.4, 114.8, 41.2)
+    assert 3.5 < wind[0] and wind[2] < 9.5 and 4.5 < wind[1] < 7
+
+
+def test_rasters_are_deterministic(store):
+    import rasterio
+
+    from layers.sample import rasters
+
+    lons, lats, transform = rasters.grid()
+    dem = rasters.elevation(lons, lats)  # generated again: byte-identical to what was written
+    with rasterio.open(store.raster("dem").path) as src:
+        written = src.read(1)
+        assert src.transform == transform
+    np.testing.assert_array_equal(written, dem)

@@ -146,3 +146,80 @@ def test_tilejson_style_and_legend(client, store):
 def test_bad_layer_lists_are_refused(client):
     assert client.get("/tiles/a,a/3/1/1.mvt").status_code == 422
     assert client.get("/tiles/,/3/1/1.mvt").status_code == 422
+
+
+# --- raster tiles ------------------------------------------------------------------------------
+
+def _png(resp) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(resp.content)).convert("RGBA"))
+
+
+@pytest.mark.parametrize(("layer", "lon", "lat", "z"), [
+    ("ghi", 112.55, 37.87, 8), ("ghi", 106.2, 38.47, 9), ("dem", 111.0, 36.0, 7),
+    ("wind_speed", 105.5, 37.5, 6),
+])
+def test_raster_tile_colours_follow_the_values(client, store, layer, lon, lat, z):
+    """Decode the PNG, read the colour at a point, invert the ramp: it gives back the value
+    the raster holds there (within the ramp's step and the bilinear resampling)."""
+    from rio_tiler.colormap import cmap
+
+    from layers.raster import sample
+
+    info = store.raster(layer)
+    t = TMS.tile(lon, lat, z)
+    r = client.get(f"/tiles/{layer}/{z}/{t.x}/{t.y}.png")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    img = _png(r)
+    assert img.shape == (256, 256, 4)
+    left, bottom, right, top = TMS.xy_bounds(t.x, t.y, z)
+    mx, my = TMS.xy(lon, lat)
+    px = int((mx - left) / (right - left) * 256)
+    py = int((top - my) / (top - bottom) * 256)
+    rgb = img[py, px, :3].astype(int)
+    assert img[py, px, 3] == 255
+    ramp = np.array([cmap.get(info.spec.colormap)[i][:3] for i in range(256)], dtype=int)
+    index = int(np.argmin(((ramp - rgb) ** 2).sum(axis=1)))
+    lo, hi = info.spec.range
+    shown = lo + (hi - lo) * index / 255
+    expected = float(np.clip(sample(info, lon, lat)[0], lo, hi))
+    assert abs(shown - expected) < 0.04 * (hi - lo), (shown, expected)
+
+
+def test_raster_tiles_outside_and_wrong_kind(client):
+    assert client.get("/tiles/ghi/8/10/97.png").status_code == 404  # off the raster
+    assert client.get("/tiles/ghi/2/3/1.png").status_code == 404  # below minzoom
+    assert client.get("/tiles/nope/8/206/97.png").status_code == 404
+    r = client.get("/tiles/admin_country/5/25/12.png")
+    assert r.status_code == 422 and ".mvt" in r.json()["detail"]
+    r = client.get("/tiles/ghi,admin_country/5/25/12.mvt")
+    assert r.status_code == 422 and ".png" in r.json()["detail"]
+
+
+def test_raster_tile_edges_are_transparent_and_cached(client):
+    # the raster's west edge is 104°E: a z7 tile straddling it is half transparent
+    t = TMS.tile(104.0, 37.0, 7)
+    r = client.get(f"/tiles/slope/7/{t.x}/{t.y}.png")
+    alpha = _png(r)[..., 3]
+    assert (alpha == 0).any() and (alpha == 255).any()
+    etag = r.headers["etag"]
+    again = client.get(f"/tiles/slope/7/{t.x}/{t.y}.png", headers={"if-none-match": etag})
+    assert again.status_code == 304
+
+
+def test_raster_tilejson_style_and_legend(client, store):
+    tj = client.get("/tiles/ghi/tilejson.json").json()
+    assert tj["tiles"][0].endswith("/tiles/ghi/{z}/{x}/{y}.png")
+    assert tj["version"] == store.raster("ghi").version and tj["synthetic"] is True
+    style = client.get("/tiles/style.json").json()
+    raster_layers = [lyr for lyr in style["layers"] if lyr["type"] == "raster"]
+    assert {lyr["id"] for lyr in raster_layers} == {"dem", "slope", "ghi", "wind_speed"}
+    assert all(lyr["layout"]["visibility"] == "none" for lyr in raster_layers)
+    order = [lyr["type"] for lyr in style["layers"]]
+    assert max(i for i, k in enumerate(order) if k == "raster") < order.index("fill")
+    ramps = [i for i in client.get("/tiles/legend.json").json()["items"] if i["kind"] == "ramp"]
+    ghi = next(i for i in ramps if i["layer"] == "ghi")
+    assert ghi["unit"] == "kWh/m2/a" and ghi["stops"][0][0] == 1200 and ghi["stops"][-1][0] == 1800

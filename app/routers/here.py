@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.deps import ServicesDep
-from app.models import FeatureRefOut, HereLayerOut, HereResponse
+from app.models import FeatureRefOut, HereLayerOut, HereResponse, RasterValueOut
+from layers.raster import sample
 from zoning.judge import SYNTHETIC_NOTICE, feature_refs
 from zoning.overlay import features_at
 
@@ -32,8 +33,15 @@ def here(
         )
         for h in hits.values()
     ]
-    synthetic = any(lyr.synthetic and (lyr.covers_point or lyr.features) for lyr in layers)
+    values = []
+    for r in services.store.rasters():
+        v = float(sample(r, lon, lat)[0])
+        values.append(RasterValueOut(id=r.id, quantity=r.spec.quantity, unit=r.spec.unit,
+                                     value=round(v, 3) if v == v else None, version=r.version,
+                                     synthetic=r.synthetic))
+    synthetic = any(lyr.synthetic and (lyr.covers_point or lyr.features) for lyr in layers) or any(
+        v.synthetic and v.value is not None for v in values)
     return HereResponse(
-        lon=lon, lat=lat, layers=layers, synthetic=synthetic,
+        lon=lon, lat=lat, layers=layers, values=values, synthetic=synthetic,
         notice=SYNTHETIC_NOTICE if synthetic else None,
     )

@@ -10,11 +10,12 @@ from fastapi.responses import Response
 
 from app.deps import ServicesDep
 from app.style import legend, style
-from layers.tiles import render
+from layers.tiles import render, render_raster
 from zoning.errors import InvalidParameter
 
 router = APIRouter(prefix="/tiles", tags=["tiles"])
 MVT = "application/vnd.mapbox-vector-tile"
+PNG = "image/png"
 CACHE_CONTROL = "public, max-age=3600"
 
 
@@ -40,6 +41,9 @@ def tile(
     ids = [i for i in layers.split(",") if i]
     if not ids or len(ids) > 32 or len(set(ids)) != len(ids):
         raise InvalidParameter(f"give 1 to 32 distinct layer ids joined by commas; got {layers!r}")
+    for i in ids:
+        if services.store.is_raster(i):
+            raise InvalidParameter(f"layer {i!r} is a raster: fetch /tiles/{i}/{{z}}/{{x}}/{{y}}.png")
     t = render(services.store, ids, z, x, y, cache=services.tiles)
     headers = {"ETag": t.etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding",
                "X-Tile-Features": str(t.features)}
@@ -50,8 +54,51 @@ def tile(
     return Response(gzip.decompress(t.data), media_type=MVT, headers=headers)
 
 
+@router.get("/{layer}/{z}/{x}/{y}.png", operation_id="getRasterTile",
+            responses={200: {"content": {PNG: {}}}, 304: {"description": "not modified"},
+                       404: {"description": "tile outside the matrix, the zoom range or the raster"}})
+def raster_tile(
+    layer: Annotated[str, Path(description="a raster layer id")],
+    z: Annotated[int, Path(ge=0, le=24)],
+    x: Annotated[int, Path(ge=0)],
+    y: Annotated[int, Path(ge=0)],
+    request: Request,
+    services: ServicesDep,
+):
+    """A raster layer drawn with its colour ramp (see /tiles/legend.json), transparent on nodata."""
+    if not services.store.is_raster(layer):
+        services.store.info(layer)  # 404 for an unknown id
+        raise InvalidParameter(f"layer {layer!r} is a vector layer: fetch /tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt")
+    t = render_raster(services.store, layer, z, x, y, cache=services.tiles)
+    headers = {"ETag": t.etag, "Cache-Control": CACHE_CONTROL}
+    if t.etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(t.data, media_type=PNG, headers=headers)
+
+
+def _raster_tilejson(layer: str, request: Request, services) -> dict:
+    info = services.store.raster(layer)
+    e = info.entry
+    return {
+        "tilejson": "3.0.0",
+        "name": e.title.en,
+        "description": f"{e.title.zh} — {e.title.en} ({e.raster.unit})"
+                       + (" (SYNTHETIC sample data)" if e.synthetic else ""),
+        "version": info.version,
+        "attribution": e.provenance,
+        "scheme": "xyz",
+        "tiles": [f"{_base(request)}/tiles/{layer}/{{z}}/{{x}}/{{y}}.png"],
+        "minzoom": e.minzoom,
+        "maxzoom": e.maxzoom,
+        "bounds": list(info.bbox),
+        "synthetic": e.synthetic,
+    }
+
+
 @router.get("/{layer}/tilejson.json", operation_id="getTileJSON")
 def tilejson(layer: str, request: Request, services: ServicesDep) -> dict:
+    if services.store.is_raster(layer):
+        return _raster_tilejson(layer, request, services)
     info = services.store.info(layer)
     e = info.entry
     return {
@@ -75,9 +122,10 @@ def tilejson(layer: str, request: Request, services: ServicesDep) -> dict:
 def style_json(request: Request, services: ServicesDep, edition: str = "2023") -> dict:
     if edition not in ("2018", "2023"):
         raise InvalidParameter(f"edition must be 2018 or 2023; got {edition!r}")
-    return style(_vector(services), f"{_base(request)}/tiles/{{layers}}/{{z}}/{{x}}/{{y}}.mvt", edition)
+    return style(_vector(services), f"{_base(request)}/tiles/{{layers}}/{{z}}/{{x}}/{{y}}.mvt", edition,
+                 rasters=services.store.rasters(), raster_url=f"{_base(request)}/tiles/{{layer}}/{{z}}/{{x}}/{{y}}.png")
 
 
 @router.get("/legend.json", operation_id="getLegend")
 def legend_json(services: ServicesDep) -> dict:
-    return {"items": legend(_vector(services))}
+    return {"items": legend(_vector(services), services.store.rasters())}

@@ -146,6 +146,9 @@ async function showHere(lngLat) {
         ${layer.synthetic ? `<span class="tag-synthetic">${t("synthetic")}</span>` : ""}</h3>
         ${feats.map(featureHTML).join("")}<div class="meta">${esc(layer.version)}</div></section>`);
     }
+    const values = here.values.filter((v) => v.value !== null).map((v) =>
+      `<dt>${esc(titles[v.id] || v.id)}</dt><dd data-raster="${esc(v.id)}">${esc(v.value)} ${esc(v.unit)}</dd>`).join("");
+    if (values) parts.push(`<section data-layer="rasters"><dl>${values}</dl></section>`);
     const notice = here.notice ? `<p class="tag-synthetic">${esc(here.notice[state.lang])}</p>` : "";
     popup.setHTML(`<div data-testid="here-popup"><b>${here.lon.toFixed(5)}, ${here.lat.toFixed(5)}</b>${notice}${parts.join("") || `<p>${t("nothing_here")}</p>`}</div>`);
   } catch (e) {
@@ -270,7 +273,7 @@ async function main() {
     fetchJSON("/v1/layers"), fetchJSON("/tiles/legend.json"), fetchJSON("/v1/industries"),
     fetchJSON(`/tiles/style.json?edition=${state.edition}`),
   ]);
-  state.layers = layers.layers;
+  state.layers = layers.layers.concat(layers.rasters);
   state.legend = legend.items;
   state.industries = industries.industries;
   for (const l of style.layers) {

@@ -20,11 +20,11 @@ from pathlib import Path
 import geopandas as gpd
 import pyogrio
 
-from layers.sample import synthetic
+from layers.sample import rasters, synthetic
 from layers.sample.admin import read_admin
 from layers.sample.key_regions import build_key_regions, read_members
 
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "2"
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "data" / "sample"
 STAMP = "BUILD.json"
 
@@ -61,6 +61,9 @@ def build(out: Path) -> dict:
         _write(land, tmp / "candidate_land.gpkg", "candidate_land")
         _write(stations, tmp / "grid.gpkg", "substations")
         _write(lines, tmp / "grid.gpkg", "lines")
+        t_rasters = time.perf_counter()
+        raster_summary = rasters.build_rasters(tmp)
+        t_rasters = time.perf_counter() - t_rasters
         summary = {
             "builder_version": BUILDER_VERSION,
             "seed": synthetic.SEED,
@@ -78,7 +81,9 @@ def build(out: Path) -> dict:
                 "substations": len(stations),
                 "lines": len(lines),
             },
-            "seconds": {"admin": round(t_admin, 1), "total": round(time.perf_counter() - t0, 1)},
+            "rasters": raster_summary,
+            "seconds": {"admin": round(t_admin, 1), "rasters": round(t_rasters, 1),
+                        "total": round(time.perf_counter() - t0, 1)},
         }
         (tmp / STAMP).write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
         old = None

@@ -1,0 +1,143 @@
+"""Raster layers: single-band GDAL rasters (GeoTIFF/COG) in any CRS, opened per request and
+read by window, never whole. Backend-independent: both stores keep rasters as files.
+
+- :func:`open_raster` validates a catalog entry's file and describes it (:class:`RasterInfo`).
+- :func:`sample` reads the value at lon/lat points (EPSG:4490).
+- :func:`render_png` draws a WebMercatorQuad tile with the layer's colour ramp (rio-tiler).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from pyproj import Transformer
+from rasterio.warp import transform_bounds
+from rio_tiler.colormap import cmap
+from rio_tiler.io import Reader
+
+from layers.catalog import LayerEntry, RasterSpec
+from layers.crs import STORAGE_CRS
+
+TILE_SIZE = 256
+
+
+class RasterError(Exception):
+    """A raster layer's file cannot be used."""
+
+
+@dataclass(frozen=True)
+class RasterInfo:
+    entry: LayerEntry
+    path: Path
+    version: str
+    bbox: tuple[float, float, float, float]  # lon/lat, EPSG:4490
+    crs: str  # the file's own CRS
+    width: int
+    height: int
+    resolution: tuple[float, float]  # in the file's CRS units
+    nodata: float | None
+
+    @property
+    def id(self) -> str:
+        return self.entry.id
+
+    @property
+    def kind(self) -> str:
+        return self.entry.kind
+
+    @property
+    def synthetic(self) -> bool:
+        return self.entry.synthetic
+
+    @property
+    def spec(self) -> RasterSpec:
+        assert self.entry.raster is not None
+        return self.entry.raster
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def open_raster(entry: LayerEntry, data_dir: Path) -> RasterInfo:
+    """Check that the entry's raster opens, has the band and a CRS; describe it."""
+    path = (data_dir / entry.source).resolve()
+    if not path.is_file():
+        raise RasterError(f"raster layer {entry.id!r}: file {path} not found")
+    spec = entry.raster
+    try:
+        with rasterio.open(path) as src:
+            if spec.band > src.count:
+                raise RasterError(f"raster layer {entry.id!r}: band {spec.band} of {src.count}")
+            crs = src.crs or rasterio.crs.CRS.from_user_input(entry.crs)
+            if src.crs is None and entry.crs == "EPSG:4490":
+                raise RasterError(f"raster layer {entry.id!r}: {path.name} has no CRS; set `crs:` in the catalog")
+            bbox = transform_bounds(crs, STORAGE_CRS, *src.bounds, densify_pts=21)
+            info = RasterInfo(
+                entry=entry, path=path,
+                version=f"{entry.vintage:%Y%m%d}-{_file_digest(path)[:10]}",
+                bbox=tuple(round(float(b), 7) for b in bbox), crs=crs.to_string(),
+                width=src.width, height=src.height, resolution=tuple(src.res),
+                nodata=src.nodatavals[spec.band - 1],
+            )
+    except rasterio.errors.RasterioIOError as exc:
+        raise RasterError(f"raster layer {entry.id!r}: cannot read {path.name}: {exc}") from exc
+    return info
+
+
+def sample(info: RasterInfo, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Values at lon/lat points (nearest pixel); NaN outside the raster or on nodata."""
+    lon, lat = np.atleast_1d(np.asarray(lon, float)), np.atleast_1d(np.asarray(lat, float))
+    with rasterio.open(info.path) as src:
+        x, y = lon, lat
+        if src.crs and src.crs.to_string() != STORAGE_CRS:
+            x, y = Transformer.from_crs(STORAGE_CRS, src.crs, always_xy=True).transform(lon, lat)
+        rows, cols = rasterio.transform.rowcol(src.transform, x, y)
+        rows, cols = np.asarray(rows), np.asarray(cols)
+        out = np.full(len(lon), np.nan)
+        inside = (rows >= 0) & (rows < src.height) & (cols >= 0) & (cols < src.width)
+        if inside.any():
+            vals = np.array([v[0] for v in src.sample(zip(np.asarray(x)[inside], np.asarray(y)[inside]),
+                                                      indexes=info.spec.band)], dtype=float)
+            if info.nodata is not None:
+                vals[vals == info.nodata] = np.nan
+            out[inside] = vals
+    return out
+
+
+def tile_exists(info: RasterInfo, z: int, x: int, y: int) -> bool:
+    with Reader(str(info.path)) as src:
+        return src.tile_exists(x, y, z)
+
+
+def render_png(info: RasterInfo, z: int, x: int, y: int) -> bytes | None:
+    """The PNG of tile z/x/y with the layer's colour ramp, transparent on nodata; None when
+    the tile does not touch the raster."""
+    spec = info.spec
+    with Reader(str(info.path)) as src:
+        if not src.tile_exists(x, y, z):
+            return None
+        img = src.tile(x, y, z, tilesize=TILE_SIZE, indexes=spec.band, resampling_method="bilinear")
+    img.rescale(in_range=[spec.range])
+    return img.render(img_format="PNG", colormap=cmap.get(spec.colormap), add_mask=True)
+
+
+def ramp(info: RasterInfo, stops: int = 6) -> list[tuple[float, str]]:
+    """Legend stops: (value, #rrggbb) evenly over the layer's range."""
+    spec = info.spec
+    colours = cmap.get(spec.colormap)
+    lo, hi = spec.range
+    out = []
+    for i in range(stops):
+        v = lo + (hi - lo) * i / (stops - 1)
+        r, g, b, _ = colours[round(255 * i / (stops - 1))]
+        out.append((round(v, 6), f"#{r:02x}{g:02x}{b:02x}"))
+    return out
