@@ -1,0 +1,15 @@
+"""Errors of site-file ingest; the HTTP layer maps them to 413 / 415 / 422."""
+
+from __future__ import annotations
+
+
+class IngestError(ValueError):
+    """The file cannot be read as sites; the message says why and what to do."""
+
+
+class UploadTooLarge(IngestError):
+    """A size limit was exceeded (bytes, members, features, vertices)."""
+
+
+class UnsupportedFormat(IngestError):
+    """The content is not one of the accepted formats."""

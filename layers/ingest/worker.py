@@ -1,0 +1,127 @@
+"""The parsing subprocess. ``run(path, fmt, limits)`` starts ``python -m layers.ingest.worker``
+with limits on address space, CPU time, file size and open files, GDAL drivers other than the
+few we read switched off (``GDAL_SKIP``) and no network access for GDAL; it reads a JSON request
+on stdin and writes a JSON answer (WKB hex + attributes) on stdout. A crash, a hang or memory
+exhaustion in a parser ends that process only, and the caller gets an :class:`IngestError`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+from layers.ingest.errors import IngestError, UploadTooLarge
+from layers.ingest.limits import Limits
+
+ALLOWED_DRIVERS = {"GPKG", "ESRI Shapefile", "KML", "LIBKML", "DXF", "XLSX", "Memory", "MEM", "SQLite"}
+
+
+@lru_cache
+def gdal_skip() -> str:
+    import pyogrio
+
+    return " ".join(sorted(d for d in pyogrio.list_drivers() if d not in ALLOWED_DRIVERS and " " not in d))
+
+
+def _env() -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "HOME")}
+    return {
+        **keep,
+        "GDAL_SKIP": gdal_skip(),
+        "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+        "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".none-allowed",
+        "GDAL_HTTP_TIMEOUT": "1",
+        "GDAL_HTTP_MAX_RETRY": "0",
+        "OGR_SQLITE_ALLOW_EXTERNAL_ACCESS": "NO",
+        "DXF_CLOSED_LINE_AS_POLYGON": "TRUE",
+        "OGR_XLSX_HEADERS": "FORCE",
+        "OGR_XLSX_FIELD_TYPES": "AUTO",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "no_proxy": "*", "http_proxy": "http://0.0.0.0:9", "https_proxy": "http://0.0.0.0:9",
+    }
+
+
+def _limit(limits: Limits):
+    def apply() -> None:
+        mem = limits.memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+        cpu = int(limits.timeout_s) + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.max_uncompressed_bytes, limits.max_uncompressed_bytes))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        os.setsid()
+
+    return apply
+
+
+def run(path: Path, fmt: str, limits: Limits) -> dict:
+    """Parse ``path`` (a server-named file in a private folder) as ``fmt`` in a subprocess."""
+    request = json.dumps({"path": str(path), "format": fmt, "limits": limits.as_dict()})
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "layers.ingest.worker"], input=request.encode(), capture_output=True,
+            timeout=limits.timeout_s, env=_env(), cwd=path.parent, preexec_fn=_limit(limits),
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise IngestError(f"parsing the file took longer than {limits.timeout_s:.0f} s and was stopped") from None
+    if proc.returncode != 0:
+        if proc.returncode < 0:
+            sig = signal.Signals(-proc.returncode).name
+            why = {"SIGXCPU": "used too much CPU time", "SIGKILL": "was killed (memory or time limit)",
+                   "SIGSEGV": "crashed", "SIGXFSZ": "tried to write too much"}.get(sig, f"stopped by {sig}")
+        else:
+            tail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
+            why = "ran out of memory" if "MemoryError" in tail[0] else f"failed ({tail[0][:200]})"
+        raise IngestError(f"the file could not be parsed: the parser {why}")
+    try:
+        answer = json.loads(proc.stdout)
+    except ValueError:
+        raise IngestError("the file could not be parsed: the parser gave no answer") from None
+    if not answer.get("ok"):
+        cls = UploadTooLarge if answer.get("kind") == "UploadTooLarge" else IngestError
+        raise cls(answer.get("message", "unreadable file"))
+    return answer
+
+
+def _parse(request: dict) -> dict:
+    import shapely
+
+    from layers.ingest.formats import READERS
+
+    limits = Limits(**request["limits"])
+    raw = READERS[request["format"]](Path(request["path"]), limits)
+    if not raw.geometries:
+        raise IngestError("the file holds no polygon parcels")
+    return {
+        "ok": True,
+        "crs": raw.crs,
+        "crs_source": raw.crs_source,
+        "warnings": raw.warnings,
+        "parcels": [{"wkb": shapely.to_wkb(g, hex=True), "properties": p}
+                    for g, p in zip(raw.geometries, raw.properties)],
+    }
+
+
+def main() -> None:
+    request = json.loads(sys.stdin.read())
+    try:
+        answer = _parse(request)
+    except IngestError as exc:
+        answer = {"ok": False, "kind": type(exc).__name__, "message": str(exc)}
+    except MemoryError:
+        answer = {"ok": False, "kind": "UploadTooLarge", "message": "the file needs more memory to parse than allowed"}
+    except RecursionError:
+        answer = {"ok": False, "kind": "IngestError", "message": "the file is nested too deeply"}
+    sys.stdout.write(json.dumps(answer, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
