@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.settings import Settings
+from layers.records import AssessmentStore
 from layers.store import LayerStore
 from layers.tiles import TileCache
 from zoning.industries import IndustryCatalogue
@@ -20,6 +21,7 @@ class Services:
     store: LayerStore
     rules: RuleSet
     industries: IndustryCatalogue
+    records: AssessmentStore | None = None
     tiles: TileCache = field(default_factory=TileCache)
 
 

@@ -8,7 +8,9 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from layers.ingest import IngestError, UnsupportedFormat, UploadTooLarge
 from layers.query import InvalidFilter
+from layers.records import RecordNotFound
 from layers.store import LayerError, UnknownLayer
 from layers.tiles import TileOutsideRange
 from zoning.errors import InvalidParameter, InvalidSite, UnknownIndustry, ZoningError
@@ -16,6 +18,10 @@ from zoning.errors import InvalidParameter, InvalidSite, UnknownIndustry, Zoning
 log = logging.getLogger(__name__)
 
 STATUS_CODES: dict[type[Exception], int] = {
+    UploadTooLarge: 413,
+    UnsupportedFormat: 415,
+    IngestError: 422,
+    RecordNotFound: 404,
     InvalidSite: 422,
     UnknownIndustry: 422,
     InvalidParameter: 422,

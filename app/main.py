@@ -12,8 +12,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from app.deps import Services
 from app.errors import add_exception_handlers
 from app.middleware import BodySizeLimit
-from app.routers import assess, catalogue, health, here, layers, ogc, tiles, web
+from app.routers import assess, catalogue, health, here, layers, ogc, tiles, uploads, web
 from app.settings import Settings, get_settings
+from layers.records import AssessmentStore
 from layers.store import EmbeddedStore
 from zoning.industries import load_industries
 from zoning.rules import load_rules
@@ -28,6 +29,7 @@ def load_services(settings: Settings) -> Services:
         store=store,
         rules=load_rules(settings.rules_dir),
         industries=load_industries(),
+        records=AssessmentStore(settings.state_dir / "assessments.sqlite"),
     )
 
 
@@ -52,7 +54,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         lifespan=lifespan,
     )
     app.state.services = services
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
+                       upload_paths=uploads.UPLOAD_PATHS, upload_max_bytes=settings.upload_max_bytes + 65536)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
@@ -60,7 +63,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         )
     add_exception_handlers(app)
     ogc.add_ogc_exception_handlers(app)
-    for module in (health, assess, here, layers, catalogue, ogc, tiles):
+    for module in (health, assess, uploads, here, layers, catalogue, ogc, tiles):
         app.include_router(module.router)
     web.mount(app)
     return app

@@ -6,16 +6,21 @@ import orjson
 
 
 class BodySizeLimit:
-    def __init__(self, app, max_bytes: int):
+    """``max_bytes`` for every request, ``upload_max_bytes`` for the file-upload paths."""
+
+    def __init__(self, app, max_bytes: int, upload_paths: tuple[str, ...] = (), upload_max_bytes: int = 0):
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_paths = upload_paths
+        self.upload_max_bytes = upload_max_bytes
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        limit = self.upload_max_bytes if scope.get("path") in self.upload_paths else self.max_bytes
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                return await self._reject(send)
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                return await self._reject(send, limit)
         seen = 0
 
         async def limited_receive():
@@ -23,18 +28,18 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     raise _TooLarge
             return message
 
         try:
             await self.app(scope, limited_receive, send)
         except _TooLarge:
-            await self._reject(send)
+            await self._reject(send, limit)
 
-    async def _reject(self, send):
+    async def _reject(self, send, limit: int):
         body = orjson.dumps(
-            {"error": "PayloadTooLarge", "detail": f"request body exceeds {self.max_bytes} bytes"}
+            {"error": "PayloadTooLarge", "detail": f"request body exceeds {limit} bytes"}
         )
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"),

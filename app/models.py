@@ -230,3 +230,47 @@ class HealthResponse(BaseModel):
     layers: int
     rules_version: str
     loaded_at: str | None
+
+
+class UploadOut(BaseModel):
+    filename: str
+    format: str
+    sha256: str
+    size: int
+    crs: str = Field(description="the CRS the coordinates were read in")
+    crs_source: str = Field(description="where that CRS came from: the file, the parameter, …")
+    warnings: list[str]
+    parcel_count: int
+    area_m2: float
+
+
+class SitesResponse(BaseModel):
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    upload: UploadOut
+    features: list[dict[str, Any]] = Field(
+        description="one Feature per parcel, lon/lat in EPSG:4490; properties: index, area_m2, "
+                    "vertices, attributes (the file's own columns)")
+
+
+class ParcelAssessmentOut(BaseModel):
+    index: int
+    properties: dict[str, Any]
+    area_m2: float
+    vertices: int
+    geometry: dict[str, Any]
+    assessment: AssessResponse
+
+
+class UploadAssessmentOut(BaseModel):
+    id: str
+    created: str
+    kind: Literal["upload"]
+    verdict: Literal["prohibited", "undetermined", "conditional", "permitted"] = Field(
+        description="the verdict for all parcels together as one site")
+    synthetic: bool
+    upload: UploadOut
+    project: dict[str, Any]
+    key_region_edition: str
+    union: AssessResponse
+    parcels: list[ParcelAssessmentOut]
+    links: dict[str, str]

@@ -23,6 +23,30 @@ class Settings(BaseSettings):
     max_site_vertices: int = Field(100_000, ge=4, le=2_000_000)
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="largest request body")
     cors_origins: list[str] = Field(default_factory=list, description="allowed browser origins")
+    state_dir: Path = Field(Path("var"), description="stored assessments (SQLite) live here")
+    # uploads (see layers/ingest/limits.py and docs/security.md)
+    upload_max_bytes: int = Field(50 * 1024 * 1024, ge=1024)
+    upload_max_members: int = Field(20, ge=1)
+    upload_max_uncompressed_bytes: int = Field(200 * 1024 * 1024, ge=1024)
+    upload_max_ratio: float = Field(100.0, ge=1)
+    upload_max_features: int = Field(10_000, ge=1)
+    upload_max_vertices_per_feature: int = Field(100_000, ge=4)
+    upload_max_vertices: int = Field(250_000, ge=4)
+    upload_max_depth: int = Field(32, ge=4, le=256)
+    upload_timeout_s: float = Field(30.0, gt=0, le=600)
+    upload_memory_mb: int = Field(1024, ge=128)
+
+    def upload_limits(self):
+        from layers.ingest import Limits
+
+        return Limits(
+            max_bytes=self.upload_max_bytes, max_members=self.upload_max_members,
+            max_uncompressed_bytes=self.upload_max_uncompressed_bytes, max_ratio=self.upload_max_ratio,
+            max_features=self.upload_max_features,
+            max_vertices_per_feature=self.upload_max_vertices_per_feature,
+            max_vertices=self.upload_max_vertices, max_depth=self.upload_max_depth,
+            timeout_s=self.upload_timeout_s, memory_mb=self.upload_memory_mb,
+        )
 
 
 @lru_cache

@@ -37,15 +37,18 @@ def industries():
 
 
 @pytest.fixture(scope="session")
-def client(store, rules, industries):
+def client(store, rules, industries, tmp_path_factory):
     from fastapi.testclient import TestClient
 
     from app.deps import Services
     from app.main import create_app
     from app.settings import Settings
+    from layers.records import AssessmentStore
 
-    settings = Settings()
-    app = create_app(settings, Services(settings, store, rules, industries))
+    state = tmp_path_factory.mktemp("state")
+    settings = Settings(state_dir=state)
+    records = AssessmentStore(state / "assessments.sqlite")
+    app = create_app(settings, Services(settings, store, rules, industries, records=records))
     with TestClient(app) as c:
         yield c
 
@@ -77,12 +80,13 @@ TAIYUAN = (112.55, 37.87)
 
 
 @pytest.fixture(scope="session")
-def live_server():
+def live_server(tmp_path_factory):
     """The real server (`python -m app`) on a free port, for HTTP clients and the browser."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port)}
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port),
+           "ZONING_STATE_DIR": str(tmp_path_factory.mktemp("live-state"))}
     proc = subprocess.Popen([sys.executable, "-m", "app"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

@@ -96,7 +96,15 @@ def parse_site(obj: object, *, max_vertices: int = MAX_VERTICES) -> Site:
         except Exception as exc:  # shapely raises ValueError/TypeError/IndexError on bad arrays
             raise InvalidSite(f"malformed {kind} coordinates: {exc}") from None
         parts.append(geom)
-    geoms = np.asarray(parts, dtype=object)
+    return site_from_geometries(np.asarray(parts, dtype=object), max_vertices=max_vertices)
+
+
+def site_from_geometry(geom: shapely.Geometry, *, max_vertices: int = MAX_VERTICES) -> Site:
+    """The same checks for a shapely geometry already in EPSG:4490 (e.g. a parsed upload)."""
+    return site_from_geometries(np.asarray([geom], dtype=object), max_vertices=max_vertices)
+
+
+def site_from_geometries(geoms: np.ndarray, *, max_vertices: int = MAX_VERTICES) -> Site:
     nverts = int(shapely.get_num_coordinates(geoms).sum())
     if nverts > max_vertices:
         raise InvalidSite(f"site has {nverts} vertices; at most {max_vertices}")

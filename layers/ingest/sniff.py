@@ -7,7 +7,7 @@ import io
 import re
 import zipfile
 
-from layers.ingest.errors import UnsupportedFormat
+from layers.ingest.errors import IngestError, UnsupportedFormat
 
 FORMATS = ("geojson", "shapefile_zip", "kml", "kmz", "gpkg", "csv", "xlsx", "landtxt", "dxf")
 EXTENSIONS = {
@@ -33,7 +33,7 @@ def sniff(data: bytes, filename: str) -> str:
     ext = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     claimed = EXTENSIONS.get(ext)
     if not data.strip():
-        raise UnsupportedFormat(f"{filename!r} is empty")
+        raise IngestError(f"{filename!r} is empty")
     if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
         try:
             names = [n.lower() for n in zipfile.ZipFile(io.BytesIO(data)).namelist()]

@@ -1,0 +1,107 @@
+"""Site files: POST /v1/sites (parse only), POST /v1/assess/upload (judge every parcel and the
+whole, store the result), GET /v1/assessments/{id} and its report as HTML or PDF."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, Response
+
+from app.deps import ServicesDep
+from app.models import SitesResponse, UploadAssessmentOut
+from layers.ingest import UploadTooLarge, read_upload
+from zoning.errors import InvalidParameter
+from zoning.judge import Project
+from zoning.report import render_html, render_pdf
+from zoning.uploads import assess_upload, geometry_json, upload_summary
+
+router = APIRouter(prefix="/v1", tags=["uploads"])
+UPLOAD_PATHS = ("/v1/sites", "/v1/assess/upload")
+CRS_HELP = ("CRS of the coordinates when the file does not say: EPSG:4326, 4490, a CGCS2000 "
+            "Gauss-Krüger zone (4491–4554), 3857, GCJ-02 or BD-09")
+FORMATS_HELP = ("GeoJSON, zipped Shapefile, KML, KMZ, GeoPackage, CSV/XLSX boundary-point table, "
+                "用地报批 coordinate TXT or DXF")
+
+
+def _read(services, file: UploadFile, crs: str | None):
+    limits = services.settings.upload_limits()
+    data = file.file.read(limits.max_bytes + 1)
+    if len(data) > limits.max_bytes:
+        raise UploadTooLarge(f"the file is larger than {limits.max_bytes / 2**20:.0f} MB")
+    return read_upload(data, file.filename or "upload", crs=crs or None, limits=limits)
+
+
+@router.post("/sites", response_model=SitesResponse, operation_id="parseSites")
+def parse_sites(
+    services: ServicesDep,
+    file: Annotated[UploadFile, File(description=FORMATS_HELP)],
+    crs: Annotated[str | None, Form(max_length=64, description=CRS_HELP)] = None,
+) -> SitesResponse:
+    """Read a site file: its parcels as GeoJSON (EPSG:4490) with area, vertex count and the
+    file's own attributes, the CRS used and any warnings. Nothing is stored."""
+    upload = _read(services, file, crs)
+    features = [{"type": "Feature", "id": p.index + 1, "geometry": geometry_json(p.geometry),
+                 "properties": {"index": p.index, "area_m2": round(p.area_m2, 2), "vertices": p.vertices,
+                                "attributes": p.properties}} for p in upload.parcels]
+    return SitesResponse(upload=upload_summary(upload), features=features)
+
+
+def _links(request: Request, rid: str) -> dict[str, str]:
+    base = str(request.base_url).rstrip("/")
+    return {"self": f"{base}/v1/assessments/{rid}", "report_html": f"{base}/v1/assessments/{rid}/report.html",
+            "report_pdf": f"{base}/v1/assessments/{rid}/report.pdf"}
+
+
+@router.post("/assess/upload", response_model=UploadAssessmentOut, operation_id="assessUpload")
+def assess_upload_file(
+    request: Request,
+    services: ServicesDep,
+    file: Annotated[UploadFile, File(description=FORMATS_HELP)],
+    industry: Annotated[str, Form(min_length=1, max_length=8, description="GB/T 4754-2017 class, e.g. C3120")],
+    action: Annotated[Literal["new", "expand", "rebuild"], Form()] = "new",
+    product: Annotated[str | None, Form(max_length=200)] = None,
+    name: Annotated[str | None, Form(max_length=200)] = None,
+    crs: Annotated[str | None, Form(max_length=64, description=CRS_HELP)] = None,
+    key_region_edition: Annotated[Literal["2018", "2023"] | None, Form()] = None,
+) -> UploadAssessmentOut:
+    """Judge the project on every parcel of the file and on all parcels together; the result
+    is stored (GET /v1/assessments/{id}) with a report in Chinese or English."""
+    upload = _read(services, file, crs)
+    record = assess_upload(
+        services.store, services.rules, services.industries, upload,
+        Project(industry, action, product, name),
+        edition=key_region_edition or services.settings.key_region_edition,
+        max_vertices=services.settings.max_site_vertices,
+    )
+    rid = services.records.add("upload", record, input_sha256=upload.sha256, filename=upload.filename)
+    return UploadAssessmentOut.model_validate({**services.records.get(rid), "links": _links(request, rid)})
+
+
+@router.get("/assessments/{assessment_id}", response_model=UploadAssessmentOut, operation_id="getAssessment")
+def get_assessment(assessment_id: str, request: Request, services: ServicesDep) -> UploadAssessmentOut:
+    return UploadAssessmentOut.model_validate({**services.records.get(assessment_id),
+                                               "links": _links(request, assessment_id)})
+
+
+def _lang(lang: str) -> str:
+    if lang not in ("zh", "en"):
+        raise InvalidParameter(f"lang must be zh or en; got {lang!r}")
+    return lang
+
+
+@router.get("/assessments/{assessment_id}/report.html", response_class=HTMLResponse,
+            operation_id="getReportHtml")
+def report_html(assessment_id: str, services: ServicesDep,
+                lang: Annotated[str, Query(description="zh (default) or en")] = "zh") -> HTMLResponse:
+    return HTMLResponse(render_html(services.records.get(assessment_id), services.store, _lang(lang)))
+
+
+@router.get("/assessments/{assessment_id}/report.pdf", operation_id="getReportPdf",
+            responses={200: {"content": {"application/pdf": {}}}})
+def report_pdf(assessment_id: str, services: ServicesDep,
+               lang: Annotated[str, Query(description="zh (default) or en")] = "zh") -> Response:
+    record = services.records.get(assessment_id)
+    pdf = render_pdf(render_html(record, services.store, _lang(lang)))
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="assessment-{assessment_id}-{lang}.pdf"'})

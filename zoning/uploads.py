@@ -1,0 +1,58 @@
+"""Judging an uploaded site file: every parcel on its own, and all parcels together as one
+site (an approval concerns the whole project). Returns a JSON-ready record that the service
+stores and the report renders; pure apart from reading the layers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import shapely
+
+from layers.ingest import Upload
+from layers.store import LayerStore
+from zoning.industries import IndustryCatalogue
+from zoning.judge import Project, judge
+from zoning.rules import RuleSet
+from zoning.site import site_from_geometry
+
+
+def _jsonable(obj) -> dict:
+    return json.loads(json.dumps(obj, ensure_ascii=False, default=str))
+
+
+def geometry_json(geom: shapely.Geometry) -> dict:
+    return json.loads(shapely.to_geojson(shapely.set_precision(geom, 1e-8)))
+
+
+def upload_summary(upload: Upload) -> dict:
+    return {"filename": upload.filename, "format": upload.format, "sha256": upload.sha256,
+            "size": upload.size, "crs": upload.crs, "crs_source": upload.crs_source,
+            "warnings": upload.warnings, "parcel_count": len(upload.parcels),
+            "area_m2": round(sum(p.area_m2 for p in upload.parcels), 2)}
+
+
+def assess_upload(store: LayerStore, rules: RuleSet, industries: IndustryCatalogue, upload: Upload,
+                  project: Project, edition: str, max_vertices: int) -> dict:
+    parcels = []
+    for p in upload.parcels:
+        result = judge(store, rules, industries, site_from_geometry(p.geometry, max_vertices=max_vertices),
+                       project, edition=edition)
+        parcels.append({"index": p.index, "properties": p.properties, "area_m2": round(p.area_m2, 2),
+                        "vertices": p.vertices, "geometry": geometry_json(p.geometry),
+                        "assessment": _jsonable(asdict(result))})
+    if len(parcels) == 1:
+        union = parcels[0]["assessment"]
+    else:
+        whole = site_from_geometry(upload.union, max_vertices=max_vertices * max(len(parcels), 1))
+        union = _jsonable(asdict(judge(store, rules, industries, whole, project, edition=edition)))
+    return {
+        "kind": "upload",
+        "verdict": union["verdict"],
+        "synthetic": union["synthetic"] or any(p["assessment"]["synthetic"] for p in parcels),
+        "upload": upload_summary(upload),
+        "project": asdict(project),
+        "key_region_edition": edition,
+        "union": union,
+        "parcels": parcels,
+    }
