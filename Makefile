@@ -9,7 +9,7 @@ PORT   ?= 8000
 SAMPLE  = data/sample/BUILD.json
 VENDOR  = app/web/vendor/maplibre-gl.js
 
-.PHONY: run test install sample web browser clean
+.PHONY: run test install sample web system browser clean
 .DEFAULT_GOAL := run
 
 $(VENV)/.installed: pyproject.toml
@@ -34,13 +34,26 @@ $(VENDOR): app/web/package.json app/web/package-lock.json
 
 web: $(VENDOR)
 
-# Debian's Chromium (and CJK fonts) for the browser tests; Playwright never downloads one
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; \
-	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; fi; }
+# Debian packages: CJK fonts and Pango for PDF reports (run); Chromium and poppler for the
+# browser and PDF tests (test). Playwright never downloads a browser.
+RUN_DEBS  = fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0
+TEST_DEBS = chromium poppler-utils
+define apt_install
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+endef
 
-run: sample web
+system:
+	$(call apt_install,$(RUN_DEBS))
+
+browser: system
+	$(call apt_install,$(TEST_DEBS))
+
+run: sample web system
 	HOST=$(HOST) PORT=$(PORT) $(PY) -m app
 
 test: sample web browser

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import shapely
+import shapely.geometry
 
 from layers.ingest.archive import check_zip, read_member, shapefile_members
 from layers.ingest.errors import IngestError, UploadTooLarge
@@ -94,6 +95,22 @@ def _no_constants(name: str):
     raise IngestError(f"GeoJSON contains {name}; coordinates must be finite numbers")
 
 
+def _check_rings(kind: str, coords, where: str) -> None:
+    """RFC 7946: every ring is a closed list of ≥ 4 positions (shapely would close it silently)."""
+    polys = coords if kind == "MultiPolygon" else [coords]
+    if not isinstance(polys, list):
+        raise IngestError(f"{where}: {kind} coordinates must be an array")
+    for poly in polys:
+        if not isinstance(poly, list) or not poly:
+            raise IngestError(f"{where}: {kind} has an empty or malformed polygon")
+        for ring in poly:
+            if not isinstance(ring, list) or len(ring) < 4:
+                raise IngestError(f"{where}: a {kind} ring needs at least 4 positions")
+            if ring[0] != ring[-1]:
+                raise IngestError(f"{where}: a {kind} ring is not closed (its last position must "
+                                  "repeat the first)")
+
+
 def read_geojson(path: Path, limits: Limits) -> Raw:
     data = path.read_bytes()
     depth = json_depth(data)
@@ -143,10 +160,13 @@ def read_geojson(path: Path, limits: Limits) -> Raw:
             raise IngestError(f"features[{i}] has no geometry")
         if g.get("type") not in POLYGONAL:
             raise IngestError(f"features[{i}] is a {g.get('type')}; parcels must be Polygon or MultiPolygon")
+        _check_rings(g["type"], g.get("coordinates"), f"features[{i}]")
         try:
-            geom = shapely.from_geojson(json.dumps(g))
-        except Exception as exc:  # GEOS reader errors
+            geom = shapely.geometry.shape(g)
+        except Exception as exc:  # shapely raises ValueError/TypeError/IndexError on bad arrays
             raise IngestError(f"features[{i}]: malformed {g.get('type')}: {exc}") from None
+        if not np.isfinite(shapely.get_coordinates(geom)).all():
+            raise IngestError(f"features[{i}]: coordinates contain NaN or infinity")
         props = f.get("properties") or {}
         if not isinstance(props, dict):
             raise IngestError(f"features[{i}].properties must be an object")

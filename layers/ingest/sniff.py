@@ -50,16 +50,21 @@ def sniff(data: bytes, filename: str) -> str:
             raise UnsupportedFormat(f"{filename!r} is an SQLite database but not a GeoPackage")
         kind = "gpkg"
     else:
+        head = data[:4096]
+        if b"\x00" in head or sum(b < 9 or 13 < b < 32 for b in head) > len(head) // 100:
+            raise UnsupportedFormat(
+                f"{filename!r} is binary data of no accepted format; accepted: GeoJSON, zipped Shapefile, "
+                "KML, KMZ, GeoPackage, CSV, XLSX, 用地报批 coordinate TXT, DXF")
         text = _text_head(data).lstrip("\ufeff \t\r\n")
-        if text.startswith(("{", "[")):
+        if "[属性描述]" in text or "[地块坐标]" in text:
+            kind = "landtxt"
+        elif text.startswith(("{", "[")):
             kind = "geojson"
         elif text.startswith("<"):
             if re.search(r"<kml[\s>]", text) or "<Document" in text or "<Placemark" in text:
                 kind = "kml"
             else:
                 raise UnsupportedFormat(f"{filename!r} is XML but not KML")
-        elif "[属性描述]" in text or "[地块坐标]" in text:
-            kind = "landtxt"
         elif re.match(r"\s*0\s*\r?\n\s*SECTION", text):
             kind = "dxf"
         elif "," in text or "\t" in text or ";" in text:

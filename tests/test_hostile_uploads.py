@@ -1,0 +1,127 @@
+"""Hostile and broken uploads (tests/hostile/files, built by make_corpus.py, plus two large
+ones made here): each gets a clear 4xx naming the problem, nothing is stored or left on disk,
+and the service stays healthy."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.hostile.make_corpus import large_cases
+
+FILES = Path(__file__).parent / "hostile" / "files"
+
+# file → (status, words the detail must contain, crs parameter)
+CASES: dict[str, tuple[int, str, str | None]] = {
+    "zip_slip.zip": (422, "zip slip", None),
+    "zip_absolute_path.zip": (422, "absolute or parent path", None),
+    "zip_bomb.zip": (413, "zip bomb", None),
+    "zip_high_ratio.zip": (413, "fold", None),
+    "zip_nested.zip": (422, "itself an archive", None),
+    "zip_symlink.zip": (422, "symbolic link", None),
+    "zip_many_members.zip": (413, "entries", None),
+    "zip_encrypted.zip": (422, "encrypted", None),
+    "shp_missing_shx.zip": (422, ".shx", None),
+    "shp_two_shapefiles.zip": (422, "2 Shapefiles", None),
+    "zip_without_shapefile.zip": (422, "no .shp", None),
+    "xxe.kml": (422, "DTD", None),
+    "billion_laughs.kml": (422, "DTD", None),
+    "xxe_inside.kmz": (422, "DTD", None),
+    "url_instead_of_json.geojson": (415, "format", None),
+    "vsicurl_geometry.geojson": (422, "no geometry", None),
+    "crs_link.geojson": (422, "linked CRSs are not followed", None),
+    "deep_nesting.geojson": (422, "nested", None),
+    "nan.geojson": (422, "NaN", None),
+    "infinity.geojson": (422, "NaN or infinity", None),
+    "bowtie.geojson": (422, "Self-intersection", None),
+    "unclosed_ring.geojson": (422, "closed", None),
+    "empty.geojson": (422, "empty", None),
+    "empty_collection.geojson": (422, "no polygon parcels", None),
+    "json_named_kml.kml": (415, "its content is geojson", None),
+    "point_not_parcel.geojson": (422, "Polygon or MultiPolygon", None),
+    "gk_metres_as_degrees.geojson": (422, "EPSG:4526", None),
+    "huge_numbers.geojson": (422, "cannot be degrees", None),
+    "landtxt_zone_mismatch.txt": (422, "带号=39", None),
+    "landtxt_xian80.txt": (422, "西安80", None),
+    "csv_text_coordinates.csv": (422, "not numbers", None),
+    "csv_wrong_zone_for_crs.csv": (422, "zone 39", "EPSG:4527"),
+    "plain_sqlite.gpkg": (415, "not a GeoPackage", None),
+    "random_bytes.shp": (415, "format", None),
+    "gpkg_points_only.gpkg": (422, "no polygon layer", None),
+    "dxf_open_polyline.dxf": (422, "closed", None),
+    "xlsx_with_dtd.xlsx": (422, "DTD", None),
+}
+LARGE = {
+    "too_many_features.geojson": (413, "10001 features", None),
+    "million_vertices.geojson": (413, "vertices", None),
+}
+
+
+def test_the_corpus_is_complete():
+    on_disk = {p.name for p in FILES.iterdir()}
+    assert on_disk == set(CASES), on_disk ^ set(CASES)
+    assert len(CASES) + len(LARGE) >= 30
+
+
+def _upload_dirs() -> set[str]:
+    return {p.name for p in Path(tempfile.gettempdir()).glob("upload-*")}
+
+
+def _post(client, name: str, data: bytes, crs: str | None, path: str = "/v1/sites"):
+    form = {"crs": crs} if crs else {}
+    if path == "/v1/assess/upload":
+        form["industry"] = "C3120"
+    return client.post(path, files={"file": (name, data)}, data=form)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_hostile_file_gets_a_clear_4xx(client, name):
+    status, words, crs = CASES[name]
+    before_dirs, before_records = _upload_dirs(), client.app.state.services.records.count()
+    r = _post(client, name, (FILES / name).read_bytes(), crs, path="/v1/assess/upload")
+    assert r.status_code == status, r.text
+    assert words in r.json()["detail"], r.json()
+    assert client.app.state.services.records.count() == before_records  # nothing stored
+    assert _upload_dirs() == before_dirs  # nothing left on disk
+
+
+@pytest.mark.parametrize("name", sorted(LARGE))
+def test_large_hostile_files(client, name):
+    status, words, crs = LARGE[name]
+    r = _post(client, name, large_cases()[name], crs)
+    assert r.status_code == status and words in r.json()["detail"], r.text
+
+
+def test_the_service_is_healthy_after_the_corpus(live_server):
+    """The whole corpus against the real server process, then it still answers."""
+    import httpx
+
+    with httpx.Client(base_url=live_server, timeout=60) as http:
+        for name, (status, _, crs) in CASES.items():
+            r = http.post("/v1/sites", files={"file": (name, (FILES / name).read_bytes())},
+                          data={"crs": crs} if crs else {})
+            assert r.status_code == status, (name, r.text)
+        assert http.get("/healthz").json()["status"] == "ok"
+
+
+def test_parser_limits_stop_a_runaway_parse(tmp_path):
+    """Memory and time limits end the parsing subprocess, not the server."""
+    from layers.ingest import IngestError, Limits, read_upload
+
+    big = large_cases()["million_vertices.geojson"]
+    with pytest.raises(IngestError, match="memory|killed|stopped|could not be parsed"):
+        read_upload(big, "big.geojson", limits=Limits(memory_mb=160, max_vertices=2_000_000,
+                                                      max_vertices_per_feature=2_000_000))
+    with pytest.raises(IngestError, match="longer than"):
+        read_upload(big, "big.geojson", limits=Limits(timeout_s=0.3, max_vertices=2_000_000,
+                                                      max_vertices_per_feature=2_000_000))
+
+
+def test_oversized_upload_is_refused_before_parsing(client):
+    from app.settings import Settings
+
+    limit = Settings().upload_max_bytes
+    r = client.post("/v1/sites", files={"file": ("big.geojson", b" " * (limit + 70_000))})
+    assert r.status_code == 413
