@@ -2,7 +2,8 @@
 
     zoning serve [--host H] [--port P]
     zoning build-sample [--force]
-    zoning assess SITE.geojson --industry C3120 [--action new] [--product …] [--edition 2023]
+    zoning assess SITE_FILE --industry C3120 [--action new] [--crs EPSG:4526] [--edition 2023]
+                  [--report out.pdf] [--lang en]
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 
@@ -32,27 +32,43 @@ def _build_sample(args) -> int:
 
 
 def _assess(args) -> int:
+    """Any site file in any accepted format and CRS, judged parcel by parcel and as a whole
+    (the same as POST /v1/assess/upload); JSON on stdout, optionally a report file."""
     from app.main import load_services
     from app.settings import get_settings
+    from layers.ingest import IngestError, read_upload
+    from layers.records import AssessmentStore
     from zoning.errors import ZoningError
-    from zoning.judge import Project, judge
-    from zoning.site import parse_site
+    from zoning.judge import Project
+    from zoning.report import render_html, render_pdf
+    from zoning.uploads import assess_upload
 
+    path = Path(args.site)
     try:
-        site_obj = json.loads(Path(args.site).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         print(f"cannot read {args.site}: {exc}", file=sys.stderr)
         return 2
     settings = get_settings()
-    services = load_services(settings)
     try:
-        result = judge(services.store, services.rules, services.industries, parse_site(site_obj),
-                       Project(args.industry, args.action, args.product),
-                       edition=args.edition or settings.key_region_edition)
-    except ZoningError as exc:
+        upload = read_upload(data, path.name, crs=args.crs, limits=settings.upload_limits())
+        services = load_services(settings)
+        record = assess_upload(services.store, services.rules, services.industries, upload,
+                               Project(args.industry, args.action, args.product, args.name),
+                               edition=args.edition or settings.key_region_edition,
+                               max_vertices=settings.max_site_vertices)
+    except (IngestError, ZoningError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    json.dump(asdict(result), sys.stdout, ensure_ascii=False, indent=2)
+    records: AssessmentStore = services.records
+    rid = records.add("upload", record, input_sha256=upload.sha256, filename=upload.filename)
+    record = records.get(rid)
+    if args.report:
+        html = render_html(record, services.store, args.lang)
+        out = Path(args.report)
+        out.write_bytes(render_pdf(html) if out.suffix.lower() == ".pdf" else html.encode("utf-8"))
+        print(f"report written to {out}", file=sys.stderr)
+    json.dump(record, sys.stdout, ensure_ascii=False, indent=2)
     print()
     return 0
 
@@ -67,12 +83,16 @@ def main(argv: list[str] | None = None) -> int:
     b = sub.add_parser("build-sample", help="build the embedded sample data")
     b.add_argument("--force", action="store_true")
     b.set_defaults(func=_build_sample)
-    a = sub.add_parser("assess", help="judge a project at a GeoJSON site")
-    a.add_argument("site")
-    a.add_argument("--industry", required=True)
+    a = sub.add_parser("assess", help="judge a project on a site file (any accepted format and CRS)")
+    a.add_argument("site", help="GeoJSON, zipped Shapefile, KML/KMZ, GeoPackage, CSV/XLSX, 用地报批 TXT or DXF")
+    a.add_argument("--industry", required=True, help="GB/T 4754-2017 class, e.g. C3120")
     a.add_argument("--action", default="new", choices=["new", "expand", "rebuild"])
     a.add_argument("--product")
+    a.add_argument("--name", help="project name")
+    a.add_argument("--crs", help="when the file does not say: EPSG:4490, 4513-4554, 4491-4512, 3857, GCJ-02, BD-09")
     a.add_argument("--edition", choices=["2018", "2023"])
+    a.add_argument("--report", help="write the report here (.pdf, or .html)")
+    a.add_argument("--lang", default="zh", choices=["zh", "en"], help="report language")
     a.set_defaults(func=_assess)
     args = ap.parse_args(argv)
     return args.func(args)

@@ -372,7 +372,9 @@ def table_to_raw(headers: list[str], rows: list[list], limits: Limits, what: str
     if not raw.geometries:
         raise IngestError(f"{what} has no coordinate rows")
     if geographic:
-        raw.crs_source = "table (lon/lat columns)"
+        raw.crs, raw.crs_source = "EPSG:4490", "table (经度/纬度 columns: CGCS2000/WGS84)"
+        raw.warnings.append("lon/lat read as CGCS2000/WGS84; coordinates picked on Amap or Baidu maps "
+                            "need crs=GCJ-02 or crs=BD-09")
     return raw
 
 
