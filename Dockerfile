@@ -15,7 +15,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HOST=0.0.0.0 \
     PORT=8000 \
-    ZONING_DATA_DIR=/srv/data/sample
+    ZONING_DATA_DIR=/srv/data/sample \
+    ZONING_STATE_DIR=/srv/var
+
+# CJK fonts and Pango for the PDF reports (WeasyPrint)
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 \
+ && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /srv
 COPY pyproject.toml README.md ./
@@ -26,7 +32,7 @@ COPY --from=web /web/vendor ./app/web/vendor
 RUN pip install --no-cache-dir . \
  && python -m layers.sample.build --out /srv/data/sample \
  && useradd --system --home /srv zoning \
- && chown -R zoning /srv/data
+ && mkdir -p /srv/var && chown -R zoning /srv/data /srv/var
 
 USER zoning
 EXPOSE 8000
