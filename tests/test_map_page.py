@@ -218,3 +218,30 @@ def test_bad_upload_shows_the_reason(page, tmp_path):
     page.set_input_files("[data-testid=upload]", str(path))
     page.wait_for_function("(document.querySelector('[data-testid=error]') || {}).textContent?.includes('422')",
                            timeout=TIMEOUT_MS)
+
+
+def test_uploaded_site_file_in_another_format_and_crs(page, client, tmp_path, live_server):
+    """A 界址点 CSV in Gauss-Krüger zone 38 goes to /v1/assess/upload with the CRS typed in."""
+    from tests.test_uploads import GK_PREFIXED, _points_table
+
+    path = tmp_path / "界址点.csv"
+    path.write_bytes(_points_table(GK_PREFIXED).to_csv(index=False).encode("gb18030"))
+    page.select_option("[data-testid=industry]", "C3120")
+    page.fill("[data-testid=crs]", f"EPSG:{GK_PREFIXED}")
+    page.set_input_files("[data-testid=upload]", str(path))
+    verdict = page.locator("[data-testid=verdict]")
+    verdict.wait_for(timeout=TIMEOUT_MS)
+    summary = page.inner_text("[data-testid=upload-summary]")
+    assert f"EPSG:{GK_PREFIXED}" in summary and "2" in summary
+    record = page.evaluate("zoningMap.state.lastAssessment.record")
+    assert verdict.get_attribute("data-verdict") == record["verdict"] == "prohibited"
+    assert page.evaluate("zoningMap.map.getSource('site').serialize().data.features.length") == 2
+    href = page.get_attribute("[data-testid=report-link]", "href")
+    import urllib.request
+
+    assert urllib.request.urlopen(href).read()[:5] == b"%PDF-"
+    # without the CRS the server's 422 explains what to pass
+    page.fill("[data-testid=crs]", "")
+    page.set_input_files("[data-testid=upload]", str(path))
+    page.wait_for_function("(document.querySelector('[data-testid=error]') || {}).textContent?.includes('EPSG:4526')",
+                           timeout=TIMEOUT_MS)

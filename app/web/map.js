@@ -8,7 +8,8 @@ const I18N = {
     title: "减污降碳协同增效 · 选址与准入地图", layers: "图层", edition: "重点区域版本", legend: "图例",
     assess: "项目准入研判", industry: "行业（GB/T 4754）", action: "建设性质", action_new: "新建",
     action_expand: "扩建", action_rebuild: "改建", draw: "绘制地块", finish: "完成", clear: "清除",
-    upload: "上传 GeoJSON 地块", draw_hint: "在地图上单击添加顶点，双击或点“完成”结束（至少 3 个点）。",
+    upload: "上传地块文件（GeoJSON、SHP压缩包、KML/KMZ、GPKG、CSV/XLSX、报批TXT、DXF）",
+    crs: "坐标系（文件未注明时）", report: "研判报告", parcels: "地块", draw_hint: "在地图上单击添加顶点，双击或点“完成”结束（至少 3 个点）。",
     lang: "English", loading: "加载中…", ready: "就绪", assessing: "研判中…",
     banner: "⚠ 合成示例数据：当前显示的图层中含有合成（synthetic）数据，仅供演示，不得用于审批。",
     synthetic: "合成", verdict: "结论", reasons: "理由", rules_version: "规则版本", layer: "图层",
@@ -21,7 +22,8 @@ const I18N = {
     edition: "Key-region edition", legend: "Legend", assess: "Assess a project",
     industry: "Industry (GB/T 4754)", action: "Action", action_new: "New", action_expand: "Expansion",
     action_rebuild: "Rebuild", draw: "Draw site", finish: "Finish", clear: "Clear",
-    upload: "Upload a GeoJSON site", draw_hint: "Click the map to add vertices; double-click or press Finish (3 or more).",
+    upload: "Upload a site file (GeoJSON, zipped SHP, KML/KMZ, GPKG, CSV/XLSX, 报批 TXT, DXF)",
+    crs: "CRS (when the file does not say)", report: "Report", parcels: "parcels", draw_hint: "Click the map to add vertices; double-click or press Finish (3 or more).",
     lang: "中文", loading: "loading…", ready: "ready", assessing: "assessing…",
     banner: "⚠ Synthetic sample data: a layer on show is SYNTHETIC — a demonstration, not an approval basis.",
     synthetic: "synthetic", verdict: "Verdict", reasons: "Reasons", rules_version: "Rules version",
@@ -202,6 +204,7 @@ function fitTo(bbox) {
 }
 
 async function onUpload(file) {
+  if (!/\.(geo)?json$/i.test(file.name)) return assessFile(file);
   let site;
   try {
     site = JSON.parse(await file.text());
@@ -240,6 +243,30 @@ async function assess(site, fit) {
   }
 }
 
+async function assessFile(file) {
+  // any accepted format: the server parses it (and its CRS) and judges every parcel and the whole
+  $("#status").textContent = t("assessing");
+  const form = new FormData();
+  form.append("file", file, file.name);
+  form.append("industry", $("#industry").value);
+  form.append("action", $("#action").value);
+  form.append("key_region_edition", state.edition);
+  if ($("#crs").value.trim()) form.append("crs", $("#crs").value.trim());
+  try {
+    const record = await fetchJSON("/v1/assess/upload", { method: "POST", body: form });
+    showSite({ type: "FeatureCollection", features: record.parcels.map((p) => (
+      { type: "Feature", properties: { index: p.index, verdict: p.assessment.verdict }, geometry: p.geometry })) });
+    state.lastAssessment = { ...record.union, record };
+    renderAssessment(state.lastAssessment);
+    fitTo(record.union.site.bbox);
+  } catch (e) {
+    state.lastAssessment = null;
+    showError(`${t("request_failed")} (${file.name}): ${e.message}`);
+  } finally {
+    $("#status").textContent = t("ready");
+  }
+}
+
 function renderAssessment(a) {
   const reasons = a.reasons.map((r) => `
     <div class="reason ${esc(r.verdict)}" data-rule="${esc(r.rule_id)}">
@@ -252,6 +279,9 @@ function renderAssessment(a) {
     <div class="verdict ${esc(a.verdict)}" data-testid="verdict" data-verdict="${esc(a.verdict)}">${t("verdict")}: ${esc(t("v_" + a.verdict))}</div>
     <div class="meta">${esc(a.project.industry)} ${esc(a.project.industry_name[state.lang])} · ${t("area")} ${(a.site.area_m2 / 1e4).toFixed(2)} ${t("ha")}
       · ${esc(a.admin.map((f) => f.properties.name).join(" / "))}</div>
+    ${a.record ? `<div class="meta" data-testid="upload-summary">${esc(a.record.upload.filename)} · ${esc(a.record.upload.format)} · ${esc(a.record.upload.crs)} · ${a.record.parcels.length} ${t("parcels")}
+      · <a data-testid="report-link" href="${esc(a.record.links.report_pdf)}?lang=${state.lang}" target="_blank">${t("report")} PDF</a>
+      · <a href="${esc(a.record.links.report_html)}?lang=${state.lang}" target="_blank">HTML</a></div>` : ""}
     ${notice}<h3>${t("reasons")}</h3>${reasons}
     <div class="meta">${t("rules_version")} ${esc(a.rules_version)} · ${esc(a.assessed_at)}</div>`;
 }
