@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from app.deps import Services
 from app.errors import add_exception_handlers
 from app.middleware import BodySizeLimit
-from app.routers import assess, catalogue, health, here, layers, ogc, tiles, uploads, web
+from app.routers import assess, catalogue, health, here, layers, ogc, siting, tiles, uploads, web
 from app.settings import Settings, get_settings
 from layers.records import AssessmentStore
 from layers.store import EmbeddedStore
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         )
     add_exception_handlers(app)
     ogc.add_ogc_exception_handlers(app)
-    for module in (health, assess, uploads, here, layers, catalogue, ogc, tiles):
+    for module in (health, assess, uploads, siting, here, layers, catalogue, ogc, tiles):
         app.include_router(module.router)
     web.mount(app)
     return app

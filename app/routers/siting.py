@@ -1,0 +1,115 @@
+"""POST /v1/siting: which candidate land in an area can take PV or wind; exports of a result."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from app.deps import ServicesDep
+from app.models import SitingRequest, SitingResponse
+from zoning.errors import InvalidParameter
+from zoning.judge import SYNTHETIC_NOTICE
+from zoning.site import parse_site
+from zoning.siting import LAND_KINDS, SitingQuery, siting
+from zoning.uploads import geometry_json
+
+router = APIRouter(prefix="/v1", tags=["siting"])
+ADMIN_LAYERS = ("admin_province", "admin_city", "admin_county")
+
+
+def _aoi(body: SitingRequest, services):
+    if (body.aoi is None) == (body.adcode is None):
+        raise InvalidParameter("give exactly one of `aoi` (a GeoJSON polygon) or `adcode`")
+    if body.aoi is not None:
+        return parse_site(body.aoi.model_dump(exclude_none=True),
+                          max_vertices=services.settings.max_site_vertices).geometry
+    for layer in ADMIN_LAYERS:
+        idx = services.store.index_of(layer, body.adcode)
+        if idx is not None:
+            return services.store.geometries(layer, [idx])[0]
+    raise InvalidParameter(f"adcode {body.adcode} is not a province, city or county of the admin layers")
+
+
+def _feature(c: dict) -> dict:
+    props = {k: v for k, v in c.items() if k != "geometry"}
+    return {"type": "Feature", "id": c["id"], "geometry": geometry_json(c["geometry"]), "properties": props}
+
+
+def _links(request: Request, rid: str) -> dict[str, str]:
+    base = str(request.base_url).rstrip("/")
+    return {f"export_{f}": f"{base}/v1/siting/{rid}/export.{f}" for f in ("geojson", "gpkg", "csv")} | {
+        "self": f"{base}/v1/siting/{rid}"}
+
+
+@router.post("/siting", response_model=SitingResponse, operation_id="siting")
+def run_siting(body: SitingRequest, request: Request, services: ServicesDep) -> SitingResponse:
+    """Candidate land for PV or wind in an area: usable geometry after exclusions and setbacks,
+    slope, resource, grid distance, capacity, generation, permit verdict, score and rank; every
+    rejected candidate with its reasons; a summary per land kind and the supply curve."""
+    aoi = _aoi(body, services)
+    result = siting(
+        services.store, services.rules, services.industries,
+        SitingQuery(aoi=aoi, tech=body.tech, land_kinds=tuple(body.land_kinds or LAND_KINDS),
+                    setbacks_m=body.setbacks_m, min_area_ha=body.min_area_ha, max_slope_deg=body.max_slope_deg,
+                    min_resource=body.min_resource, max_grid_km=body.max_grid_km, weights=body.weights),
+        edition=body.key_region_edition or services.settings.key_region_edition,
+    )
+    doc = {
+        "type": "FeatureCollection",
+        "features": [_feature(c) for c in result["candidates"]],
+        "rejected": [{k: v for k, v in r.items() if k != "geometry"} for r in result["rejected"]],
+        "summary": result["summary"], "supply_curve": result["supply_curve"],
+        "parameters": {**result["parameters"], "aoi": geometry_json(aoi)},
+        "synthetic": result["synthetic"],
+        "notice": SYNTHETIC_NOTICE if result["synthetic"] else None,
+    }
+    rid = services.records.add("siting", doc)
+    return SitingResponse.model_validate({**services.records.get(rid), "links": _links(request, rid)})
+
+
+@router.get("/siting/{result_id}", response_model=SitingResponse, operation_id="getSiting")
+def get_siting(result_id: str, request: Request, services: ServicesDep) -> SitingResponse:
+    return SitingResponse.model_validate({**services.records.get(result_id), "links": _links(request, result_id)})
+
+
+COLUMNS = ["rank", "id", "land_kind", "name", "usable_ha", "area_ha", "mean_slope_deg", "mean_resource",
+           "resource_unit", "grid_km", "capacity_mw", "generation_mwh", "verdict", "score", "layer_version",
+           "synthetic"]
+
+
+@router.get("/siting/{result_id}/export.{fmt}", operation_id="exportSiting",
+            responses={200: {"content": {"application/geo+json": {}, "application/geopackage+sqlite3": {},
+                                         "text/csv": {}}}})
+def export_siting(result_id: str, fmt: Literal["geojson", "gpkg", "csv"], services: ServicesDep) -> Response:
+    """A stored siting result as GeoJSON, GeoPackage (EPSG:4490) or CSV (one row per candidate)."""
+    doc = services.records.get(result_id)
+    name = f"siting-{result_id}.{fmt}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if fmt == "geojson":
+        import json
+
+        body = json.dumps({"type": "FeatureCollection", "features": doc["features"]}, ensure_ascii=False)
+        return Response(body, media_type="application/geo+json", headers=headers)
+    rows = [{c: f["properties"].get(c) for c in COLUMNS} for f in doc["features"]]
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+        return Response(buf.getvalue().encode("utf-8-sig"), media_type="text/csv", headers=headers)
+    import geopandas as gpd
+    import shapely
+
+    gdf = gpd.GeoDataFrame(rows, columns=COLUMNS, geometry=[shapely.geometry.shape(f["geometry"])
+                                                            for f in doc["features"]], crs="EPSG:4490")
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "siting.gpkg"
+        gdf.to_file(path, layer="candidates", driver="GPKG")
+        data = path.read_bytes()
+    return Response(data, media_type="application/geopackage+sqlite3", headers=headers)

@@ -1,0 +1,338 @@
+"""Renewable siting: which candidate land (abandoned mines, coal-mining subsidence, closed
+landfills, contaminated plots, desert/gobi) inside an area can take PV or wind, how much, and
+why the rest is out.
+
+Per candidate, in its local Gauss-Krüger zone (metres): clip to the area of interest; remove
+every exclusion layer kind with its setback (features outside the area count too); remove
+pixels steeper than the slope limit (read by window); drop contiguous parts under the minimum
+area; then exact zonal means of slope and resource over what is left (exactextract: cells
+weighted by the share of them the polygon covers), distance to the grid, capacity and yearly
+generation, the permit verdict of the judgment engine for the technology, a weighted score and
+a rank. Every constraint reports the share of the candidate it removed.
+
+Defaults (all overridable per query) and where they come from are in ``DEFAULTS`` and
+docs/siting.md: slope ≤ 10° (PV) / 20° (wind); GHI ≥ 1,400 kWh/m²/a; wind ≥ 5.5 m/s at
+100 m; grid ≤ 30 km; PV 40 MW/km² and performance ratio 0.8; wind 9 MW/km² and a generic
+turbine curve over a Rayleigh wind-speed distribution.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import rasterio
+import rasterio.features
+import shapely
+from pyproj import Transformer
+from rasterio.windows import Window, from_bounds
+
+from layers.crs import gk3_epsg
+from layers.store import LayerStore
+from zoning.errors import InvalidParameter
+from zoning.industries import IndustryCatalogue
+from zoning.judge import Project, judge
+from zoning.rules import RuleSet
+from zoning.site import site_from_geometry
+
+LAND_KINDS = ("abandoned_mine", "coal_subsidence", "closed_landfill", "contaminated_plot", "desert_gobi")
+EXCLUSION_KINDS = ("red_line", "protected_area", "basic_farmland")
+DEFAULTS = {
+    "pv": {"industry": "D4416", "resource": "ghi", "min_resource": 1400.0, "max_slope_deg": 10.0,
+           "min_area_ha": 20.0, "density_mw_per_km2": 40.0,
+           "setbacks_m": {"red_line": 0.0, "protected_area": 0.0, "basic_farmland": 0.0}},
+    "wind": {"industry": "D4415", "resource": "wind_speed", "min_resource": 5.5, "max_slope_deg": 20.0,
+             "min_area_ha": 50.0, "density_mw_per_km2": 9.0,
+             "setbacks_m": {"red_line": 300.0, "protected_area": 500.0, "basic_farmland": 0.0}},
+}
+DEFAULT_WEIGHTS = {"resource": 0.4, "grid": 0.3, "slope": 0.15, "area": 0.15}
+DEFAULT_MAX_GRID_KM = 30.0
+PV_PERFORMANCE_RATIO = 0.8
+M_PER_DEG = 111_320.0
+
+
+@dataclass(frozen=True)
+class SitingQuery:
+    aoi: shapely.Geometry  # EPSG:4490
+    tech: str
+    land_kinds: tuple[str, ...] = LAND_KINDS
+    setbacks_m: dict[str, float] = field(default_factory=dict)  # merged over the defaults
+    min_area_ha: float | None = None
+    max_slope_deg: float | None = None
+    min_resource: float | None = None
+    max_grid_km: float = DEFAULT_MAX_GRID_KM
+    weights: dict[str, float] = field(default_factory=dict)
+
+    def resolved(self) -> dict:
+        if self.tech not in DEFAULTS:
+            raise InvalidParameter(f"tech must be pv or wind; got {self.tech!r}")
+        d = DEFAULTS[self.tech]
+        bad = [k for k in self.land_kinds if k not in LAND_KINDS]
+        if bad or not self.land_kinds:
+            raise InvalidParameter(f"land_kinds must be a non-empty subset of {list(LAND_KINDS)}; got {bad or []}")
+        unknown = [k for k in self.setbacks_m if k not in EXCLUSION_KINDS]
+        if unknown:
+            raise InvalidParameter(f"setbacks for unknown layer kinds {unknown}; known: {list(EXCLUSION_KINDS)}")
+        if any(v < 0 or v > 20_000 for v in self.setbacks_m.values()):
+            raise InvalidParameter("setbacks must lie between 0 and 20,000 m")
+        wk = [k for k in self.weights if k not in DEFAULT_WEIGHTS]
+        if wk or any(v < 0 for v in self.weights.values()):
+            raise InvalidParameter(f"weights are non-negative numbers for {list(DEFAULT_WEIGHTS)}; got {self.weights}")
+        weights = {**DEFAULT_WEIGHTS, **self.weights}
+        if sum(weights.values()) <= 0:
+            raise InvalidParameter("at least one weight must be positive")
+        return {
+            "tech": self.tech, "industry": d["industry"], "resource": d["resource"],
+            "land_kinds": list(self.land_kinds),
+            "setbacks_m": {**d["setbacks_m"], **self.setbacks_m},
+            "min_area_ha": d["min_area_ha"] if self.min_area_ha is None else self.min_area_ha,
+            "max_slope_deg": d["max_slope_deg"] if self.max_slope_deg is None else self.max_slope_deg,
+            "min_resource": d["min_resource"] if self.min_resource is None else self.min_resource,
+            "max_grid_km": self.max_grid_km, "weights": weights,
+            "density_mw_per_km2": d["density_mw_per_km2"],
+        }
+
+
+def wind_capacity_factor(mean_speed: float) -> float:
+    """Capacity factor of a generic 3-12-25 m/s turbine (cubic between cut-in and rated) under
+    a Rayleigh distribution of the given mean speed (no losses)."""
+    v = np.linspace(0.05, 30, 600)
+    sigma = mean_speed / math.sqrt(math.pi / 2)
+    pdf = v / sigma**2 * np.exp(-(v**2) / (2 * sigma**2))
+    power = np.clip((v**3 - 3**3) / (12**3 - 3**3), 0, 1)
+    power[(v < 3) | (v > 25)] = 0
+    return float(np.trapezoid(power * pdf, v))
+
+
+def _to_gk(geoms, epsg: int):
+    tr = Transformer.from_crs("EPSG:4490", f"EPSG:{epsg}", always_xy=True)
+    return shapely.transform(geoms, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1])))
+
+
+def _to_ll(geoms, epsg: int):
+    tr = Transformer.from_crs(f"EPSG:{epsg}", "EPSG:4490", always_xy=True)
+    return shapely.transform(geoms, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1])))
+
+
+def _near(store: LayerStore, kind: str, geom_ll: shapely.Geometry, metres: float) -> list[shapely.Geometry]:
+    """Features of every layer of ``kind`` within ``metres`` of the geometry (whole features,
+    also where they lie outside the area of interest)."""
+    lat = shapely.centroid(geom_ll).y
+    deg = metres / (M_PER_DEG * max(math.cos(math.radians(lat)), 0.2)) * 1.05 + 1e-9
+    out = []
+    for info in store.layers_of_kind(kind):
+        _, idx = store.query(info.id, np.array([geom_ll], dtype=object), predicate="dwithin", distance=deg)
+        out.extend(store.geometries(info.id, np.unique(idx)))
+    return out
+
+
+def _steep(slope_path, limit: float, geom_ll: shapely.Geometry) -> shapely.Geometry:
+    """Pixels steeper than ``limit`` inside the geometry's bounds, as polygons (window read)."""
+    with rasterio.open(slope_path) as src:
+        win = from_bounds(*geom_ll.bounds, transform=src.transform).round_offsets().round_lengths()
+        win = Window(win.col_off - 1, win.row_off - 1, win.width + 2, win.height + 2).intersection(
+            Window(0, 0, src.width, src.height))
+        a = src.read(1, window=win)
+        steep = (a > limit) & (a != src.nodata)
+        if not steep.any():
+            return shapely.Polygon()
+        shapes = rasterio.features.shapes(steep.astype("uint8"), mask=steep,
+                                          transform=src.window_transform(win))
+        return shapely.union_all([shapely.geometry.shape(s) for s, _ in shapes])
+
+
+def _zonal_means(store: LayerStore, geoms_ll: list[shapely.Geometry], quantities: list[str]) -> dict[str, np.ndarray]:
+    """Coverage-weighted means (exactextract) of the rasters of each quantity."""
+    import geopandas as gpd
+    from exactextract import exact_extract
+
+    frame = gpd.GeoDataFrame({"i": range(len(geoms_ll))}, geometry=list(geoms_ll), crs="EPSG:4490")
+    out = {}
+    for q in quantities:
+        raster = next((r for r in store.rasters() if r.spec.quantity == q), None)
+        if raster is None:
+            out[q] = np.full(len(geoms_ll), np.nan)
+            continue
+        with rasterio.open(raster.path) as src:
+            df = exact_extract(src, frame, ["mean"], output="pandas")
+        out[q] = df["mean"].to_numpy(dtype=float)
+    return out
+
+
+def siting(store: LayerStore, rules: RuleSet, industries: IndustryCatalogue, query: SitingQuery,
+           edition: str = "2023") -> dict:
+    p = query.resolved()
+    aoi = query.aoi
+    slope_raster = next((r for r in store.rasters() if r.spec.quantity == "slope"), None)
+    layers = store.layers_of_kind("candidate_land")
+    if not layers:
+        raise InvalidParameter("the catalog has no candidate_land layer")
+    rows = []
+    for info in layers:
+        _, idx = store.query(info.id, np.array([aoi], dtype=object))
+        idx = np.unique(idx)
+        attrs = store.attributes(info.id, idx)
+        ids = store.feature_ids(info.id, idx)
+        for k, (fid, geom) in enumerate(zip(ids, store.geometries(info.id, idx))):
+            props = {c: attrs.iloc[k][c] for c in attrs.columns}
+            if props.get("land_kind") not in p["land_kinds"]:
+                continue
+            rows.append((info, str(fid), props, shapely.intersection(geom, aoi)))
+    candidates, rejected, kept = [], [], []
+    for info, fid, props, geom in rows:
+        if geom.is_empty or shapely.area(geom) == 0:
+            continue
+        epsg = gk3_epsg(shapely.centroid(geom).x)
+        gk = shapely.make_valid(_to_gk(geom, epsg))
+        total = gk.area
+        removed: dict[str, float] = {}
+        reasons: list[str] = []
+        for kind, setback in p["setbacks_m"].items():
+            near = _near(store, kind, geom, setback)
+            if not near:
+                continue
+            zone = shapely.union_all([shapely.buffer(g, setback) if setback > 0 else g
+                                      for g in _to_gk(np.asarray(near, dtype=object), epsg)])
+            after = shapely.difference(gk, zone)
+            if gk.area - after.area > 0:
+                removed[kind] = (gk.area - after.area) / total
+                reasons.append(f"{kind} (setback {setback:g} m) removes {removed[kind]:.0%}")
+            gk = after
+        if slope_raster is not None and not gk.is_empty:
+            steep = _steep(slope_raster.path, p["max_slope_deg"], _to_ll(gk, epsg))
+            if not steep.is_empty:
+                after = shapely.difference(gk, _to_gk(steep, epsg))
+                if gk.area - after.area > 0:
+                    removed["slope"] = (gk.area - after.area) / total
+                    reasons.append(f"slope > {p['max_slope_deg']:g}° removes {removed['slope']:.0%}")
+                gk = after
+        min_m2 = p["min_area_ha"] * 1e4
+        parts = [g for g in shapely.get_parts(gk) if g.geom_type == "Polygon"]
+        big = [g for g in parts if g.area >= min_m2]
+        small = sum(g.area for g in parts if g.area < min_m2)
+        if small > 0:
+            removed["min_area"] = small / total
+            reasons.append(f"parts under {p['min_area_ha']:g} ha remove {removed['min_area']:.0%}")
+        usable = shapely.MultiPolygon(big) if len(big) > 1 else (big[0] if big else shapely.Polygon())
+        base = {"layer": info.id, "layer_version": info.version, "id": fid,
+                "land_kind": props.get("land_kind"), "name": props.get("name"),
+                "area_ha": round(total / 1e4, 2), "removed_share": {k: round(v, 4) for k, v in removed.items()},
+                "synthetic": info.synthetic, "properties": _plain(props)}
+        if usable.is_empty:
+            rejected.append({**base, "usable_ha": 0.0, "reasons": reasons or ["nothing usable"]})
+            continue
+        kept.append((base, reasons, usable, epsg))
+    # zonal statistics of every usable geometry at once (exact at polygon edges)
+    usable_ll = [_to_ll(u, e) for _, _, u, e in kept]
+    means = _zonal_means(store, usable_ll, ["slope", p["resource"]]) if kept else {}
+    grid_layers = store.layers_of_kind("grid")
+    for k, (base, reasons, usable, epsg) in enumerate(kept):
+        ll = usable_ll[k]
+        slope_mean = float(means["slope"][k])
+        resource = float(means[p["resource"]][k])
+        near_grid = [g for lyr in grid_layers for g in _near_one(store, lyr.id, ll, p["max_grid_km"] * 1000)]
+        grid_km = (min(shapely.distance(usable, g) for g in _to_gk(np.asarray(near_grid, dtype=object), epsg)) / 1000
+                   if near_grid else math.inf)
+        area_km2 = usable.area / 1e6
+        mw = area_km2 * p["density_mw_per_km2"]
+        if p["tech"] == "pv":
+            mwh = mw * resource * PV_PERFORMANCE_RATIO if np.isfinite(resource) else 0.0
+        else:
+            mwh = mw * 8760 * wind_capacity_factor(resource) if np.isfinite(resource) else 0.0
+        assessment = judge(store, rules, industries, site_from_geometry(ll, max_vertices=2_000_000),
+                           Project(p["industry"], "new"), edition=edition)
+        item = {**base, "usable_ha": round(usable.area / 1e4, 2), "mean_slope_deg": _r(slope_mean, 2),
+                "mean_resource": _r(resource, 2), "resource_unit": "kWh/m2/a" if p["tech"] == "pv" else "m/s",
+                "grid_km": _r(grid_km, 2), "capacity_mw": round(mw, 2), "generation_mwh": round(mwh, 0),
+                "verdict": assessment.verdict,
+                "verdict_reasons": [{"rule_id": r.rule_id, "verdict": r.verdict, "summary": r.summary,
+                                     "clause": f"{r.clause['document']} {r.clause.get('number') or ''} {r.clause['article']}".strip()}
+                                    for r in assessment.reasons],
+                "geometry": ll}
+        out_reasons = list(reasons)
+        if not np.isfinite(resource) or resource < p["min_resource"]:
+            out_reasons.append(f"mean {p['resource']} {resource:.1f} < {p['min_resource']:g}")
+        if grid_km > p["max_grid_km"]:
+            out_reasons.append(f"grid farther than {p['max_grid_km']:g} km")
+        if assessment.verdict == "prohibited":
+            out_reasons.append("permit: prohibited (" + ", ".join(
+                r.rule_id for r in assessment.reasons if r.verdict == "prohibited") + ")")
+        if len(out_reasons) > len(reasons):
+            rejected.append({**item, "reasons": out_reasons})
+        else:
+            candidates.append({**item, "reasons": reasons})
+    _score(candidates, p)
+    return _answer(candidates, rejected, p)
+
+
+def _near_one(store: LayerStore, layer_id: str, geom_ll, metres: float):
+    lat = shapely.centroid(geom_ll).y
+    deg = metres / (M_PER_DEG * max(math.cos(math.radians(lat)), 0.2)) * 1.05
+    _, idx = store.query(layer_id, np.array([geom_ll], dtype=object), predicate="dwithin", distance=deg)
+    return store.geometries(layer_id, np.unique(idx))
+
+
+def _r(v: float, nd: int):
+    return round(v, nd) if np.isfinite(v) else None
+
+
+def _plain(props: dict) -> dict:
+    out = {}
+    for k, v in props.items():
+        if isinstance(v, np.generic):
+            v = v.item()
+        if isinstance(v, float) and not np.isfinite(v):
+            v = None
+        out[k] = v
+    return out
+
+
+def _score(cands: list[dict], p: dict) -> None:
+    if not cands:
+        return
+    w = p["weights"]
+    res = np.array([c["mean_resource"] for c in cands], float)
+    lo = p["min_resource"]
+    hi = max(res.max(), lo + 1e-9)
+    largest = max(c["usable_ha"] for c in cands)
+    for c, r in zip(cands, res):
+        parts = {
+            "resource": (r - lo) / (hi - lo) if hi > lo else 1.0,
+            "grid": 1 - c["grid_km"] / p["max_grid_km"],
+            "slope": 1 - (c["mean_slope_deg"] or 0) / p["max_slope_deg"],
+            "area": math.log1p(c["usable_ha"]) / math.log1p(largest),
+        }
+        c["score_parts"] = {k: round(float(np.clip(v, 0, 1)), 4) for k, v in parts.items()}
+        c["score"] = round(sum(w[k] * c["score_parts"][k] for k in w) / sum(w.values()), 4)
+    cands.sort(key=lambda c: (-c["score"], c["id"]))
+    for i, c in enumerate(cands, start=1):
+        c["rank"] = i
+
+
+def _answer(cands: list[dict], rejected: list[dict], p: dict) -> dict:
+    summary = {}
+    for kind in p["land_kinds"]:
+        acc = [c for c in cands if c["land_kind"] == kind]
+        rej = [r for r in rejected if r["land_kind"] == kind]
+        area = sum(c["area_ha"] for c in acc + rej)
+        removed = {}
+        for c in acc + rej:
+            for k, v in c["removed_share"].items():
+                removed[k] = removed.get(k, 0.0) + v * c["area_ha"]
+        summary[kind] = {
+            "considered": len(acc) + len(rej), "accepted": len(acc), "rejected": len(rej),
+            "area_ha": round(area, 2), "usable_ha": round(sum(c["usable_ha"] for c in acc), 2),
+            "capacity_mw": round(sum(c["capacity_mw"] for c in acc), 2),
+            "generation_mwh": round(sum(c["generation_mwh"] for c in acc), 0),
+            "removed_ha": {k: round(v, 2) for k, v in removed.items()},
+        }
+    curve, mw, mwh = [], 0.0, 0.0
+    for c in cands:
+        mw += c["capacity_mw"]
+        mwh += c["generation_mwh"]
+        curve.append({"rank": c["rank"], "id": c["id"], "capacity_mw": c["capacity_mw"],
+                      "cumulative_mw": round(mw, 2), "cumulative_mwh": round(mwh, 0)})
+    return {"parameters": p, "candidates": cands, "rejected": rejected, "summary": summary,
+            "supply_curve": curve,
+            "synthetic": any(c["synthetic"] for c in cands + rejected) or any(r.synthetic for r in [])}
