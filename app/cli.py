@@ -4,6 +4,7 @@
     zoning build-sample [--force]
     zoning assess SITE_FILE --industry C3120 [--action new] [--crs EPSG:4526] [--edition 2023]
                   [--report out.pdf] [--lang en]
+    zoning siting --aoi 640000|AOI_FILE --tech pv|wind --out candidates.gpkg
 """
 
 from __future__ import annotations
@@ -73,6 +74,60 @@ def _assess(args) -> int:
     return 0
 
 
+def _siting(args) -> int:
+    """The same as POST /v1/siting; writes the ranked candidates to --out (.geojson, .gpkg or
+    .csv) and prints the summary and rejections as JSON."""
+    import geopandas as gpd
+
+    from app.main import load_services
+    from app.settings import get_settings
+    from layers.ingest import IngestError, read_upload
+    from zoning.errors import ZoningError
+    from zoning.siting import LAND_KINDS, SitingQuery, siting
+
+    settings = get_settings()
+    services = load_services(settings)
+    try:
+        if args.aoi.isdigit() and len(args.aoi) == 6:
+            aoi = None
+            for layer in ("admin_province", "admin_city", "admin_county"):
+                idx = services.store.index_of(layer, args.aoi)
+                if idx is not None:
+                    aoi = services.store.geometries(layer, [idx])[0]
+                    break
+            if aoi is None:
+                raise ZoningError(f"adcode {args.aoi} is not in the admin layers")
+        else:
+            upload = read_upload(Path(args.aoi).read_bytes(), Path(args.aoi).name, crs=args.crs,
+                                 limits=settings.upload_limits())
+            aoi = upload.union
+        kinds = tuple(args.land_kinds.split(",")) if args.land_kinds else LAND_KINDS
+        result = siting(services.store, services.rules, services.industries,
+                        SitingQuery(aoi=aoi, tech=args.tech, land_kinds=kinds, min_area_ha=args.min_area_ha,
+                                    max_slope_deg=args.max_slope, min_resource=args.min_resource,
+                                    max_grid_km=args.max_grid_km))
+    except (OSError, IngestError, ZoningError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    cands = result["candidates"]
+    rows = [{k: v for k, v in c.items() if k not in ("geometry", "verdict_reasons", "properties", "removed_share",
+                                                     "score_parts", "reasons")} for c in cands]
+    gdf = gpd.GeoDataFrame(rows, geometry=[c["geometry"] for c in cands], crs="EPSG:4490")
+    out = Path(args.out)
+    if out.suffix.lower() == ".csv":
+        gdf.drop(columns="geometry").to_csv(out, index=False, encoding="utf-8-sig")
+    elif out.suffix.lower() == ".gpkg":
+        gdf.to_file(out, layer="candidates", driver="GPKG")
+    else:
+        out.write_text(gdf.to_json(ensure_ascii=False), encoding="utf-8")
+    print(f"{len(cands)} candidates written to {out}", file=sys.stderr)
+    json.dump({"summary": result["summary"], "supply_curve": result["supply_curve"],
+               "rejected": [{k: v for k, v in r.items() if k != "geometry"} for r in result["rejected"]],
+               "parameters": result["parameters"]}, sys.stdout, ensure_ascii=False, indent=2, default=str)
+    print()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="zoning", description="Zoning and siting service")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -94,6 +149,17 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--report", help="write the report here (.pdf, or .html)")
     a.add_argument("--lang", default="zh", choices=["zh", "en"], help="report language")
     a.set_defaults(func=_assess)
+    g = sub.add_parser("siting", help="rank candidate land for PV or wind in an area")
+    g.add_argument("--aoi", required=True, help="an adcode (e.g. 640000) or a site file in any accepted format")
+    g.add_argument("--crs", help="CRS of the AOI file when it does not say")
+    g.add_argument("--tech", required=True, choices=["pv", "wind"])
+    g.add_argument("--land-kinds", help="comma list; default all five")
+    g.add_argument("--min-area-ha", type=float)
+    g.add_argument("--max-slope", type=float)
+    g.add_argument("--min-resource", type=float)
+    g.add_argument("--max-grid-km", type=float, default=30.0)
+    g.add_argument("--out", required=True, help="candidates as .geojson, .gpkg or .csv")
+    g.set_defaults(func=_siting)
     args = ap.parse_args(argv)
     return args.func(args)
 

@@ -121,3 +121,22 @@ def test_exports_round_trip(client, ningxia_pv):
     text = client.get(links["export_csv"].replace("http://testserver", "")).content.decode("utf-8-sig")
     assert text.splitlines()[0].startswith("rank,id,land_kind") and len(text.splitlines()) == len(ids) + 1
     assert client.get(f"/v1/siting/{ningxia_pv['id']}").json()["supply_curve"] == ningxia_pv["supply_curve"]
+
+
+def test_cli_siting_writes_the_candidates(tmp_path, client):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "c.gpkg"
+    r = subprocess.run([sys.executable, "-m", "app.cli", "siting", "--aoi", "640000", "--tech", "pv", "--out", str(out)],
+                       capture_output=True, text=True, env={**os.environ, "ZONING_STATE_DIR": str(tmp_path)})
+    assert r.returncode == 0, r.stderr
+    df = pyogrio.read_dataframe(out)
+    api = client.post("/v1/siting", json={"adcode": "640000", "tech": "pv"}).json()
+    assert list(df["id"]) == [f["id"] for f in api["features"]]
+    assert json.loads(r.stdout)["summary"] == api["summary"]
+    bad = subprocess.run([sys.executable, "-m", "app.cli", "siting", "--aoi", "999999", "--tech", "pv",
+                          "--out", str(tmp_path / "x.csv")], capture_output=True, text=True)
+    assert bad.returncode == 2 and "999999" in bad.stderr

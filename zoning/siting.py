@@ -240,26 +240,28 @@ def siting(store: LayerStore, rules: RuleSet, industries: IndustryCatalogue, que
             mwh = mw * resource * PV_PERFORMANCE_RATIO if np.isfinite(resource) else 0.0
         else:
             mwh = mw * 8760 * wind_capacity_factor(resource) if np.isfinite(resource) else 0.0
-        assessment = judge(store, rules, industries, site_from_geometry(ll, max_vertices=2_000_000),
-                           Project(p["industry"], "new"), edition=edition)
         item = {**base, "usable_ha": round(usable.area / 1e4, 2), "mean_slope_deg": _r(slope_mean, 2),
                 "mean_resource": _r(resource, 2), "resource_unit": "kWh/m2/a" if p["tech"] == "pv" else "m/s",
                 "grid_km": _r(grid_km, 2), "capacity_mw": round(mw, 2), "generation_mwh": round(mwh, 0),
-                "verdict": assessment.verdict,
-                "verdict_reasons": [{"rule_id": r.rule_id, "verdict": r.verdict, "summary": r.summary,
-                                     "clause": f"{r.clause['document']} {r.clause.get('number') or ''} {r.clause['article']}".strip()}
-                                    for r in assessment.reasons],
-                "geometry": ll}
+                "verdict": None, "verdict_reasons": [], "geometry": ll}
         out_reasons = list(reasons)
         if not np.isfinite(resource) or resource < p["min_resource"]:
             out_reasons.append(f"mean {p['resource']} {resource:.1f} < {p['min_resource']:g}")
         if grid_km > p["max_grid_km"]:
             out_reasons.append(f"grid farther than {p['max_grid_km']:g} km")
-        if assessment.verdict == "prohibited":
-            out_reasons.append("permit: prohibited (" + ", ".join(
-                r.rule_id for r in assessment.reasons if r.verdict == "prohibited") + ")")
-        if len(out_reasons) > len(reasons):
+        if len(out_reasons) > len(reasons):  # out on resource or grid: no permit question to ask
             rejected.append({**item, "reasons": out_reasons})
+            continue
+        assessment = judge(store, rules, industries, site_from_geometry(ll, max_vertices=2_000_000),
+                           Project(p["industry"], "new"), edition=edition)
+        item["verdict"] = assessment.verdict
+        item["verdict_reasons"] = [
+            {"rule_id": r.rule_id, "verdict": r.verdict, "summary": r.summary,
+             "clause": f"{r.clause['document']} {r.clause.get('number') or ''} {r.clause['article']}".strip()}
+            for r in assessment.reasons]
+        if assessment.verdict == "prohibited":
+            rejected.append({**item, "reasons": [*reasons, "permit: prohibited (" + ", ".join(
+                r.rule_id for r in assessment.reasons if r.verdict == "prohibited") + ")"]})
         else:
             candidates.append({**item, "reasons": reasons})
     _score(candidates, p)

@@ -1,0 +1,62 @@
+"""Siting over one whole sample province and over both: seconds and candidates/s, on one core.
+
+    python bench/siting.py [--runs 3]
+
+Baseline, measured in the same run: the same candidate land only clipped to the area and
+overlaid with the exclusion layers by a plain geopandas overlay (no setbacks, rasters, grid
+or permits) — the floor any siting query pays. Prints figures, not pass/fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+warnings.filterwarnings("ignore")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    from layers.catalog import DEFAULT_CATALOG
+    from layers.store import EmbeddedStore
+    from zoning.industries import load_industries
+    from zoning.rules import load_rules
+    from zoning.siting import EXCLUSION_KINDS, SitingQuery, siting
+
+    store, rules, industries = EmbeddedStore.open(DEFAULT_CATALOG), load_rules(), load_industries()
+    prov = {a: store.geometries("admin_province", [store.index_of("admin_province", a)])[0]
+            for a in ("140000", "640000")}
+    areas = {"宁夏 640000": prov["640000"], "山西 140000": prov["140000"],
+             "both": shapely.union_all(list(prov.values()))}
+    cand = store.layers_of_kind("candidate_land")[0].id
+    cand_gdf = gpd.GeoDataFrame(geometry=list(store.geometries(cand, np.arange(store.info(cand).count))), crs=4490)
+    excl = gpd.GeoDataFrame(geometry=[g for k in EXCLUSION_KINDS for lyr in store.layers_of_kind(k)
+                                      for g in store.geometries(lyr.id, np.arange(lyr.count))], crs=4490)
+    print(f"{'area':<14}{'tech':>5}{'considered':>11}{'ranked':>8}{'seconds':>9}{'cand/s':>8}{'baseline s':>12}{'ratio':>8}")
+    for label, aoi in areas.items():
+        for tech in ("pv", "wind"):
+            times = []
+            for _ in range(args.runs):
+                t0 = time.perf_counter()
+                out = siting(store, rules, industries, SitingQuery(aoi=aoi, tech=tech))
+                times.append(time.perf_counter() - t0)
+            sec = statistics.median(times)
+            considered = len(out["candidates"]) + len(out["rejected"])
+            t0 = time.perf_counter()
+            clipped = gpd.clip(cand_gdf, aoi)
+            gpd.overlay(clipped, excl, how="difference")
+            base = time.perf_counter() - t0
+            print(f"{label:<14}{tech:>5}{considered:>11}{len(out['candidates']):>8}{sec:>9.2f}"
+                  f"{considered / sec:>8.0f}{base:>12.2f}{sec / base:>7.1f}x")
+
+
+if __name__ == "__main__":
+    main()
