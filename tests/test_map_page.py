@@ -245,3 +245,23 @@ def test_uploaded_site_file_in_another_format_and_crs(page, client, tmp_path, li
     page.set_input_files("[data-testid=upload]", str(path))
     page.wait_for_function("(document.querySelector('[data-testid=error]') || {}).textContent?.includes('EPSG:4526')",
                            timeout=TIMEOUT_MS)
+
+
+def test_find_sites_panel_shows_ranked_candidates(page, client):
+    page.select_option("[data-testid=tech]", "pv")
+    page.fill("[data-testid=adcode]", "640000")
+    page.click("[data-testid=find]")
+    page.locator("[data-testid=siting-table]").wait_for(timeout=TIMEOUT_MS)
+    api = client.post("/v1/siting", json={"adcode": "640000", "tech": "pv"}).json()
+    rows = page.locator("[data-testid=siting-table] tr[data-id]")
+    assert rows.count() == len(api["features"]) > 0
+    assert rows.first.get_attribute("data-id") == api["features"][0]["id"]
+    assert page.locator(".rank-label").count() == len(api["features"])
+    wait_idle(page)
+    assert page.evaluate("zoningMap.map.queryRenderedFeatures({layers: ['candidates-fill']}).length") > 0
+    assert "GPKG" in page.inner_text("[data-testid=siting-result]")
+    page.screenshot(path=ARTIFACTS / "map-page-find-sites.png")
+    page.fill("[data-testid=adcode]", "999999")
+    page.click("[data-testid=find]")
+    page.locator("[data-testid=siting-error]").wait_for(timeout=TIMEOUT_MS)
+    assert "999999" in page.inner_text("[data-testid=siting-error]")

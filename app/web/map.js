@@ -16,6 +16,9 @@ const I18N = {
     area: "面积", ha: "公顷", nothing_here: "此处无要素", too_few: "至少需要 3 个顶点",
     bad_file: "无法读取文件", request_failed: "请求失败",
     v_prohibited: "禁止", v_undetermined: "无法判定", v_conditional: "有条件准入", v_permitted: "允许",
+    find_sites: "新能源选址", tech: "技术", aoi: "区域（行政区划代码；空则为当前视图）", find: "查找",
+    searching: "选址计算中…", rank: "序", land: "地类", usable: "可用(ha)", mw: "MW", score: "得分",
+    rejected_n: "未入选", export: "导出",
   },
   en: {
     title: "Pollution & carbon synergy · siting and access map", layers: "Layers",
@@ -30,6 +33,9 @@ const I18N = {
     layer: "Layer", area: "Area", ha: "ha", nothing_here: "Nothing here", too_few: "Draw at least 3 vertices",
     bad_file: "Cannot read the file", request_failed: "Request failed",
     v_prohibited: "Prohibited", v_undetermined: "Undetermined", v_conditional: "Conditional", v_permitted: "Permitted",
+    find_sites: "Find sites", tech: "Technology", aoi: "Area (admin code; empty = current view)", find: "Find",
+    searching: "searching…", rank: "#", land: "Land", usable: "Usable ha", mw: "MW", score: "Score",
+    rejected_n: "rejected", export: "Export",
   },
 };
 
@@ -294,6 +300,72 @@ function renderIndustries() {
   sel.value = current;
 }
 
+// ---------------------------------------------------------------- find sites (/v1/siting)
+let rankMarkers = [];
+
+function viewPolygon() {
+  const b = map.getBounds();
+  const [w, s, e, n] = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => +v.toFixed(6));
+  return { type: "Polygon", coordinates: [[[w, s], [e, s], [e, n], [w, n], [w, s]]] };
+}
+
+async function findSites() {
+  const adcode = $("#adcode").value.trim();
+  const body = { tech: $("#tech").value, key_region_edition: state.edition };
+  if (adcode) body.adcode = adcode; else body.aoi = viewPolygon();
+  $("#status").textContent = t("searching");
+  $("#siting-result").innerHTML = "";
+  try {
+    const r = await fetchJSON("/v1/siting", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+    });
+    state.lastSiting = r;
+    map.getSource("candidates").setData({ type: "FeatureCollection", features: r.features });
+    rankMarkers.forEach((m) => m.remove());
+    rankMarkers = r.features.map((f) => {
+      const el = document.createElement("div");
+      el.className = "rank-label";
+      el.textContent = f.properties.rank;
+      const c = centreOf(f.geometry);
+      return new maplibregl.Marker({ element: el }).setLngLat(c).addTo(map);
+    });
+    const rows = r.features.map((f) => {
+      const p = f.properties;
+      return `<tr data-id="${esc(f.id)}"><td>${p.rank}</td><td>${esc(p.name || p.id)}</td><td>${p.usable_ha.toFixed(1)}</td>
+        <td>${p.capacity_mw.toFixed(1)}</td><td>${p.score.toFixed(2)}</td></tr>`;
+    }).join("");
+    $("#siting-result").innerHTML = `
+      <table data-testid="siting-table"><tr><th>${t("rank")}</th><th>${t("land")}</th><th>${t("usable")}</th><th>${t("mw")}</th><th>${t("score")}</th></tr>${rows}</table>
+      <div class="meta">${r.rejected.length} ${t("rejected_n")} · ${t("export")}:
+        <a href="${esc(r.links.export_geojson)}">GeoJSON</a> <a href="${esc(r.links.export_gpkg)}">GPKG</a> <a href="${esc(r.links.export_csv)}">CSV</a></div>
+      ${r.notice ? `<p class="tag-synthetic">${esc(r.notice[state.lang])}</p>` : ""}`;
+    document.querySelectorAll("#siting-result tr[data-id]").forEach((tr) => tr.addEventListener("click", () => {
+      const f = r.features.find((x) => String(x.id) === tr.dataset.id);
+      if (f) { const b = bboxOf(f.geometry); fitTo(b); }
+    }));
+    if (r.features.length) fitTo(bboxOf({ type: "GeometryCollection", geometries: r.features.map((f) => f.geometry) }));
+  } catch (e) {
+    $("#siting-result").innerHTML = `<p class="error" data-testid="siting-error">${esc(e.message)}</p>`;
+  } finally {
+    $("#status").textContent = t("ready");
+  }
+}
+
+function coordsOf(g) {
+  if (g.type === "GeometryCollection") return g.geometries.flatMap(coordsOf);
+  return g.type === "Polygon" ? g.coordinates.flat() : g.coordinates.flat(2);
+}
+
+function bboxOf(g) {
+  const c = coordsOf(g);
+  return [Math.min(...c.map((p) => p[0])), Math.min(...c.map((p) => p[1])), Math.max(...c.map((p) => p[0])), Math.max(...c.map((p) => p[1]))];
+}
+
+function centreOf(g) {
+  const b = bboxOf(g);
+  return [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2];
+}
+
 // ---------------------------------------------------------------- start-up
 let map;
 
@@ -322,6 +394,9 @@ async function main() {
   map.on("load", () => {
     map.addSource("site", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
     map.addSource("draft", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
+    map.addSource("candidates", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
+    map.addLayer({ id: "candidates-fill", type: "fill", source: "candidates", paint: { "fill-color": "#1d4ed8", "fill-opacity": 0.35 } });
+    map.addLayer({ id: "candidates-line", type: "line", source: "candidates", paint: { "line-color": "#1e3a8a", "line-width": 1.5 } });
     map.addLayer({ id: "site-fill", type: "fill", source: "site", paint: { "fill-color": "#0ea5e9", "fill-opacity": 0.35 } });
     map.addLayer({ id: "site-line", type: "line", source: "site", paint: { "line-color": "#0369a1", "line-width": 2.5 } });
     map.addLayer({ id: "draft-line", type: "line", source: "draft", paint: { "line-color": "#0369a1", "line-width": 2, "line-dasharray": [2, 1] } });
@@ -344,6 +419,7 @@ async function main() {
   $("#lang").addEventListener("click", () => { state.lang = state.lang === "zh" ? "en" : "zh"; applyLang(); });
   document.querySelectorAll("input[name=edition]").forEach((r) => r.addEventListener("change", (e) => setEdition(e.target.value)));
   $("#draw").addEventListener("click", startDrawing);
+  $("#find").addEventListener("click", findSites);
   $("#finish").addEventListener("click", finishDrawing);
   $("#clear").addEventListener("click", () => {
     stopDrawing();
