@@ -288,8 +288,9 @@ class SitingRequest(BaseModel):
     tech: Literal["pv", "wind"]
     land_kinds: list[Literal["abandoned_mine", "coal_subsidence", "closed_landfill", "contaminated_plot",
                              "desert_gobi"]] | None = Field(None, min_length=1, description="default: all five")
-    setbacks_m: dict[str, float] = Field(default_factory=dict,
-                                         description="per exclusion layer kind: red_line, protected_area, basic_farmland")
+    setbacks_m: dict[str, float | None] = Field(
+        default_factory=dict, description="metres per exclusion layer kind (red_line, protected_area, basic_farmland, "
+                                          "settlement, water, road); null: not an exclusion")
     min_area_ha: float | None = Field(None, ge=0, le=1e6)
     max_slope_deg: float | None = Field(None, ge=0, le=90)
     min_resource: float | None = Field(None, ge=0, description="GHI kWh/m²/a (pv) or m/s at 100 m (wind)")

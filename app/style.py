@@ -18,6 +18,12 @@ FILLS: dict[str, tuple[str | None, list[tuple[object, str, str, str]]]] = {
     "protected_areas": (None, [(None, "#065f46", "自然保护地", "Protected area")]),
     "basic_farmland": (None, [(None, "#84cc16", "永久基本农田", "Permanent basic farmland")]),
     "industrial_parks": (None, [(None, "#475569", "产业园区", "Industrial park")]),
+    "settlements": (None, [(None, "#a8a29e", "居民点", "Settlement")]),
+    "water": (None, [(None, "#38bdf8", "水域", "Water")]),
+    "forest": ("forest_type", [
+        ("arbor", "#166534", "乔木林地", "Arbor forest"),
+        ("shrub", "#65a30d", "灌木林地", "Shrub forest"),
+    ]),
     "candidate_land": ("land_kind", [
         ("abandoned_mine", "#92400e", "废弃矿山", "Abandoned mine"),
         ("coal_subsidence", "#57534e", "采煤沉陷区", "Coal-mining subsidence"),
@@ -27,11 +33,13 @@ FILLS: dict[str, tuple[str | None, list[tuple[object, str, str, str]]]] = {
     ]),
 }
 OPACITY = {"key_regions": 0.12, "control_units": 0.3, "red_lines": 0.55, "protected_areas": 0.45,
-           "basic_farmland": 0.5, "industrial_parks": 0.6, "candidate_land": 0.7}
+           "basic_farmland": 0.5, "industrial_parks": 0.6, "candidate_land": 0.7,
+           "settlements": 0.55, "water": 0.6, "forest": 0.35}
 LINES = {
     "admin_country": ("#111827", 1.6), "admin_province": ("#374151", 1.2),
     "admin_city": ("#6b7280", 0.8), "admin_county": ("#9ca3af", 0.5),
     "grid_lines": ("#2563eb", 1.2),
+    "roads": ("#ea580c", 1.0),
 }
 POINTS = {"grid_substations": "#1d4ed8"}
 

@@ -26,6 +26,10 @@ LayerKind = Literal[
     "candidate_land",
     "industrial_park",
     "grid",
+    "settlement",
+    "water",
+    "road",
+    "forest",
     "raster",
 ]
 
@@ -48,6 +52,10 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "candidate_land": ("land_kind", "name"),
     "industrial_park": ("name", "planning_eia"),
     "grid": ("name", "voltage_kv"),
+    "settlement": ("name", "settlement_type"),
+    "water": ("name", "water_type"),
+    "road": ("name", "road_class"),
+    "forest": ("name", "forest_type", "protection_level"),
     "raster": (),
 }
 

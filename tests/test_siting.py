@@ -64,11 +64,12 @@ def test_zonal_means_are_exact_at_polygon_edges(store, ningxia_pv):
 
 
 def test_listed_contaminated_plots_are_prohibited(client):
-    loose = {"min_area_ha": 0, "max_slope_deg": 90, "min_resource": 0, "max_grid_km": 500}
+    loose = {"min_area_ha": 0, "max_slope_deg": 90, "min_resource": 0, "max_grid_km": 500,
+             "setbacks_m": {"settlement": None, "water": None, "road": None, "basic_farmland": None}}
     r = client.post("/v1/siting", json={"adcode": "140000", "tech": "pv", "land_kinds": ["contaminated_plot"],
                                         **loose}).json()
     listed = [x for x in r["rejected"] if x["properties"].get("listing_status") == "listed"]
-    assert listed and all(any("permit: prohibited" in s for s in x["reasons"]) for x in listed)
+    assert listed and all(any("permit: prohibited" in s for s in x["reasons"]) for x in listed if x["usable_ha"])
     delisted = [f["properties"] for f in r["features"] if f["properties"]["properties"]["listing_status"] == "delisted"]
     assert delisted and all(p["verdict"] != "prohibited" for p in delisted)
 
@@ -140,3 +141,31 @@ def test_cli_siting_writes_the_candidates(tmp_path, client):
     bad = subprocess.run([sys.executable, "-m", "app.cli", "siting", "--aoi", "999999", "--tech", "pv",
                           "--out", str(tmp_path / "x.csv")], capture_output=True, text=True)
     assert bad.returncode == 2 and "999999" in bad.stderr
+
+
+def test_forest_land_makes_pv_conditional_and_wind_prohibited_on_arbor(client, store):
+    """Candidates overlapping forest get the 林光互补 condition (PV) or the arbor ban (wind)."""
+    loose = {"min_area_ha": 0, "max_slope_deg": 90, "min_resource": 0, "max_grid_km": 500}
+    pv = client.post("/v1/siting", json={"adcode": "140000", "tech": "pv", **loose}).json()
+    forest_rules = {r["rule_id"] for f in pv["features"] for r in f["properties"]["verdict_reasons"]
+                    if r["rule_id"].startswith("land.pv_on")}
+    assert "land.pv_on_forest" in forest_rules
+    conditional = [f for f in pv["features"] if any(r["rule_id"] == "land.pv_on_forest"
+                                                     for r in f["properties"]["verdict_reasons"])]
+    assert conditional and all(f["properties"]["verdict"] == "conditional" for f in conditional)
+    wind = client.post("/v1/siting", json={"adcode": "140000", "tech": "wind", **loose}).json()
+    banned = [r for r in wind["rejected"] if any("land.wind_on_arbor_forest" in s for s in r["reasons"])]
+    assert banned
+
+
+def test_settlement_setbacks_follow_the_technology(client):
+    pv = client.post("/v1/siting", json={"adcode": "140000", "tech": "pv"}).json()
+    assert pv["parameters"]["setbacks_m"]["settlement"] == 100
+    wind = client.post("/v1/siting", json={"adcode": "140000", "tech": "wind"}).json()
+    assert wind["parameters"]["setbacks_m"]["settlement"] == 500
+    off = client.post("/v1/siting", json={"adcode": "140000", "tech": "wind",
+                                          "setbacks_m": {"settlement": None}}).json()
+    assert "settlement" not in off["parameters"]["setbacks_m"]
+    removed = lambda r: sum(x["removed_share"].get("settlement", 0) for x in  # noqa: E731
+                            [f["properties"] for f in r["features"]] + r["rejected"])
+    assert removed(wind) > 0 and removed(off) == 0

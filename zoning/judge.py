@@ -34,7 +34,7 @@ WITHIN_SHARE = 0.999
 # Layer kinds whose hits are listed as the site's zones (admin hits are listed apart).
 _ZONE_KINDS = (
     "key_region", "red_line", "control_unit", "protected_area",
-    "basic_farmland", "candidate_land", "industrial_park",
+    "basic_farmland", "candidate_land", "industrial_park", "forest",
 )
 
 

@@ -37,14 +37,16 @@ from zoning.rules import RuleSet
 from zoning.site import site_from_geometry
 
 LAND_KINDS = ("abandoned_mine", "coal_subsidence", "closed_landfill", "contaminated_plot", "desert_gobi")
-EXCLUSION_KINDS = ("red_line", "protected_area", "basic_farmland")
+EXCLUSION_KINDS = ("red_line", "protected_area", "basic_farmland", "settlement", "water", "road")
 DEFAULTS = {
     "pv": {"industry": "D4416", "resource": "ghi", "min_resource": 1400.0, "max_slope_deg": 10.0,
            "min_area_ha": 20.0, "density_mw_per_km2": 40.0,
-           "setbacks_m": {"red_line": 0.0, "protected_area": 0.0, "basic_farmland": 0.0}},
+           "setbacks_m": {"red_line": 0.0, "protected_area": 0.0, "basic_farmland": 0.0, "settlement": 100.0,
+                          "water": 50.0, "road": 30.0}},
     "wind": {"industry": "D4415", "resource": "wind_speed", "min_resource": 5.5, "max_slope_deg": 20.0,
              "min_area_ha": 50.0, "density_mw_per_km2": 9.0,
-             "setbacks_m": {"red_line": 300.0, "protected_area": 500.0, "basic_farmland": 0.0}},
+             "setbacks_m": {"red_line": 300.0, "protected_area": 500.0, "basic_farmland": 0.0, "settlement": 500.0,
+                            "water": 100.0, "road": 150.0}},
 }
 DEFAULT_WEIGHTS = {"resource": 0.4, "grid": 0.3, "slope": 0.15, "area": 0.15}
 DEFAULT_MAX_GRID_KM = 30.0
@@ -57,7 +59,7 @@ class SitingQuery:
     aoi: shapely.Geometry  # EPSG:4490
     tech: str
     land_kinds: tuple[str, ...] = LAND_KINDS
-    setbacks_m: dict[str, float] = field(default_factory=dict)  # merged over the defaults
+    setbacks_m: dict[str, float | None] = field(default_factory=dict)  # over the defaults; None: no exclusion
     min_area_ha: float | None = None
     max_slope_deg: float | None = None
     min_resource: float | None = None
@@ -74,8 +76,8 @@ class SitingQuery:
         unknown = [k for k in self.setbacks_m if k not in EXCLUSION_KINDS]
         if unknown:
             raise InvalidParameter(f"setbacks for unknown layer kinds {unknown}; known: {list(EXCLUSION_KINDS)}")
-        if any(v < 0 or v > 20_000 for v in self.setbacks_m.values()):
-            raise InvalidParameter("setbacks must lie between 0 and 20,000 m")
+        if any(v is not None and (v < 0 or v > 20_000) for v in self.setbacks_m.values()):
+            raise InvalidParameter("setbacks must lie between 0 and 20,000 m (null: not an exclusion)")
         wk = [k for k in self.weights if k not in DEFAULT_WEIGHTS]
         if wk or any(v < 0 for v in self.weights.values()):
             raise InvalidParameter(f"weights are non-negative numbers for {list(DEFAULT_WEIGHTS)}; got {self.weights}")
@@ -85,7 +87,7 @@ class SitingQuery:
         return {
             "tech": self.tech, "industry": d["industry"], "resource": d["resource"],
             "land_kinds": list(self.land_kinds),
-            "setbacks_m": {**d["setbacks_m"], **self.setbacks_m},
+            "setbacks_m": {k: v for k, v in {**d["setbacks_m"], **self.setbacks_m}.items() if v is not None},
             "min_area_ha": d["min_area_ha"] if self.min_area_ha is None else self.min_area_ha,
             "max_slope_deg": d["max_slope_deg"] if self.max_slope_deg is None else self.max_slope_deg,
             "min_resource": d["min_resource"] if self.min_resource is None else self.min_resource,

@@ -24,7 +24,7 @@ from layers.sample import rasters, synthetic
 from layers.sample.admin import read_admin
 from layers.sample.key_regions import build_key_regions, read_members
 
-BUILDER_VERSION = "2"
+BUILDER_VERSION = "3"
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "data" / "sample"
 STAMP = "BUILD.json"
 
@@ -46,6 +46,10 @@ def build(out: Path) -> dict:
     parks = synthetic.build_parks(units, counties)
     land = synthetic.build_candidate_land(counties)
     stations, lines = synthetic.build_grid(counties)
+    settlements = synthetic.build_settlements(counties)
+    water = synthetic.build_water(counties)
+    roads = synthetic.build_roads(counties)
+    forest = synthetic.build_forest(counties)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".sample-", dir=out.parent))
@@ -61,6 +65,10 @@ def build(out: Path) -> dict:
         _write(land, tmp / "candidate_land.gpkg", "candidate_land")
         _write(stations, tmp / "grid.gpkg", "substations")
         _write(lines, tmp / "grid.gpkg", "lines")
+        _write(settlements, tmp / "landcover.gpkg", "settlements")
+        _write(water, tmp / "landcover.gpkg", "water")
+        _write(roads, tmp / "landcover.gpkg", "roads")
+        _write(forest, tmp / "landcover.gpkg", "forest")
         t_rasters = time.perf_counter()
         raster_summary = rasters.build_rasters(tmp)
         t_rasters = time.perf_counter() - t_rasters
@@ -80,6 +88,10 @@ def build(out: Path) -> dict:
                 "candidate_land": len(land),
                 "substations": len(stations),
                 "lines": len(lines),
+                "settlements": len(settlements),
+                "water": len(water),
+                "roads": len(roads),
+                "forest": len(forest),
             },
             "rasters": raster_summary,
             "seconds": {"admin": round(t_admin, 1), "rasters": round(t_rasters, 1),

@@ -433,3 +433,86 @@ def build_grid(counties: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDat
     ]
     line_geoms = [shapely.LineString([xy[a], xy[b]]) for a, b, _ in lines]
     return stations, gpd.GeoDataFrame(line_rows, geometry=line_geoms, crs=STORAGE_CRS)
+
+
+# --- land cover and infrastructure used by siting: settlements, water, roads, forest ------------
+
+def build_settlements(counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The county town (县城) as a 1.5–3.5 km patch at the town point, and 2–4 villages."""
+    rows, geoms = [], []
+    for county in counties.itertuples(index=False):
+        rng = rng_for("settlement", county.adcode)
+        t = town_point(county.geometry)
+        places = [("县城", t.x, t.y, rng.uniform(1500, 3500))]
+        for k, (x, y) in enumerate(random_points_in(rng, county.geometry, int(rng.integers(2, 5))), start=1):
+            places.append((f"村庄{k}", x, y, rng.uniform(250, 650)))
+        for label, x, y, r in places:
+            g = polygonal(shapely.intersection(blob(rng, x, y, r, rough=0.25), county.geometry))
+            if g is None:
+                continue
+            rows.append({"name": f"{county.name}{label}", "settlement_type": "county_town" if label == "县城" else "village",
+                         "county": county.adcode, "remark": REMARK, "synthetic": 1})
+            geoms.append(g)
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs=STORAGE_CRS)
+
+
+def build_water(counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Reservoirs and lakes, 0–2 per county."""
+    rows, geoms = [], []
+    for county in counties.itertuples(index=False):
+        rng = rng_for("water", county.adcode)
+        for k, (x, y) in enumerate(random_points_in(rng, county.geometry, int(rng.integers(0, 3))), start=1):
+            g = polygonal(shapely.intersection(blob(rng, x, y, rng.uniform(300, 1500), rough=0.5), county.geometry))
+            if g is None:
+                continue
+            kind = "reservoir" if rng.random() < 0.6 else "lake"
+            rows.append({"name": f"{county.name}{'水库' if kind == 'reservoir' else '湖泊'}{k}", "water_type": kind,
+                         "county": county.adcode, "remark": REMARK, "synthetic": 1})
+            geoms.append(g)
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs=STORAGE_CRS)
+
+
+def build_roads(counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Roads joining each county town to its two nearest neighbours in the province."""
+    towns = np.array([[p.x, p.y] for p in (town_point(g) for g in counties.geometry)])
+    names = counties.name.to_numpy()
+    provs = counties.adcode.str[:2].to_numpy()
+    seen, rows, geoms = set(), [], []
+    for i in range(len(towns)):
+        same = np.flatnonzero(provs == provs[i])
+        same = same[same != i]
+        if not len(same):
+            continue
+        d = ((towns[same] - towns[i]) ** 2).sum(axis=1)
+        for j in same[np.argsort(d)[:2]]:
+            key = (min(i, j), max(i, j))
+            if key in seen:
+                continue
+            seen.add(key)
+            rng = rng_for("road", names[key[0]], names[key[1]])
+            a, b = towns[key[0]], towns[key[1]]
+            mid = (a + b) / 2 + rng.normal(0, 0.03, 2)  # a gentle bend
+            rows.append({"name": f"{names[key[0]]}—{names[key[1]]}公路",
+                         "road_class": "national" if rng.random() < 0.3 else "provincial",
+                         "remark": REMARK, "synthetic": 1})
+            geoms.append(shapely.LineString([a, mid, b]))
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs=STORAGE_CRS)
+
+
+def build_forest(counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Forest land, 2–5 patches per county: arbor (乔木林) or shrub (灌木林), protection level
+    I–III (level I rare). PV may use forest only as 林光互补 and never level I; wind never arbor."""
+    rows, geoms = [], []
+    for county in counties.itertuples(index=False):
+        rng = rng_for("forest", county.adcode)
+        for k, (x, y) in enumerate(random_points_in(rng, county.geometry, int(rng.integers(2, 6))), start=1):
+            g = polygonal(shapely.intersection(blob(rng, x, y, rng.uniform(800, 3500)), county.geometry))
+            if g is None:
+                continue
+            arbor = rng.random() < 0.5
+            level = "I" if rng.random() < 0.1 else ("II" if rng.random() < 0.4 else "III")
+            rows.append({"name": f"{county.name}{'乔木林' if arbor else '灌木林'}{k}",
+                         "forest_type": "arbor" if arbor else "shrub", "protection_level": level,
+                         "county": county.adcode, "remark": REMARK, "synthetic": 1})
+            geoms.append(g)
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs=STORAGE_CRS)
