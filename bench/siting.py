@@ -3,7 +3,7 @@
     python bench/siting.py [--runs 3]
 
 Baseline, measured in the same run: the same candidate land only clipped to the area and
-overlaid with the exclusion layers by a plain geopandas overlay (no setbacks, rasters, grid
+overlaid with the polygonal exclusion layers by a plain geopandas overlay (no setbacks, rasters, grid
 or permits) — the floor any siting query pays. Prints figures, not pass/fail.
 """
 
@@ -39,7 +39,8 @@ def main() -> None:
     cand = store.layers_of_kind("candidate_land")[0].id
     cand_gdf = gpd.GeoDataFrame(geometry=list(store.geometries(cand, np.arange(store.info(cand).count))), crs=4490)
     excl = gpd.GeoDataFrame(geometry=[g for k in EXCLUSION_KINDS for lyr in store.layers_of_kind(k)
-                                      for g in store.geometries(lyr.id, np.arange(lyr.count))], crs=4490)
+                                      for g in store.geometries(lyr.id, np.arange(lyr.count))
+                                      if g.geom_type in ("Polygon", "MultiPolygon")], crs=4490)
     print(f"{'area':<14}{'tech':>5}{'considered':>11}{'ranked':>8}{'seconds':>9}{'cand/s':>8}{'baseline s':>12}{'ratio':>8}")
     for label, aoi in areas.items():
         for tech in ("pv", "wind"):
