@@ -117,16 +117,22 @@ def _to_ll(geoms, epsg: int):
     return shapely.transform(geoms, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1])))
 
 
+def _degrees(geom_ll: shapely.Geometry, metres: float) -> float:
+    """A search radius in degrees that covers ``metres`` at the geometry's latitude."""
+    lat = shapely.centroid(geom_ll).y
+    return metres / (M_PER_DEG * max(math.cos(math.radians(lat)), 0.2)) * 1.05 + 1e-9
+
+
+def _near_one(store: LayerStore, layer_id: str, geom_ll: shapely.Geometry, metres: float) -> np.ndarray:
+    _, idx = store.query(layer_id, np.array([geom_ll], dtype=object), predicate="dwithin",
+                         distance=_degrees(geom_ll, metres))
+    return store.geometries(layer_id, np.unique(idx))
+
+
 def _near(store: LayerStore, kind: str, geom_ll: shapely.Geometry, metres: float) -> list[shapely.Geometry]:
     """Features of every layer of ``kind`` within ``metres`` of the geometry (whole features,
     also where they lie outside the area of interest)."""
-    lat = shapely.centroid(geom_ll).y
-    deg = metres / (M_PER_DEG * max(math.cos(math.radians(lat)), 0.2)) * 1.05 + 1e-9
-    out = []
-    for info in store.layers_of_kind(kind):
-        _, idx = store.query(info.id, np.array([geom_ll], dtype=object), predicate="dwithin", distance=deg)
-        out.extend(store.geometries(info.id, np.unique(idx)))
-    return out
+    return [g for info in store.layers_of_kind(kind) for g in _near_one(store, info.id, geom_ll, metres)]
 
 
 def _steep(slope_path, limit: float, geom_ll: shapely.Geometry) -> shapely.Geometry:
@@ -270,13 +276,6 @@ def siting(store: LayerStore, rules: RuleSet, industries: IndustryCatalogue, que
     return _answer(candidates, rejected, p)
 
 
-def _near_one(store: LayerStore, layer_id: str, geom_ll, metres: float):
-    lat = shapely.centroid(geom_ll).y
-    deg = metres / (M_PER_DEG * max(math.cos(math.radians(lat)), 0.2)) * 1.05
-    _, idx = store.query(layer_id, np.array([geom_ll], dtype=object), predicate="dwithin", distance=deg)
-    return store.geometries(layer_id, np.unique(idx))
-
-
 def _r(v: float, nd: int):
     return round(v, nd) if np.isfinite(v) else None
 
@@ -339,4 +338,4 @@ def _answer(cands: list[dict], rejected: list[dict], p: dict) -> dict:
                       "cumulative_mw": round(mw, 2), "cumulative_mwh": round(mwh, 0)})
     return {"parameters": p, "candidates": cands, "rejected": rejected, "summary": summary,
             "supply_curve": curve,
-            "synthetic": any(c["synthetic"] for c in cands + rejected) or any(r.synthetic for r in [])}
+            "synthetic": any(c["synthetic"] for c in cands + rejected)}
