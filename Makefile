@@ -35,9 +35,10 @@ $(VENDOR): app/web/package.json app/web/package-lock.json
 web: $(VENDOR)
 
 # Debian packages: CJK fonts and Pango for PDF reports (run); Chromium and poppler for the
-# browser and PDF tests (test). Playwright never downloads a browser.
+# browser and PDF tests and PostGIS for the database backend (test; PostgreSQL itself runs on
+# 127.0.0.1:5432 on these machines). Playwright never downloads a browser.
 RUN_DEBS  = fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0
-TEST_DEBS = chromium poppler-utils
+TEST_DEBS = chromium poppler-utils postgresql-15-postgis-3
 define apt_install
 	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

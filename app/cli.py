@@ -5,6 +5,7 @@
     zoning assess SITE_FILE --industry C3120 [--action new] [--crs EPSG:4526] [--edition 2023]
                   [--report out.pdf] [--lang en]
     zoning siting --aoi 640000|AOI_FILE --tech pv|wind --out candidates.gpkg
+    zoning load-postgis [--url postgresql://…]
 """
 
 from __future__ import annotations
@@ -128,6 +129,27 @@ def _siting(args) -> int:
     return 0
 
 
+def _load_postgis(args) -> int:
+    from app.settings import get_settings
+    from layers.postgis import load
+    from layers.store import LayerError
+
+    settings = get_settings()
+    url = args.url or settings.database_url
+    if not url:
+        print("error: give --url or set ZONING_DATABASE_URL", file=sys.stderr)
+        return 2
+    import psycopg
+
+    try:
+        counts = load(settings.catalog, url, settings.data_dir)
+    except (LayerError, OSError, psycopg.Error) as exc:
+        print(f"error: {str(exc).strip()}", file=sys.stderr)
+        return 2
+    print(json.dumps(counts, ensure_ascii=False))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="zoning", description="Zoning and siting service")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -160,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--max-grid-km", type=float, default=30.0)
     g.add_argument("--out", required=True, help="candidates as .geojson, .gpkg or .csv")
     g.set_defaults(func=_siting)
+    lp = sub.add_parser("load-postgis", help="load the catalog's layers into PostGIS (atomic swap)")
+    lp.add_argument("--url", help="postgresql://… (default: ZONING_DATABASE_URL)")
+    lp.set_defaults(func=_load_postgis)
     args = ap.parse_args(argv)
     return args.func(args)
 

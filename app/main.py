@@ -22,8 +22,16 @@ from zoning.rules import load_rules
 log = logging.getLogger("zoning")
 
 
+def open_store(settings: Settings):
+    if settings.database_url:
+        from layers.postgis import PostGISStore
+
+        return PostGISStore.open(settings.catalog, settings.database_url, settings.data_dir)
+    return EmbeddedStore.open(settings.catalog, settings.data_dir)
+
+
 def load_services(settings: Settings) -> Services:
-    store = EmbeddedStore.open(settings.catalog, settings.data_dir)
+    store = open_store(settings)
     return Services(
         settings=settings,
         store=store,

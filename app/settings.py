@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="largest request body")
     cors_origins: list[str] = Field(default_factory=list, description="allowed browser origins")
     state_dir: Path = Field(Path("var"), description="stored assessments (SQLite) live here")
+    database_url: str | None = Field(
+        None, description="postgresql://… switches layer storage and queries to PostGIS "
+                          "(load it first with `zoning load-postgis`)")
     # uploads (see layers/ingest/limits.py and docs/security.md)
     upload_max_bytes: int = Field(50 * 1024 * 1024, ge=1024)
     upload_max_members: int = Field(20, ge=1)

@@ -1,0 +1,336 @@
+"""The PostGIS backend, for deployments with several service instances.
+
+``load(catalog, data_dir, url)`` (``zoning load-postgis``) reads the catalog through
+:class:`~layers.store.EmbeddedStore` — the same field mapping, reprojection, repair and
+content versions — and writes, per layer, a table of features (``fid`` = the row index the
+embedded store uses, feature id, canonical attributes as JSONB, geometry in EPSG:4490) and a
+table of the geometries cut with ``ST_Subdivide`` (256 vertices) under a GiST index, plus a
+``layers`` table of versions, extents and coverage. It loads into a fresh schema and swaps it
+for the live one in one transaction, so readers see the old layers or the new, never a mix.
+
+:class:`PostGISStore` answers the :class:`~layers.store.LayerStore` questions with SQL: the
+spatial searches (many geometries at once, as index pairs) run on the subdivided tables,
+features are fetched by ``fid``, and OGC item filters are compiled from the CQL2 AST into SQL
+with bound parameters and allow-listed column names. Raster layers stay files, as in the
+embedded store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pandas as pd
+import shapely
+from psycopg import sql
+from psycopg_pool import ConnectionPool
+from pygeofilter import ast
+
+from layers.catalog import Catalog, load_catalog
+from layers.raster import RasterError, RasterInfo, open_raster
+from layers.store import EmbeddedStore, LayerInfo, LayerLoadError, LayerStore, UnknownLayer
+
+log = logging.getLogger(__name__)
+SCHEMA = "zoning"
+SUBDIVIDE = 256
+
+
+def _sub(layer_id: str) -> str:
+    return f"{layer_id}__sub"
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+def load(catalog_path: str | Path, url: str, data_dir: str | Path | None = None, schema: str = SCHEMA) -> dict:
+    """Load every vector layer of the catalog into PostGIS; returns {layer id: feature count}."""
+    import psycopg
+
+    store = EmbeddedStore.open(catalog_path, data_dir)
+    staging = f"{schema}_load"
+    counts = {}
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        con.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(staging)))
+        con.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(staging)))
+        con.execute(sql.SQL(
+            "CREATE TABLE {}.layers (id text PRIMARY KEY, ord int, version text, count int, bbox float8[], "
+            "geometry_type text, fields jsonb, warnings jsonb, coverage geometry(Geometry, 4490), loaded_at timestamptz)"
+        ).format(sql.Identifier(staging)))
+        for ord_, info in enumerate(store.layers()):
+            lid = info.id
+            table = sql.Identifier(staging, lid)
+            sub = sql.Identifier(staging, _sub(lid))
+            con.execute(sql.SQL("CREATE TABLE {} (fid int PRIMARY KEY, feature_id text NOT NULL, attrs jsonb NOT NULL, "
+                                "geom geometry(Geometry, 4490) NOT NULL)").format(table))
+            idx = np.arange(info.count)
+            geoms = store.geometries(lid, idx)
+            frame = store.attributes(lid, idx)
+            ids = store.feature_ids(lid, idx)
+            records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+            wkb = shapely.to_wkb(shapely.set_srid(geoms, 4490), hex=True, include_srid=True)
+            with con.cursor().copy(sql.SQL("COPY {} (fid, feature_id, attrs, geom) FROM STDIN").format(table)) as cp:
+                for i in range(info.count):
+                    cp.write_row((i, str(ids[i]), orjson.dumps(records[i], default=_json_default).decode(), wkb[i]))
+            con.execute(sql.SQL("CREATE TABLE {} AS SELECT fid, ST_Subdivide(geom, {}) AS geom FROM {}").format(
+                sub, sql.Literal(SUBDIVIDE), table))
+            con.execute(sql.SQL("CREATE INDEX ON {} USING gist (geom)").format(sub))
+            con.execute(sql.SQL("CREATE INDEX ON {} (feature_id)").format(table))
+            con.execute(sql.SQL("ANALYZE {}").format(sub))
+            cov = store.coverage(lid)
+            con.execute(
+                sql.SQL("INSERT INTO {}.layers VALUES (%s, %s, %s, %s, %s, %s, %s, %s, "
+                        "ST_GeomFromWKB(%s, 4490), now())").format(sql.Identifier(staging)),
+                (lid, ord_, info.version, info.count, list(info.bbox) if info.bbox else None, info.geometry_type,
+                 orjson.dumps(list(info.fields)).decode(), orjson.dumps(list(info.warnings)).decode(),
+                 shapely.to_wkb(cov) if cov is not None else None))
+            counts[lid] = info.count
+        with con.transaction():  # the swap: old or new, never a mix
+            con.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+            con.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(staging), sql.Identifier(schema)))
+    return counts
+
+
+def _json_default(v):
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, dt.date | dt.datetime):
+        return v.isoformat()
+    return str(v)
+
+
+# --- the store ----------------------------------------------------------------------------------
+
+class PostGISStore(LayerStore):
+    def __init__(self, catalog: Catalog, data_dir: Path, url: str, schema: str = SCHEMA, pool_size: int = 8):
+        self.catalog = catalog
+        self.data_dir = Path(data_dir)
+        self.schema = schema
+        self.pool = ConnectionPool(url, min_size=1, max_size=pool_size, kwargs={"autocommit": True}, open=True)
+        self._infos: dict[str, LayerInfo] = {}
+        self._coverage: dict[str, shapely.Geometry | None] = {}
+        self._rasters: dict[str, RasterInfo] = {}
+        self._geom_cache: dict[str, dict[int, shapely.Geometry]] = {}
+        self._lock = threading.Lock()
+        self.loaded_at: dt.datetime | None = None
+
+    @classmethod
+    def open(cls, catalog_path: str | Path, url: str, data_dir: str | Path | None = None,
+             schema: str = SCHEMA) -> PostGISStore:
+        catalog, resolved = load_catalog(catalog_path, data_dir)
+        store = cls(catalog, resolved, url, schema)
+        store.load()
+        return store
+
+    def load(self) -> None:
+        entries = {e.id: e for e in self.catalog.layers}
+        with self.pool.connection() as con:
+            try:
+                rows = con.execute(sql.SQL(
+                    "SELECT id, version, count, bbox, geometry_type, fields, warnings, ST_AsBinary(coverage) "
+                    "FROM {}.layers ORDER BY ord").format(sql.Identifier(self.schema))).fetchall()
+            except Exception as exc:
+                raise LayerLoadError(f"no layers in PostGIS schema {self.schema!r}: run `zoning load-postgis` "
+                                     f"({str(exc).splitlines()[0]})") from None
+        for lid, version, count, bbox, gtype, fields, warnings, cov in rows:
+            if lid not in entries:
+                raise LayerLoadError(f"PostGIS holds layer {lid!r}, which the catalog does not list; reload")
+            self._infos[lid] = LayerInfo(entry=entries[lid], version=version, count=count,
+                                         bbox=tuple(bbox) if bbox else None, geometry_type=gtype,
+                                         fields=tuple(fields), warnings=tuple(warnings))
+            self._coverage[lid] = shapely.from_wkb(bytes(cov)) if cov is not None else None
+            if self._coverage[lid] is not None:
+                shapely.prepare(self._coverage[lid])
+        missing = [e.id for e in self.catalog.layers if e.kind != "raster" and e.id not in self._infos]
+        if missing:
+            raise LayerLoadError(f"PostGIS lacks catalog layers {missing}: run `zoning load-postgis`")
+        for e in self.catalog.layers:
+            if e.kind == "raster":
+                try:
+                    self._rasters[e.id] = open_raster(e, self.data_dir)
+                except RasterError as exc:
+                    raise LayerLoadError(str(exc)) from exc
+        self.loaded_at = dt.datetime.now(dt.UTC)
+
+    def close(self) -> None:
+        self.pool.close()
+
+    # -- catalogue
+    def layers(self) -> list[LayerInfo]:
+        return list(self._infos.values())
+
+    def info(self, layer_id: str) -> LayerInfo:
+        try:
+            return self._infos[layer_id]
+        except KeyError:
+            raise UnknownLayer(layer_id) from None
+
+    def rasters(self) -> list[RasterInfo]:
+        return list(self._rasters.values())
+
+    def coverage(self, layer_id):
+        self.info(layer_id)
+        return self._coverage[layer_id]
+
+    # -- spatial search
+    def query(self, layer_id, geometries, predicate="intersects", distance=None):
+        self.info(layer_id)
+        geoms = np.asarray(geometries, dtype=object)
+        if predicate == "intersects":
+            cond = sql.SQL("ST_Intersects(s.geom, q.g)")
+            params: tuple = ()
+        elif predicate == "dwithin":
+            cond = sql.SQL("ST_DWithin(s.geom, q.g, %s)")
+            params = (float(distance),)
+        else:
+            raise ValueError(f"predicate {predicate!r} is not supported by the PostGIS store")
+        stmt = sql.SQL(
+            "SELECT DISTINCT q.i - 1, s.fid FROM (SELECT ST_GeomFromWKB(w, 4490) AS g, i "
+            "FROM unnest(%s::bytea[]) WITH ORDINALITY AS u(w, i)) q JOIN {} s ON " ).format(
+            sql.Identifier(self.schema, _sub(layer_id))) + cond + sql.SQL(" ORDER BY 1, 2")
+        wkb = [shapely.to_wkb(g) for g in geoms]
+        with self.pool.connection() as con:
+            rows = con.execute(stmt, (wkb, *params)).fetchall()
+        if not rows:
+            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
+        a = np.asarray(rows, dtype=np.intp)
+        return a[:, 0], a[:, 1]
+
+    # -- features by row
+    def geometries(self, layer_id, idx):
+        self.info(layer_id)
+        idx = np.asarray(idx, dtype=np.intp)
+        cache = self._geom_cache.setdefault(layer_id, {})
+        missing = sorted({int(i) for i in idx} - cache.keys())
+        if missing:
+            with self.pool.connection() as con:
+                rows = con.execute(sql.SQL("SELECT fid, ST_AsBinary(geom) FROM {} WHERE fid = ANY(%s)").format(
+                    sql.Identifier(self.schema, layer_id)), (missing,)).fetchall()
+            fetched = {fid: shapely.from_wkb(bytes(w)) for fid, w in rows}
+            shapely.prepare(list(fetched.values()))
+            with self._lock:
+                cache.update(fetched)
+        return np.array([cache[int(i)] for i in idx], dtype=object)
+
+    def _rows(self, layer_id, idx, column: str) -> list:
+        idx = [int(i) for i in np.asarray(idx, dtype=np.intp)]
+        with self.pool.connection() as con:
+            rows = dict(con.execute(sql.SQL("SELECT fid, {} FROM {} WHERE fid = ANY(%s)").format(
+                sql.Identifier(column), sql.Identifier(self.schema, layer_id)), (idx,)).fetchall())
+        return [rows[i] for i in idx]
+
+    def attributes(self, layer_id, idx):
+        info = self.info(layer_id)
+        frame = pd.DataFrame(self._rows(layer_id, idx, "attrs"), columns=list(info.fields))
+        frame.index = np.asarray(idx, dtype=np.intp)
+        return frame
+
+    def feature_ids(self, layer_id, idx):
+        self.info(layer_id)
+        return np.array(self._rows(layer_id, idx, "feature_id"), dtype=object)
+
+    def index_of(self, layer_id, feature_id):
+        self.info(layer_id)
+        with self.pool.connection() as con:
+            row = con.execute(sql.SQL("SELECT fid FROM {} WHERE feature_id = %s").format(
+                sql.Identifier(self.schema, layer_id)), (str(feature_id),)).fetchone()
+        return row[0] if row else None
+
+    # -- OGC items
+    def select(self, layer_id, *, bbox=None, equals=None, cql=None, limit=10, offset=0):
+        from layers.query import Selection
+
+        info = self.info(layer_id)
+        fields = set(info.fields)
+        where, params = [sql.SQL("TRUE")], []
+        if bbox is not None:
+            where.append(sql.SQL("EXISTS (SELECT 1 FROM {} s WHERE s.fid = f.fid AND "
+                                 "ST_Intersects(s.geom, ST_MakeEnvelope(%s, %s, %s, %s, 4490)))").format(
+                sql.Identifier(self.schema, _sub(layer_id))))
+            params += [float(b) for b in bbox]
+        for name, value in (equals or {}).items():
+            if name not in fields:
+                raise UnknownLayer(layer_id)
+            where.append(sql.SQL("f.attrs->>{} = %s").format(sql.Literal(name)))
+            params.append(str(value))
+        if cql is not None:
+            clause, more = CqlToSql(fields).compile(cql)
+            where.append(clause)
+            params += more
+        cond = sql.SQL(" AND ").join(where)
+        table = sql.Identifier(self.schema, layer_id)
+        with self.pool.connection() as con:
+            matched = con.execute(sql.SQL("SELECT count(*) FROM {} f WHERE ").format(table) + cond, params).fetchone()[0]
+            rows = con.execute(sql.SQL("SELECT f.fid FROM {} f WHERE ").format(table) + cond
+                               + sql.SQL(" ORDER BY f.fid LIMIT %s OFFSET %s"), [*params, limit, offset]).fetchall()
+        return Selection(matched=matched, idx=np.array([r[0] for r in rows], dtype=np.intp))
+
+
+class CqlToSql:
+    """The CQL2 AST (already checked against the layer's fields) to a SQL condition with bound
+    parameters; property names become ``attrs->>'name'`` with literals, never raw text."""
+
+    COMPARE = {ast.Equal: "=", ast.NotEqual: "<>", ast.LessThan: "<", ast.LessEqual: "<=",
+               ast.GreaterThan: ">", ast.GreaterEqual: ">="}
+
+    def __init__(self, fields: set[str]):
+        self.fields = fields
+        self.params: list = []
+
+    def compile(self, node) -> tuple[sql.Composable, list]:
+        return self._node(node), self.params
+
+    def _attr(self, node, like_value=None) -> sql.Composable:
+        from layers.query import InvalidFilter
+
+        if not isinstance(node, ast.Attribute) or node.name not in self.fields:
+            raise InvalidFilter(f"unsupported operand {node!r}")
+        text = sql.SQL("(f.attrs->>{})").format(sql.Literal(node.name))
+        if isinstance(like_value, bool):
+            return sql.SQL("({})::boolean").format(text)
+        if isinstance(like_value, int | float):
+            return sql.SQL("({})::double precision").format(text)
+        return text
+
+    def _val(self, v) -> sql.Composable:
+        self.params.append(v)
+        return sql.SQL("%s")
+
+    def _node(self, n) -> sql.Composable:
+        from layers.query import InvalidFilter
+
+        if isinstance(n, ast.And | ast.Or):
+            op = sql.SQL(" AND " if isinstance(n, ast.And) else " OR ")
+            return sql.SQL("({})").format(op.join([self._node(n.lhs), self._node(n.rhs)]))
+        if isinstance(n, ast.Not):
+            return sql.SQL("(NOT {})").format(self._node(n.sub_node))
+        for cls, op in self.COMPARE.items():
+            if type(n) is cls:
+                return sql.SQL("({} {} {})").format(self._attr(n.lhs, n.rhs), sql.SQL(op), self._val(n.rhs))
+        if isinstance(n, ast.In):
+            vals = list(n.sub_nodes)
+            expr = sql.SQL("({} = ANY({}))").format(self._attr(n.lhs, vals[0] if vals else None), self._val(vals))
+            return sql.SQL("(NOT {})").format(expr) if n.not_ else expr
+        if isinstance(n, ast.Between):
+            expr = sql.SQL("({} BETWEEN {} AND {})").format(self._attr(n.lhs, n.low), self._val(n.low), self._val(n.high))
+            return sql.SQL("(NOT {})").format(expr) if n.not_ else expr
+        if isinstance(n, ast.Like):
+            pattern = n.pattern.replace(n.singlechar, "_") if n.singlechar != "_" else n.pattern
+            op = sql.SQL("ILIKE" if n.nocase else "LIKE")
+            expr = sql.SQL("({} {} {})").format(self._attr(n.lhs), op, self._val(pattern))
+            return sql.SQL("(NOT {})").format(expr) if n.not_ else expr
+        if isinstance(n, ast.IsNull):
+            expr = sql.SQL("({} IS NULL)").format(self._attr(n.lhs))
+            return sql.SQL("(NOT {})").format(expr) if n.not_ else expr
+        if isinstance(n, ast.GeometryIntersects):
+            import json
+
+            geom = n.rhs.geometry if hasattr(n.rhs, "geometry") else None
+            if geom is None:
+                raise InvalidFilter("S_INTERSECTS needs a geometry literal")
+            return sql.SQL("(ST_Intersects(f.geom, ST_SetSRID(ST_GeomFromGeoJSON({}), 4490)))").format(
+                self._val(json.dumps(geom)))
+        raise InvalidFilter(f"filter operator {type(n).__name__} is not supported")

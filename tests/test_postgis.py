@@ -1,0 +1,147 @@
+"""The PostGIS backend against the embedded one: the same cases, the same answers. A real
+PostgreSQL with PostGIS (127.0.0.1:5432, trust auth; `make browser` installs the PostGIS
+package); a throwaway database per run. Under CI=true these tests never skip."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+import uuid
+
+import numpy as np
+import pytest
+
+from layers.catalog import DEFAULT_CATALOG
+from layers.query import parse_filter
+from tests.conftest import LANZHOU, QINHUANGDAO, TAIYUAN, TANGSHAN, WENZHOU, square
+from zoning.judge import Project, judge
+from zoning.site import parse_site
+
+ADMIN_URL = os.environ.get("ZONING_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="module")
+def pg_url():
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is not reachable at {ADMIN_URL}: {exc}")
+        pytest.skip(f"PostgreSQL is not reachable: {exc}")
+    name = f"zoning_test_{uuid.uuid4().hex[:10]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield url
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(scope="module")
+def pg_store(pg_url):
+    from layers.postgis import PostGISStore, load
+
+    counts = load(DEFAULT_CATALOG, pg_url)
+    assert counts["admin_county"] == 2875
+    store = PostGISStore.open(DEFAULT_CATALOG, pg_url)
+    yield store
+    store.close()
+
+
+def test_same_layers_and_versions(store, pg_store):
+    assert [(i.id, i.version, i.count, i.fields) for i in pg_store.layers()] == \
+           [(i.id, i.version, i.count, i.fields) for i in store.layers()]
+    for info in store.layers():
+        a, b = store.coverage(info.id), pg_store.coverage(info.id)
+        assert (a is None and b is None) or a.equals(b)
+
+
+SITES = [(TANGSHAN, "C3120"), (TAIYUAN, "C3120"), (TAIYUAN, "D4416"), (QINHUANGDAO, "C3011"),
+         (WENZHOU, "C3120"), (LANZHOU, "C2511"), ((106.2, 38.47), "D4416"), ((113.3, 40.1), "D4415"),
+         ((111.0, 36.1), "C2521")]
+
+
+@pytest.mark.parametrize(("where", "industry"), SITES)
+def test_same_judgment(store, pg_store, rules, industries, where, industry):
+    site = parse_site(square(*where, 0.01))
+    a = dataclasses.asdict(judge(store, rules, industries, site, Project(industry)))
+    b = dataclasses.asdict(judge(pg_store, rules, industries, site, Project(industry)))
+    a.pop("assessed_at"), b.pop("assessed_at")
+    assert a == b
+
+
+def test_same_point_answers_and_bulk_queries(store, pg_store):
+    from zoning.overlay import features_at
+
+    rng = np.random.default_rng(7)
+    pts = np.column_stack([rng.uniform(104.5, 114.3, 40), rng.uniform(35, 40.5, 40)])
+    for lon, lat in pts[:10]:
+        a, b = features_at(store, lon, lat), features_at(pg_store, lon, lat)
+        assert {k: list(v.ids) for k, v in a.items()} == {k: list(v.ids) for k, v in b.items()}
+    import shapely
+
+    geoms = shapely.points(pts)
+    for layer in ("control_units", "admin_county", "red_lines"):
+        ea, eb = store.query(layer, geoms)
+        pa, pb = pg_store.query(layer, geoms)
+        assert sorted(zip(ea.tolist(), eb.tolist())) == sorted(zip(pa.tolist(), pb.tolist()))
+    ea, eb = store.query("grid_lines", geoms, predicate="dwithin", distance=0.05)
+    pa, pb = pg_store.query("grid_lines", geoms, predicate="dwithin", distance=0.05)
+    assert sorted(zip(ea.tolist(), eb.tolist())) == sorted(zip(pa.tolist(), pb.tolist()))
+
+
+@pytest.mark.parametrize(("layer", "text"), [
+    ("control_units", "unit_class IN (1,2) AND city = '太原市'"),
+    ("protected_areas", "name LIKE '%公园%'"),
+    ("control_units", "unit_class BETWEEN 1 AND 2 AND NOT (province = '宁夏回族自治区')"),
+    ("control_units", "unit_class <> 2 OR county_adcode = '640502'"),
+    ("candidate_land", "listing_status IS NULL OR listing_status = 'listed'"),
+    ("control_units", "S_INTERSECTS(geometry, POLYGON((112 37, 113 37, 113 38, 112 38, 112 37)))"),
+])
+def test_same_item_selection(store, pg_store, layer, text):
+    node = parse_filter(text)
+    for kwargs in ({"limit": 1000}, {"limit": 7, "offset": 3}, {"limit": 50, "bbox": (111, 36, 114, 39)}):
+        a, b = store.select(layer, cql=node, **kwargs), pg_store.select(layer, cql=node, **kwargs)
+        assert (a.matched, list(a.idx)) == (b.matched, list(b.idx))
+    a = store.select(layer, equals={"synthetic": "1"}, limit=20)
+    b = pg_store.select(layer, equals={"synthetic": "1"}, limit=20)
+    assert (a.matched, list(a.idx)) == (b.matched, list(b.idx))
+
+
+def test_the_service_runs_on_postgis(pg_url, tmp_path):
+    """The app on ZONING_DATABASE_URL answers /v1/assess, /v1/here and OGC items as the
+    embedded app does."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.settings import Settings
+
+    emb = create_app(Settings(state_dir=tmp_path / "a"))
+    pgs = create_app(Settings(state_dir=tmp_path / "b", database_url=pg_url))
+    body = {"site": square(*TAIYUAN), "project": {"industry": "C3120"}}
+    with TestClient(emb) as a, TestClient(pgs) as b:
+        assert type(b.app.state.services.store).__name__ == "PostGISStore"
+        ra, rb = a.post("/v1/assess", json=body).json(), b.post("/v1/assess", json=body).json()
+        ra.pop("assessed_at"), rb.pop("assessed_at")
+        assert ra == rb
+        q = {"lon": 112.55, "lat": 37.87}
+        assert a.get("/v1/here", params=q).json() == b.get("/v1/here", params=q).json()
+        items = {"filter": "unit_class = 1", "limit": 5}
+        ia = a.get("/ogc/collections/control_units/items", params=items).json()
+        ib = b.get("/ogc/collections/control_units/items", params=items).json()
+        ia.pop("timeStamp", None), ib.pop("timeStamp", None)
+        assert ia["features"] == ib["features"] and ia["numberMatched"] == ib["numberMatched"]
+
+
+def test_cli_loads_postgis(pg_url):
+    r = subprocess.run([sys.executable, "-m", "app.cli", "load-postgis", "--url", pg_url],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert '"control_units": 909' in r.stdout
+    bad = subprocess.run([sys.executable, "-m", "app.cli", "load-postgis", "--url",
+                          "postgresql://postgres@127.0.0.1:1/none"], capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.startswith("error:")
