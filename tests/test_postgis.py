@@ -145,3 +145,32 @@ def test_cli_loads_postgis(pg_url):
     bad = subprocess.run([sys.executable, "-m", "app.cli", "load-postgis", "--url",
                           "postgresql://postgres@127.0.0.1:1/none"], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.startswith("error:")
+
+
+@pytest.mark.parametrize(("layer", "z"), [("control_units", 10), ("admin_county", 7), ("red_lines", 9),
+                                          ("grid_lines", 8), ("grid_substations", 9), ("candidate_land", 9)])
+def test_tiles_by_st_asmvt_match_the_embedded_tiles(store, pg_store, layer, z):
+    import gzip
+
+    import mapbox_vector_tile
+    import morecantile
+    import shapely
+
+    from layers.tiles import render
+
+    t = morecantile.tms.get("WebMercatorQuad").tile(*TAIYUAN, z)
+    def layers(tile):
+        return {k: v for k, v in mapbox_vector_tile.decode(gzip.decompress(tile.data)).items() if v["features"]}
+
+    a, b = layers(render(store, [layer], z, t.x, t.y)), layers(render(pg_store, [layer], z, t.x, t.y))
+    assert set(a) == set(b)
+    if not a:
+        return
+    fa = {f["properties"]["fid"]: f for f in a[layer]["features"]}
+    fb = {f["properties"]["fid"]: f for f in b[layer]["features"]}
+    assert fa.keys() == fb.keys() and b[layer]["extent"] == 4096
+    for fid, f in fa.items():
+        assert f["properties"] == fb[fid]["properties"]
+        ga, gb = shapely.geometry.shape(f["geometry"]), shapely.geometry.shape(fb[fid]["geometry"])
+        if ga.area > 100:  # polygons: the same shape to within simplification (px²)
+            assert abs(ga.area - gb.area) <= 0.02 * ga.area + 50
