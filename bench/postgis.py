@@ -1,0 +1,118 @@
+"""Embedded store vs PostGIS backend vs the plain PostGIS SQL a GIS analyst would write, on
+the same layers and machine, in one run (figures, not pass/fail):
+
+    python bench/postgis.py [--url postgresql://postgres@127.0.0.1:5432/zoning_bench] [--n 300]
+
+- point query: everything at a point (all vector layers);
+- 1 km² site: the judgment (embedded, PostGIS backend) vs one SQL overlay of the zoning
+  layers with Gauss-Krüger areas;
+- MVT: our tiles (embedded) vs ``ST_AsMVT`` (the PostGIS backend), cold;
+- cold start: a new process to its first answer.
+Loads the sample catalog into the database first (a throwaway database is created if missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+import shapely
+
+warnings.filterwarnings("ignore")
+
+ZONING = ("key_regions", "control_units", "red_lines", "protected_areas", "basic_farmland",
+          "industrial_parks", "candidate_land", "forest")
+
+
+def rate(fn, items) -> float:
+    t0 = time.perf_counter()
+    for it in items:
+        fn(it)
+    return len(items) / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/zoning_bench")
+    ap.add_argument("--n", type=int, default=300)
+    args = ap.parse_args()
+    import morecantile
+    import psycopg
+
+    from layers.catalog import DEFAULT_CATALOG
+    from layers.postgis import PostGISStore, load
+    from layers.store import EmbeddedStore
+    from layers.tiles import render
+    from zoning.industries import load_industries
+    from zoning.judge import Project, judge
+    from zoning.overlay import features_at
+    from zoning.rules import load_rules
+    from zoning.site import parse_site
+
+    admin, db = args.url.rsplit("/", 1)
+    with psycopg.connect(admin + "/postgres", autocommit=True) as con:
+        if not con.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone():
+            con.execute(f'CREATE DATABASE "{db}"')
+    t0 = time.perf_counter()
+    load(DEFAULT_CATALOG, args.url)
+    print(f"load-postgis: {time.perf_counter() - t0:.1f} s")
+    em = EmbeddedStore.open(DEFAULT_CATALOG)
+    pg = PostGISStore.open(DEFAULT_CATALOG, args.url)
+    rules, industries = load_rules(), load_industries()
+    rng = np.random.default_rng(1)
+    pts = np.column_stack([rng.uniform(110.5, 114.0, args.n), rng.uniform(35.0, 40.5, args.n)])
+    plain = psycopg.connect(args.url, autocommit=True)
+    layer_ids = [i.id for i in em.layers()]
+    union_sql = " UNION ALL ".join(
+        f"SELECT '{lid}', feature_id FROM zoning.{lid} WHERE ST_Intersects(geom, ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 4490))"
+        for lid in layer_ids)
+    for lid in layer_ids:  # what an analyst would add: a GiST index on each base table
+        plain.execute(f"CREATE INDEX IF NOT EXISTS {lid}_geom_gist ON zoning.{lid} USING gist (geom)")
+    print(f"\n{'point query (all layers)':<34}{'points/s':>10}{'vs plain SQL':>14}")
+    r_plain = rate(lambda p: plain.execute(union_sql, {"x": p[0], "y": p[1]}).fetchall(), pts)
+    r_em = rate(lambda p: features_at(em, *p), pts)
+    r_pg = rate(lambda p: features_at(pg, *p), pts)
+    for label, r in (("embedded store", r_em), ("PostGIS backend", r_pg), ("plain PostGIS SQL", r_plain)):
+        print(f"{label:<34}{r:>10.0f}{r / r_plain:>13.2f}x")
+
+    sites = [parse_site({"type": "Polygon", "coordinates": [[[x - 0.0057, y - 0.0045], [x + 0.0057, y - 0.0045],
+                                                              [x + 0.0057, y + 0.0045], [x - 0.0057, y + 0.0045],
+                                                              [x - 0.0057, y - 0.0045]]]}) for x, y in pts[: args.n // 3]]
+    overlay_sql = " UNION ALL ".join(
+        f"SELECT '{lid}', feature_id, ST_Area(ST_Transform(ST_Intersection(geom, s.g), %(epsg)s)) "
+        f"FROM zoning.{lid}, (SELECT ST_GeomFromWKB(%(wkb)s, 4490) AS g) s WHERE ST_Intersects(geom, s.g)"
+        for lid in ZONING)
+    print(f"\n{'1 km² site':<34}{'sites/s':>10}{'vs plain SQL':>14}")
+    r_plain = rate(lambda s: plain.execute(overlay_sql, {"wkb": shapely.to_wkb(s.geometry), "epsg": s.gk_epsg}).fetchall(), sites)
+    r_em = rate(lambda s: judge(em, rules, industries, s, Project("C3120")), sites)
+    r_pg = rate(lambda s: judge(pg, rules, industries, s, Project("C3120")), sites)
+    for label, r in (("embedded judge (all rules)", r_em), ("PostGIS-backend judge", r_pg), ("plain SQL overlay", r_plain)):
+        print(f"{label:<34}{r:>10.0f}{r / r_plain:>13.2f}x")
+
+    tms = morecantile.tms.get("WebMercatorQuad")
+    print(f"\n{'MVT control_units, cold':<20}{'z':>3}{'ours t/s':>10}{'ST_AsMVT t/s':>14}{'ratio':>8}")
+    for z in (7, 9, 11, 13):
+        tiles = list(tms.tiles(111.0, 36.0, 113.5, 39.0, [z]))[:40]
+        ours = rate(lambda t: render(em, ["control_units"], z, t.x, t.y), tiles)
+        theirs = rate(lambda t: pg.render_mvt(["control_units"], z, t.x, t.y), tiles)
+        print(f"{'':<20}{z:>3}{ours:>10.1f}{theirs:>14.1f}{ours / theirs:>7.2f}x")
+
+    code = ("import time; t=time.perf_counter(); from app.main import load_services; from app.settings import Settings; "
+            "from zoning.judge import judge, Project; from zoning.site import parse_site; s=load_services(Settings()); "
+            "judge(s.store, s.rules, s.industries, parse_site({'type':'Point','coordinates':[112.55,37.87]}), Project('C3120')); "
+            "print(time.perf_counter()-t)")
+    starts = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+              for _ in range(3)]
+    print(f"\ncold start to first answer (embedded, in-process time after interpreter start): "
+          f"{statistics.median(starts):.2f} s")
+    pg.close()
+    plain.close()
+
+
+if __name__ == "__main__":
+    main()
