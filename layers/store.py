@@ -18,6 +18,7 @@ import abc
 import datetime as dt
 import hashlib
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,11 @@ from layers.crs import STORAGE_CRS
 from layers.raster import RasterError, RasterInfo, open_raster
 
 log = logging.getLogger(__name__)
+
+# GEOS prepared geometries build their indexes lazily on first use and are not safe to use
+# from several threads at once (a segfault, seen with concurrent tile requests). Every
+# predicate that runs on a *shared* prepared geometry (layer features, coverage) takes this.
+PREPARED_LOCK = threading.Lock()
 
 
 class LayerError(Exception):
@@ -316,9 +322,15 @@ class EmbeddedStore(LayerStore):
 
     def query(self, layer_id, geometries, predicate="intersects", distance=None):
         layer = self._get(layer_id)
-        pairs = layer.tree.query(
-            np.asarray(geometries, dtype=object), predicate=predicate, distance=distance
-        )
+        geoms = np.asarray(geometries, dtype=object)
+        if predicate == "intersects":
+            # bounding boxes from the tree, then the exact test with the *layer's* prepared
+            # geometry first: a point against a 100k-vertex county is a prepared lookup
+            si, fi = layer.tree.query(geoms)
+            with PREPARED_LOCK:
+                hit = shapely.intersects(layer.geoms[fi], geoms[si])
+            return si[hit], fi[hit]
+        pairs = layer.tree.query(geoms, predicate=predicate, distance=distance)
         return pairs[0], pairs[1]
 
     def geometries(self, layer_id, idx):
@@ -337,8 +349,9 @@ class EmbeddedStore(LayerStore):
         from layers.query import select
 
         layer = self._get(layer_id)
-        return select(layer.frame, layer.geoms, layer.tree, bbox=bbox, equals=equals, cql=cql,
-                      limit=limit, offset=offset)
+        with PREPARED_LOCK:  # CQL spatial tests run on the layer's prepared geometries
+            return select(layer.frame, layer.geoms, layer.tree, bbox=bbox, equals=equals, cql=cql,
+                          limit=limit, offset=offset)
 
     def index_of(self, layer_id, feature_id):
         return self._get(layer_id).id_index.get(feature_id)

@@ -19,7 +19,7 @@ import shapely
 from layers.store import LayerStore
 from zoning.errors import InvalidParameter
 from zoning.industries import Industry, IndustryCatalogue
-from zoning.overlay import LayerHits, overlay
+from zoning.overlay import LayerHits, overlay, overlay_many
 from zoning.rules import SEVERITY, FeatureTest, Rule, RuleSet
 from zoning.site import Site
 
@@ -106,7 +106,7 @@ def feature_refs(hits: LayerHits, mask: np.ndarray | None = None) -> list[Featur
     rows = np.flatnonzero(mask) if mask is not None else range(len(hits))
     out = []
     for i in rows:
-        props = {k: _py(v) for k, v in hits.attrs.iloc[i].items()}
+        props = {k: _py(v) for k, v in hits.row(i).items()}
         out.append(
             FeatureRef(
                 layer_id=hits.info.id,
@@ -258,13 +258,34 @@ def _undetermined(rule: Rule, test: FeatureTest, uncovered: list[LayerHits]) -> 
 def judge(store: LayerStore, rules: RuleSet, industries: IndustryCatalogue, site: Site,
           project: Project, edition: str = DEFAULT_EDITION,
           now: dt.datetime | None = None) -> Assessment:
+    _check(project, edition)
+    return judge_hits(rules, industries, site, project, overlay(store, site), edition, now)
+
+
+def judge_many(store: LayerStore, rules: RuleSet, industries: IndustryCatalogue, sites: list[Site],
+               project: Project, edition: str = DEFAULT_EDITION,
+               now: dt.datetime | None = None) -> list[Assessment]:
+    """:func:`judge` for many sites and one project, overlaying all sites at once; the same
+    answers as judging them one by one."""
+    _check(project, edition)
+    now = now or dt.datetime.now(dt.UTC)
+    return [judge_hits(rules, industries, site, project, hits, edition, now)
+            for site, hits in zip(sites, overlay_many(store, sites))]
+
+
+def _check(project: Project, edition: str) -> None:
     if edition not in EDITIONS:
         raise InvalidParameter(f"key_region_edition must be one of {EDITIONS}; got {edition!r}")
     if project.action not in ("new", "expand", "rebuild"):
         raise InvalidParameter(f"action must be new, expand or rebuild; got {project.action!r}")
+
+
+def judge_hits(rules: RuleSet, industries: IndustryCatalogue, site: Site, project: Project,
+               hits: dict[str, LayerHits], edition: str = DEFAULT_EDITION,
+               now: dt.datetime | None = None) -> Assessment:
+    """The rules over one site's overlay (from :func:`overlay` or :func:`overlay_many`)."""
     industry = industries.get(project.industry)
     params = {"edition": edition}
-    hits = overlay(store, site)
     by_kind: dict[str, list[LayerHits]] = {}
     for h in hits.values():
         by_kind.setdefault(h.info.kind, []).append(h)

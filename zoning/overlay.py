@@ -11,7 +11,7 @@ import pandas as pd
 import shapely
 
 from layers.crs import to_gk3
-from layers.store import LayerInfo, LayerStore
+from layers.store import PREPARED_LOCK, LayerInfo, LayerStore
 from zoning.site import Site
 
 # A polygon overlap smaller than this is a shared edge or a rounding sliver, not occupation.
@@ -33,7 +33,7 @@ class LayerHits:
     idx: np.ndarray
     ids: np.ndarray
     geoms: np.ndarray  # the features' own geometries
-    attrs: pd.DataFrame
+    attrs: dict[str, np.ndarray]  # canonical attribute columns (object arrays), row-aligned
     overlap_m2: np.ndarray  # NaN where the notion does not apply (point site, line layer)
     share: np.ndarray  # of the site's area; 1.0 for a point site inside; NaN for lines/points
     covered: bool  # does the layer speak for the whole site?
@@ -46,14 +46,24 @@ class LayerHits:
         resolved): a scalar means equality, a list means membership; compared as text so an
         integer class 1 matches '1'."""
         mask = np.ones(len(self.idx), dtype=bool)
+        if not len(self.idx):
+            return mask
         for field, expected in where.items():
-            if field not in self.attrs.columns:
+            if field not in self.attrs:
                 return np.zeros(len(self.idx), dtype=bool)
-            values = self.attrs[field].astype(object).where(self.attrs[field].notna(), "")
-            values = values.map(_as_text).to_numpy()
+            col = self.attrs[field]
+            values = np.array(["" if pd.isna(v) else _as_text(v) for v in col], dtype=object)
             allowed = {_as_text(v) for v in (expected if isinstance(expected, list) else [expected])}
             mask &= np.isin(values, list(allowed))
         return mask
+
+    def row(self, i: int) -> dict:
+        return {k: col[i] for k, col in self.attrs.items()}
+
+
+def columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """A DataFrame's columns as object arrays (cheap to slice per site, unlike the frame)."""
+    return {str(c): frame[c].to_numpy(dtype=object) for c in frame.columns}
 
 
 def _as_text(v) -> str:
@@ -67,10 +77,11 @@ def covered(store: LayerStore, layer_id: str, geom: shapely.Geometry) -> bool:
     cov = store.coverage(layer_id)
     if cov is None:
         return False
-    if cov.covers(geom):
-        return True
-    if geom.geom_type == "Point" or not cov.intersects(geom):
-        return False
+    with PREPARED_LOCK:
+        if cov.covers(geom):
+            return True
+        if geom.geom_type == "Point" or not cov.intersects(geom):
+            return False
     outside = shapely.difference(geom, shapely.clip_by_rect(cov, *geom.bounds))
     return shapely.area(outside) <= COVERAGE_TOLERANCE * shapely.area(geom)
 
@@ -82,7 +93,7 @@ def _hits(store: LayerStore, info: LayerInfo, idx: np.ndarray, overlap: np.ndarr
         idx=idx,
         ids=store.feature_ids(info.id, idx),
         geoms=store.geometries(info.id, idx),
-        attrs=store.attributes(info.id, idx).reset_index(drop=True),
+        attrs=columns(store.attributes(info.id, idx)),
         overlap_m2=overlap,
         share=share,
         covered=is_covered,
@@ -104,7 +115,8 @@ def overlay_layer(store: LayerStore, info: LayerInfo, site: Site) -> LayerHits:
         pf = feats[polygonal]
         # a feature that contains the whole site (a province, a big unit) needs no overlay:
         # the prepared containment test is cheap, intersecting 100k-vertex polygons is not
-        inside = shapely.contains_properly(pf, geom)
+        with PREPARED_LOCK:
+            inside = shapely.contains_properly(pf, geom)
         area = np.full(len(pf), site.area_m2)
         if (~inside).any():
             inter = shapely.intersection(pf[~inside], geom)
@@ -145,4 +157,71 @@ def features_at(store: LayerStore, lon: float, lat: float) -> dict[str, LayerHit
         out[info.id] = _hits(store, info, idx, np.full(len(idx), np.nan),
                              np.full(len(idx), 1.0 if polygonal else np.nan),
                              covered(store, info.id, pt[0]))
+    return out
+
+
+def overlay_many(store: LayerStore, sites: list[Site], kinds: set[str] | None = None) -> list[dict[str, LayerHits]]:
+    """:func:`overlay` for many sites at once, with the same answers: one bulk spatial query
+    per layer, intersections, Gauss-Krüger areas (grouped by zone) and coverage tests as array
+    operations; Python only assembles the per-site results."""
+    n = len(sites)
+    geoms = np.array([s.geometry for s in sites], dtype=object)
+    is_point = np.array([s.is_point for s in sites], dtype=bool)
+    site_area = np.array([s.area_m2 for s in sites], dtype=float)
+    epsg = np.array([s.gk_epsg for s in sites])
+    out: list[dict[str, LayerHits]] = [{} for _ in range(n)]
+    for info in store.layers():
+        if info.kind == "raster" or (kinds is not None and info.kind not in kinds):
+            continue
+        si, fi = store.query(info.id, geoms, predicate="intersects")
+        order = np.lexsort((fi, si))
+        si, fi = si[order], fi[order]
+        feats = store.geometries(info.id, fi) if len(fi) else np.empty(0, dtype=object)
+        m = len(si)
+        overlap, share = np.full(m, np.nan), np.full(m, np.nan)
+        polygonal = np.isin(shapely.get_type_id(feats), [3, 6]) if m else np.zeros(0, bool)
+        share[polygonal & is_point[si]] = 1.0
+        pairs = polygonal & ~is_point[si]
+        keep = np.ones(m, dtype=bool)
+        if pairs.any():
+            pf, sg, owner = feats[pairs], geoms[si[pairs]], si[pairs]
+            area = site_area[owner].copy()
+            with PREPARED_LOCK:
+                rest = ~shapely.contains_properly(pf, sg)
+            if rest.any():
+                inter = shapely.intersection(pf[rest], sg[rest])
+                zones = epsg[owner][rest]
+                a = np.empty(int(rest.sum()))
+                for code in np.unique(zones):
+                    sel = zones == code
+                    a[sel] = shapely.area(to_gk3(inter[sel], int(code)))
+                area[rest] = a
+            overlap[pairs] = area
+            share[pairs] = area / site_area[owner]
+            keep[pairs] = area >= MIN_OVERLAP_M2
+        si, fi, feats, overlap, share = si[keep], fi[keep], feats[keep], overlap[keep], share[keep]
+        cov = store.coverage(info.id)
+        if cov is None:
+            is_covered = np.zeros(n, dtype=bool)
+        else:
+            with PREPARED_LOCK:
+                is_covered = shapely.covers(cov, geoms)
+                edge = ~is_covered & ~is_point & shapely.intersects(cov, geoms)
+            for i in np.flatnonzero(edge):
+                is_covered[i] = covered(store, info.id, geoms[i])  # sites on the coverage edge
+        uniq, inv = np.unique(fi, return_inverse=True)
+        attrs = columns(store.attributes(info.id, uniq))
+        ids = store.feature_ids(info.id, uniq) if len(uniq) else np.empty(0, dtype=object)
+        empty_attrs = {k: v[:0] for k, v in attrs.items()}
+        bounds = np.searchsorted(si, np.arange(n + 1))
+        for i in range(n):
+            a, b = bounds[i], bounds[i + 1]
+            if a == b:
+                out[i][info.id] = LayerHits(info, fi[:0], ids[:0], feats[:0], empty_attrs, overlap[:0],
+                                            share[:0], bool(is_covered[i]))
+            else:
+                rows = inv[a:b]
+                out[i][info.id] = LayerHits(info, fi[a:b], ids[rows], feats[a:b],
+                                            {k: v[rows] for k, v in attrs.items()}, overlap[a:b],
+                                            share[a:b], bool(is_covered[i]))
     return out

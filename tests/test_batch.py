@@ -1,0 +1,80 @@
+"""Batch judgment: many sites at once give exactly the answers of one-by-one calls."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import zlib
+
+import numpy as np
+
+from tests.conftest import TAIYUAN, square
+from zoning.judge import Project, judge, judge_many
+from zoning.site import parse_site
+
+
+def _sites(n: int, seed: int):
+    rng = np.random.default_rng(seed)
+    pts = np.column_stack([rng.uniform(104.3, 114.5, n), rng.uniform(34.6, 40.8, n)])
+    out = []
+    for k, (x, y) in enumerate(pts):
+        if k % 3 == 0:
+            out.append(parse_site({"type": "Point", "coordinates": [x, y]}))
+        else:
+            out.append(parse_site(square(x, y, 0.003 + 0.01 * (k % 5))))
+    # edge cases: a site across the province border (coverage edge), one far outside China
+    out.append(parse_site(square(110.55, 36.0, 0.2)))
+    out.append(parse_site(square(2.35, 48.85, 0.01)))
+    out.append(parse_site(square(*TAIYUAN)))
+    return out
+
+
+def test_batch_equals_single_calls(store, rules, industries):
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    for industry, edition in (("C3120", "2023"), ("D4416", "2023"), ("C2511", "2018"), ("D4415", "2023")):
+        sites = _sites(120, seed=zlib.crc32(industry.encode()))
+        one = [judge(store, rules, industries, s, Project(industry), edition=edition, now=now) for s in sites]
+        many = judge_many(store, rules, industries, sites, Project(industry), edition=edition, now=now)
+        assert [dataclasses.asdict(a) for a in one] == [dataclasses.asdict(b) for b in many]
+
+
+def test_batch_of_one_and_empty(store, rules, industries):
+    assert judge_many(store, rules, industries, [], Project("C3120")) == []
+    s = parse_site(square(*TAIYUAN))
+    [a] = judge_many(store, rules, industries, [s], Project("C3120"))
+    assert a.verdict == judge(store, rules, industries, s, Project("C3120")).verdict
+
+
+def test_concurrent_requests_do_not_crash(tmp_path):
+    """Tiles, judgments and item filters from 8 threads at once over the shared prepared
+    geometries (GEOS prepared geometries are not thread-safe: this crashed once). Run in a
+    subprocess so a segfault fails the test instead of killing the suite."""
+    import subprocess
+    import sys
+
+    code = """
+from concurrent.futures import ThreadPoolExecutor
+import morecantile
+from layers.catalog import DEFAULT_CATALOG
+from layers.query import parse_filter
+from layers.store import EmbeddedStore
+from layers.tiles import render
+from tests.conftest import square
+from zoning.industries import load_industries
+from zoning.judge import Project, judge
+from zoning.rules import load_rules
+from zoning.site import parse_site
+s = EmbeddedStore.open(DEFAULT_CATALOG); rules, inds = load_rules(), load_industries()
+ids = [i.id for i in s.layers()]
+tiles = list(morecantile.tms.get("WebMercatorQuad").tiles(105, 35, 114, 40.5, [6, 7]))
+sites = [parse_site(square(105 + 0.4 * k, 35.5 + 0.2 * k, 0.02)) for k in range(24)]
+flt = parse_filter("S_INTERSECTS(geometry, POLYGON((112 37, 113 37, 113 38, 112 38, 112 37)))")
+jobs = [lambda t=t: render(s, ids, t.z, t.x, t.y) for t in tiles]
+jobs += [lambda x=x: judge(s, rules, inds, x, Project("C3120")) for x in sites]
+jobs += [lambda: s.select("control_units", cql=flt, limit=5) for _ in range(8)]
+with ThreadPoolExecutor(8) as ex:
+    list(ex.map(lambda f: f(), jobs))
+print("ok")
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and "ok" in r.stdout, (r.returncode, r.stderr[-2000:])
