@@ -61,11 +61,6 @@ class LayerHits:
         return {k: col[i] for k, col in self.attrs.items()}
 
 
-def columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """A DataFrame's columns as object arrays (cheap to slice per site, unlike the frame)."""
-    return {str(c): frame[c].to_numpy(dtype=object) for c in frame.columns}
-
-
 def _as_text(v) -> str:
     if isinstance(v, float) and v.is_integer():
         v = int(v)
@@ -93,7 +88,7 @@ def _hits(store: LayerStore, info: LayerInfo, idx: np.ndarray, overlap: np.ndarr
         idx=idx,
         ids=store.feature_ids(info.id, idx),
         geoms=store.geometries(info.id, idx),
-        attrs=columns(store.attributes(info.id, idx)),
+        attrs=store.attribute_columns(info.id, idx),
         overlap_m2=overlap,
         share=share,
         covered=is_covered,
@@ -210,7 +205,7 @@ def overlay_many(store: LayerStore, sites: list[Site], kinds: set[str] | None = 
             for i in np.flatnonzero(edge):
                 is_covered[i] = covered(store, info.id, geoms[i])  # sites on the coverage edge
         uniq, inv = np.unique(fi, return_inverse=True)
-        attrs = columns(store.attributes(info.id, uniq))
+        attrs = store.attribute_columns(info.id, uniq)
         ids = store.feature_ids(info.id, uniq) if len(uniq) else np.empty(0, dtype=object)
         empty_attrs = {k: v[:0] for k, v in attrs.items()}
         bounds = np.searchsorted(si, np.arange(n + 1))
