@@ -90,11 +90,11 @@ def layer_features(store: LayerStore, layer_id: str, z: int, x: int, y: int,
         size = shapely.area(geoms) + shapely.length(geoms)
         order = np.sort(np.argsort(-size, kind="stable")[:max_features])
         idx, geoms = idx[order], geoms[order]
-    attrs = store.attributes(layer_id, idx)
+    attrs = store.attribute_columns(layer_id, idx)
     ids = store.feature_ids(layer_id, idx)
-    cols = list(attrs.columns)
+    cols = list(attrs)
     feats = []
-    for i, (fid, row, g) in enumerate(zip(ids, attrs.itertuples(index=False, name=None), geoms)):
+    for i, (fid, row, g) in enumerate(zip(ids, zip(*attrs.values()) if cols else [()] * len(idx), geoms)):
         props = {"fid": str(fid)}
         for c, v in zip(cols, row):
             if isinstance(v, np.generic):
