@@ -5,6 +5,7 @@
     zoning assess SITE_FILE --industry C3120 [--action new] [--crs EPSG:4526] [--edition 2023]
                   [--report out.pdf] [--lang en]
     zoning siting --aoi 640000|AOI_FILE --tech pv|wind --out candidates.gpkg
+    zoning batch SITES --industry CODE --out results.gpkg [--resume JOB_ID]
     zoning load-postgis [--url postgresql://…]
 """
 
@@ -129,6 +130,64 @@ def _siting(args) -> int:
     return 0
 
 
+def _batch(args) -> int:
+    """A batch job without HTTP: every site of the file judged for one project, results to
+    --out (.gpkg, .geojson or .csv), progress on stderr. Resumable: the job lives in
+    ZONING_STATE_DIR/jobs.sqlite and `--resume JOB_ID` picks it up."""
+    import dataclasses
+
+    import shapely
+
+    from app.jobs import JobRunner
+    from app.main import load_services
+    from app.settings import get_settings
+    from layers.ingest import IngestError, read_upload
+    from layers.jobs import export_results
+    from zoning.errors import ZoningError
+    from zoning.uploads import upload_summary
+
+    settings = get_settings()
+    services = load_services(settings)
+    jobs = services.jobs
+    try:
+        if args.resume:
+            jid = args.resume
+            jobs.get(jid)
+        else:
+            services.industries.get(args.industry)
+            limits = dataclasses.replace(settings.upload_limits(), max_features=settings.batch_max_sites,
+                                         max_vertices=settings.batch_max_vertices)
+            upload = read_upload(Path(args.sites).read_bytes(), Path(args.sites).name, crs=args.crs, limits=limits)
+            params = {"industry": args.industry, "action": args.action, "product": None, "name": None,
+                      "edition": args.edition or settings.key_region_edition}
+            jid = jobs.create([(shapely.to_wkb(p.geometry), p.properties) for p in upload.parcels], params,
+                              upload_summary(upload), args.chunk_size)
+    except (OSError, KeyError, IngestError, ZoningError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    runner = JobRunner(services, jobs)
+    print(f"job {jid}", file=sys.stderr)
+    while True:
+        job = jobs.get(jid)
+        width = 40
+        filled = int(width * job["done"] / max(job["total"], 1))
+        rate = job["done"] / job["seconds"] if job["seconds"] else 0
+        print(f"\r[{'#' * filled}{'.' * (width - filled)}] {job['done']}/{job['total']} sites "
+              f"{rate:,.0f}/s", end="", file=sys.stderr, flush=True)
+        if job["state"] in ("done", "failed", "cancelled"):
+            break
+        runner.run(jid, max_chunks=1)
+    print(file=sys.stderr)
+    if job["state"] != "done":
+        print(f"error: job {jid} {job['state']}: {job['error']}", file=sys.stderr)
+        return 1
+    out = Path(args.out)
+    fmt = {".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson", ".csv": "csv"}.get(out.suffix.lower(), "gpkg")
+    out.write_bytes(export_results(jobs.results(jid), fmt)[0])
+    print(f"{job['total']} results written to {out}", file=sys.stderr)
+    return 0
+
+
 def _load_postgis(args) -> int:
     from app.settings import get_settings
     from layers.postgis import load
@@ -182,6 +241,16 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--max-grid-km", type=float, default=30.0)
     g.add_argument("--out", required=True, help="candidates as .geojson, .gpkg or .csv")
     g.set_defaults(func=_siting)
+    bt = sub.add_parser("batch", help="judge every site of a file for one project (a resumable job)")
+    bt.add_argument("sites", nargs="?", help="site file, any accepted format")
+    bt.add_argument("--industry")
+    bt.add_argument("--action", default="new", choices=["new", "expand", "rebuild"])
+    bt.add_argument("--crs")
+    bt.add_argument("--edition", choices=["2018", "2023"])
+    bt.add_argument("--chunk-size", type=int, default=1000)
+    bt.add_argument("--resume", metavar="JOB_ID", help="continue an unfinished job")
+    bt.add_argument("--out", required=True, help="results: .gpkg, .geojson or .csv")
+    bt.set_defaults(func=_batch)
     lp = sub.add_parser("load-postgis", help="load the catalog's layers into PostGIS (atomic swap)")
     lp.add_argument("--url", help="postgresql://… (default: ZONING_DATABASE_URL)")
     lp.set_defaults(func=_load_postgis)

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.settings import Settings
+from layers.jobs import JobStore
 from layers.records import AssessmentStore
 from layers.store import LayerStore
 from layers.tiles import TileCache
@@ -22,6 +23,8 @@ class Services:
     rules: RuleSet
     industries: IndustryCatalogue
     records: AssessmentStore | None = None
+    jobs: JobStore | None = None
+    runner: object | None = None  # app.jobs.JobRunner, started by the app
     tiles: TileCache = field(default_factory=TileCache)
 
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from layers.ingest import IngestError, UnsupportedFormat, UploadTooLarge
+from layers.jobs import JobNotFound
 from layers.query import InvalidFilter
 from layers.records import RecordNotFound
 from layers.store import LayerError, UnknownLayer
@@ -22,6 +23,7 @@ STATUS_CODES: dict[type[Exception], int] = {
     UnsupportedFormat: 415,
     IngestError: 422,
     RecordNotFound: 404,
+    JobNotFound: 404,
     InvalidSite: 422,
     UnknownIndustry: 422,
     InvalidParameter: 422,

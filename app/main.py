@@ -12,8 +12,21 @@ from fastapi.middleware.cors import CORSMiddleware
 from app.deps import Services
 from app.errors import add_exception_handlers
 from app.middleware import BodySizeLimit
-from app.routers import assess, catalogue, health, here, layers, ogc, siting, tiles, uploads, web
+from app.routers import (
+    assess,
+    catalogue,
+    health,
+    here,
+    jobs,
+    layers,
+    ogc,
+    siting,
+    tiles,
+    uploads,
+    web,
+)
 from app.settings import Settings, get_settings
+from layers.jobs import JobStore
 from layers.records import AssessmentStore
 from layers.store import EmbeddedStore
 from zoning.industries import load_industries
@@ -38,6 +51,7 @@ def load_services(settings: Settings) -> Services:
         rules=load_rules(settings.rules_dir),
         industries=load_industries(),
         records=AssessmentStore(settings.state_dir / "assessments.sqlite"),
+        jobs=JobStore(settings.state_dir / "jobs.sqlite"),
     )
 
 
@@ -49,7 +63,18 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         if getattr(app.state, "services", None) is None:
             app.state.services = load_services(settings)
             log.info("loaded %d layers", len(app.state.services.store.layers()))
+        services = app.state.services
+        if services.jobs is None:
+            services.jobs = JobStore(services.settings.state_dir / "jobs.sqlite")
+        if services.settings.run_jobs and services.runner is None:
+            from app.jobs import JobRunner
+
+            services.runner = JobRunner(services, services.jobs)
+            services.runner.start()  # resumes jobs a restart or crash left unfinished
         yield
+        if services.runner is not None:
+            services.runner.stop()
+            services.runner = None
 
     app = FastAPI(
         title="Zoning & siting service (减污降碳协同增效)",
@@ -63,7 +88,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.state.services = services
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
-                       upload_paths=uploads.UPLOAD_PATHS, upload_max_bytes=settings.upload_max_bytes + 65536)
+                       upload_paths=uploads.UPLOAD_PATHS + jobs.UPLOAD_PATHS, upload_max_bytes=settings.upload_max_bytes + 65536)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
@@ -71,7 +96,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         )
     add_exception_handlers(app)
     ogc.add_ogc_exception_handlers(app)
-    for module in (health, assess, uploads, siting, here, layers, catalogue, ogc, tiles):
+    for module in (health, assess, uploads, jobs, siting, here, layers, catalogue, ogc, tiles):
         app.include_router(module.router)
     web.mount(app)
     return app

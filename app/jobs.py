@@ -1,0 +1,77 @@
+"""The batch-job runner: one background thread per service process works through queued jobs
+chunk by chunk. On start it resumes jobs left queued or running (by a restart or a crash) at
+their first unfinished chunk. With several instances on one job database, each job is run by
+the instance that picks it first (SQLite's write lock serialises the pick)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from layers.jobs import JobStore
+from zoning.batch import assess_chunk
+from zoning.judge import Project
+
+log = logging.getLogger("zoning.jobs")
+
+
+class JobRunner:
+    def __init__(self, services, jobs: JobStore, poll_s: float = 0.2):
+        self.services = services
+        self.jobs = jobs
+        self.poll_s = poll_s
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="job-runner", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            pending = self.jobs.pending()
+            for jid in pending:
+                if self._stop.is_set():
+                    return
+                self.run(jid)
+            self._wake.wait(self.poll_s)
+            self._wake.clear()
+
+    def run(self, jid: str, max_chunks: int | None = None) -> None:
+        """Work on one job until it is done, cancelled or ``max_chunks`` chunks are made."""
+        job = self.jobs.get(jid)
+        if job["state"] not in ("queued", "running"):
+            return
+        self.jobs.set_state(jid, "running")
+        p = job["params"]
+        project = Project(p["industry"], p["action"], p.get("product"), p.get("name"))
+        made = 0
+        try:
+            while not self._stop.is_set():
+                if self.jobs.state(jid) == "cancelled":
+                    return
+                chunk = self.jobs.next_chunk(jid)
+                if chunk is None:
+                    self.jobs.set_state(jid, "done")
+                    return
+                if max_chunks is not None and made >= max_chunks:
+                    return
+                t0 = time.perf_counter()
+                sites = self.jobs.chunk_sites(jid, chunk, job["chunk_size"])
+                s = self.services
+                rows = assess_chunk(s.store, s.rules, s.industries, sites, project, p["edition"],
+                                    s.settings.max_site_vertices)
+                self.jobs.save_chunk(jid, chunk, rows, time.perf_counter() - t0)
+                made += 1
+        except Exception as exc:  # a failed job says why; the runner goes on
+            log.exception("job %s failed", jid)
+            self.jobs.set_state(jid, "failed", error=str(exc)[:500])

@@ -1,0 +1,85 @@
+"""Batch assessment jobs: POST /v1/jobs/assess (a site file of N sites + the project) → 202;
+GET /v1/jobs/{id} (state, done/total, rate, ETA); results as GeoPackage, GeoJSON or CSV;
+POST /v1/jobs/{id}/cancel. Jobs persist and resume after a restart."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Literal
+
+import shapely
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+
+from app.deps import ServicesDep
+from app.models import JobOut
+from layers.ingest import UploadTooLarge, read_upload
+from layers.jobs import export_results
+from zoning.uploads import upload_summary
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+UPLOAD_PATHS = ("/v1/jobs/assess",)
+
+
+def job_out(job: dict, request: Request) -> JobOut:
+    base = str(request.base_url).rstrip("/") + f"/v1/jobs/{job['id']}"
+    rate = job["done"] / job["seconds"] if job["seconds"] else None
+    eta = (job["total"] - job["done"]) / rate if rate and job["state"] in ("queued", "running") else None
+    links = {"self": base, "cancel": f"{base}/cancel"} | {
+        f"results_{f}": f"{base}/results.{f}" for f in ("gpkg", "geojson", "csv")}
+    return JobOut(**{k: job[k] for k in ("id", "state", "created", "started", "finished", "total", "done",
+                                         "chunks_done", "chunks_total", "chunk_size", "error", "params", "upload")},
+                  rate=round(rate, 1) if rate else None, eta_s=round(eta, 1) if eta is not None else None, links=links)
+
+
+@router.post("/assess", status_code=202, response_model=JobOut, operation_id="submitAssessJob")
+def submit(
+    request: Request,
+    services: ServicesDep,
+    file: Annotated[UploadFile, File(description="sites: any accepted site-file format, one site per parcel")],
+    industry: Annotated[str, Form(min_length=1, max_length=8)],
+    action: Annotated[Literal["new", "expand", "rebuild"], Form()] = "new",
+    product: Annotated[str | None, Form(max_length=200)] = None,
+    name: Annotated[str | None, Form(max_length=200)] = None,
+    crs: Annotated[str | None, Form(max_length=64)] = None,
+    key_region_edition: Annotated[Literal["2018", "2023"] | None, Form()] = None,
+    chunk_size: Annotated[int, Form(ge=10, le=20_000)] = 1000,
+) -> JobOut:
+    """Queue the judgment of every site of the file for one project; 202 with the job."""
+    services.industries.get(industry)  # an unknown industry is a 422 now, not a failed job later
+    s = services.settings
+    limits = dataclasses.replace(s.upload_limits(), max_features=s.batch_max_sites,
+                                 max_vertices=s.batch_max_vertices)
+    data = file.file.read(limits.max_bytes + 1)
+    if len(data) > limits.max_bytes:
+        raise UploadTooLarge(f"the file is larger than {limits.max_bytes / 2**20:.0f} MB")
+    upload = read_upload(data, file.filename or "sites", crs=crs or None, limits=limits)
+    params = {"industry": industry, "action": action, "product": product, "name": name,
+              "edition": key_region_edition or s.key_region_edition}
+    sites = [(shapely.to_wkb(p.geometry), p.properties) for p in upload.parcels]
+    jid = services.jobs.create(sites, params, upload_summary(upload), chunk_size)
+    if services.runner is not None:
+        services.runner.wake()
+    return job_out(services.jobs.get(jid), request)
+
+
+@router.get("/{job_id}", response_model=JobOut, operation_id="getJob")
+def get_job(job_id: str, request: Request, services: ServicesDep) -> JobOut:
+    return job_out(services.jobs.get(job_id), request)
+
+
+@router.post("/{job_id}/cancel", response_model=JobOut, operation_id="cancelJob")
+def cancel_job(job_id: str, request: Request, services: ServicesDep) -> JobOut:
+    return job_out(services.jobs.cancel(job_id), request)
+
+
+@router.get("/{job_id}/results.{fmt}", operation_id="getJobResults",
+            responses={409: {"description": "the job has not finished"}})
+def results(job_id: str, fmt: Literal["gpkg", "geojson", "csv"], services: ServicesDep):
+    job = services.jobs.get(job_id)
+    if job["state"] != "done":
+        return JSONResponse(status_code=409, content={
+            "error": "JobNotDone", "detail": f"job {job_id} is {job['state']} ({job['done']}/{job['total']} sites)"})
+    data, media = export_results(services.jobs.results(job_id), fmt)
+    return Response(data, media_type=media,
+                    headers={"Content-Disposition": f'attachment; filename="job-{job_id}.{fmt}"'})

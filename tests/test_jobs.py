@@ -1,0 +1,177 @@
+"""Batch jobs: submit → 202, progress, results in three formats equal to single judgments,
+cancel, and resume after a crash (kill -9) without redoing or losing chunks."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import pytest
+import shapely
+
+from layers.jobs import JobStore
+from zoning.judge import Project, judge
+from zoning.site import site_from_geometry
+
+
+def sites_geojson(n: int, seed: int = 5) -> bytes:
+    rng = np.random.default_rng(seed)
+    x, y = rng.uniform(104.5, 114.3, n), rng.uniform(35.0, 40.5, n)
+    geoms = [shapely.box(a - 0.004, b - 0.003, a + 0.004, b + 0.003) for a, b in zip(x, y)]
+    return gpd.GeoDataFrame({"name": [f"site{i}" for i in range(n)]}, geometry=geoms, crs=4326).to_json().encode()
+
+
+def wait_done(client, jid: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        job = client.get(f"/v1/jobs/{jid}").json()
+        if job["state"] in ("done", "failed", "cancelled"):
+            return job
+        assert time.monotonic() < deadline, job
+        time.sleep(0.1)
+
+
+def test_job_results_equal_single_judgments(client, store, rules, industries):
+    data = sites_geojson(240)
+    r = client.post("/v1/jobs/assess", files={"file": ("sites.geojson", data)},
+                    data={"industry": "C3120", "chunk_size": "50"})
+    assert r.status_code == 202, r.text
+    job = wait_done(client, r.json()["id"])
+    assert job["state"] == "done" and job["done"] == job["total"] == 240 and job["chunks_done"] == 5
+    assert job["rate"] and job["eta_s"] is None
+    fc = client.get(f"/v1/jobs/{job['id']}/results.geojson").json()
+    assert [f["id"] for f in fc["features"]] == list(range(240))
+    for f in fc["features"][::7]:
+        site = site_from_geometry(shapely.geometry.shape(f["geometry"]))
+        single = judge(store, rules, industries, site, Project("C3120"))
+        p = f["properties"]
+        assert p["verdict"] == single.verdict
+        assert p["reasons"] == ";".join(x.rule_id for x in single.reasons)
+        assert p["area_m2"] == pytest.approx(single.site["area_m2"], abs=0.01)
+        assert f["properties"]["attributes"]["name"] == f"site{f['id']}"
+    gpkg = pyogrio.read_dataframe(io.BytesIO(client.get(f"/v1/jobs/{job['id']}/results.gpkg").content))
+    assert len(gpkg) == 240 and list(gpkg["verdict"]) == [f["properties"]["verdict"] for f in fc["features"]]
+    text = client.get(f"/v1/jobs/{job['id']}/results.csv").content.decode("utf-8-sig")
+    assert len(text.splitlines()) == 241 and text.startswith("index,verdict,area_m2")
+
+
+def test_bad_jobs(client):
+    r = client.post("/v1/jobs/assess", files={"file": ("s.geojson", sites_geojson(3))}, data={"industry": "Q0000"})
+    assert r.status_code == 422
+    r = client.post("/v1/jobs/assess", files={"file": ("s.geojson", sites_geojson(3))},
+                    data={"industry": "C3120", "chunk_size": "1"})
+    assert r.status_code == 422
+    assert client.get("/v1/jobs/nope").status_code == 404
+    assert client.post("/v1/jobs/nope/cancel").status_code == 404
+
+
+def test_resume_does_not_redo_or_lose_chunks(tmp_path, store, rules, industries):
+    from app.deps import Services
+    from app.jobs import JobRunner
+    from app.settings import Settings
+
+    jobs = JobStore(tmp_path / "jobs.sqlite")
+    gdf = gpd.read_file(io.BytesIO(sites_geojson(100)))
+    sites = [(shapely.to_wkb(g), {"name": n}) for g, n in zip(gdf.geometry, gdf.name)]
+    jid = jobs.create(sites, {"industry": "D4416", "action": "new", "edition": "2023"}, {"filename": "x"}, 20)
+    services = Services(Settings(state_dir=tmp_path), store, rules, industries)
+    JobRunner(services, jobs).run(jid, max_chunks=2)  # then the process "dies"
+    assert jobs.state(jid) == "running" and jobs.chunk_count(jid) == 2
+    first = jobs.results(jid)
+    JobStore(tmp_path / "jobs.sqlite")  # a new process opens the same database
+    assert jobs.pending() == [jid]
+    JobRunner(services, jobs).run(jid)
+    assert jobs.state(jid) == "done" and jobs.chunk_count(jid) == 5
+    rows = jobs.results(jid)
+    assert [r["index"] for r in rows] == list(range(100))
+    assert rows[: len(first)] == first  # the finished chunks were kept, not redone
+
+
+def test_cancel(client):
+    from app.jobs import JobRunner
+
+    runner = client.app.state.services.runner
+    client.app.state.services.runner = None  # submit without waking the runner
+    try:
+        r = client.post("/v1/jobs/assess", files={"file": ("s.geojson", sites_geojson(30))},
+                        data={"industry": "C3120", "chunk_size": "10"}).json()
+        jid = r["id"]
+        assert client.post(f"/v1/jobs/{jid}/cancel").json()["state"] in ("cancelled", "done")
+        JobRunner(client.app.state.services, client.app.state.services.jobs).run(jid)
+        job = client.get(f"/v1/jobs/{jid}").json()
+        if job["state"] == "cancelled":
+            assert client.get(f"/v1/jobs/{jid}/results.csv").status_code == 409
+    finally:
+        client.app.state.services.runner = runner
+
+
+def test_kill_9_and_restart_finishes_the_job(tmp_path):
+    """A real server killed with SIGKILL mid-job; a new server resumes and finishes it."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PORT": str(port), "ZONING_STATE_DIR": str(tmp_path)}
+    url = f"http://127.0.0.1:{port}"
+
+    def start():
+        p = subprocess.Popen([sys.executable, "-m", "app"], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(f"{url}/healthz", timeout=1)
+                return p
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("server did not start")
+
+    import httpx
+
+    proc = start()
+    try:
+        r = httpx.post(f"{url}/v1/jobs/assess", files={"file": ("s.geojson", sites_geojson(3000))},
+                       data={"industry": "C3120", "chunk_size": "10"}, timeout=120)
+        assert r.status_code == 202, r.text
+        jid = r.json()["id"]
+        while httpx.get(f"{url}/v1/jobs/{jid}").json()["chunks_done"] < 3:
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        before = JobStore(tmp_path / "jobs.sqlite").get(jid)
+        assert before["state"] == "running" and 0 < before["chunks_done"] < before["chunks_total"]
+        proc = start()
+        deadline = time.monotonic() + 180
+        while (job := httpx.get(f"{url}/v1/jobs/{jid}").json())["state"] != "done":
+            assert time.monotonic() < deadline and job["state"] == "running", job
+            time.sleep(0.2)
+        rows = json.loads(httpx.get(f"{url}/v1/jobs/{jid}/results.geojson", timeout=60).text)["features"]
+        assert [f["id"] for f in rows] == list(range(3000))
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(20)
+
+
+def test_cli_batch_with_progress(tmp_path):
+    sites = tmp_path / "sites.geojson"
+    sites.write_bytes(sites_geojson(120))
+    out = tmp_path / "results.gpkg"
+    env = {**os.environ, "ZONING_STATE_DIR": str(tmp_path / "state")}
+    r = subprocess.run([sys.executable, "-m", "app.cli", "batch", str(sites), "--industry", "C3120",
+                        "--chunk-size", "40", "--out", str(out)], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "120/120 sites" in r.stderr and "results written" in r.stderr
+    df = pyogrio.read_dataframe(out)
+    assert len(df) == 120 and set(df["verdict"]) <= {"prohibited", "conditional", "permitted", "undetermined"}
+    bad = subprocess.run([sys.executable, "-m", "app.cli", "batch", str(sites), "--industry", "Q0000",
+                          "--out", str(out)], capture_output=True, text=True, env=env)
+    assert bad.returncode == 2
