@@ -165,8 +165,14 @@ def _batch(args) -> int:
     except (OSError, KeyError, IngestError, ZoningError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    runner = JobRunner(services, jobs)
-    print(f"job {jid}", file=sys.stderr)
+    address = args.dask or settings.dask_scheduler
+    client = None
+    if address:
+        from zoning.distributed import connect
+
+        client = connect(address, settings)
+    runner = JobRunner(services, jobs, dask_client=client)
+    print(f"job {jid}" + (f" on Dask {address}" if address else ""), file=sys.stderr)
     while True:
         job = jobs.get(jid)
         width = 40
@@ -176,7 +182,7 @@ def _batch(args) -> int:
               f"{rate:,.0f}/s", end="", file=sys.stderr, flush=True)
         if job["state"] in ("done", "failed", "cancelled"):
             break
-        runner.run(jid, max_chunks=1)
+        runner.run(jid, max_chunks=1 if client is None else 8)
     print(file=sys.stderr)
     if job["state"] != "done":
         print(f"error: job {jid} {job['state']}: {job['error']}", file=sys.stderr)
@@ -249,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     bt.add_argument("--edition", choices=["2018", "2023"])
     bt.add_argument("--chunk-size", type=int, default=1000)
     bt.add_argument("--resume", metavar="JOB_ID", help="continue an unfinished job")
+    bt.add_argument("--dask", metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://scheduler:8786 "
+                                                     "(default: ZONING_DASK_SCHEDULER)")
     bt.add_argument("--out", required=True, help="results: .gpkg, .geojson or .csv")
     bt.set_defaults(func=_batch)
     lp = sub.add_parser("load-postgis", help="load the catalog's layers into PostGIS (atomic swap)")

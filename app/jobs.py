@@ -17,9 +17,10 @@ log = logging.getLogger("zoning.jobs")
 
 
 class JobRunner:
-    def __init__(self, services, jobs: JobStore, poll_s: float = 0.2):
+    def __init__(self, services, jobs: JobStore, poll_s: float = 0.2, dask_client=None):
         self.services = services
         self.jobs = jobs
+        self.dask = dask_client  # run chunks on a Dask cluster instead of in this process
         self.poll_s = poll_s
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -56,6 +57,9 @@ class JobRunner:
         project = Project(p["industry"], p["action"], p.get("product"), p.get("name"))
         made = 0
         try:
+            if self.dask is not None:
+                self._run_on_cluster(jid, job, max_chunks)
+                return
             while not self._stop.is_set():
                 if self.jobs.state(jid) == "cancelled":
                     return
@@ -75,3 +79,30 @@ class JobRunner:
         except Exception as exc:  # a failed job says why; the runner goes on
             log.exception("job %s failed", jid)
             self.jobs.set_state(jid, "failed", error=str(exc)[:500])
+
+    def _run_on_cluster(self, jid: str, job: dict, max_chunks: int | None) -> None:
+        """Submit every unfinished chunk to the cluster; store each as it completes."""
+        from distributed import as_completed
+
+        from zoning.distributed import chunk_on_worker
+
+        size = job["chunk_size"]
+        todo = []
+        while (chunk := self.jobs.next_chunk_after(jid, todo)) is not None:
+            todo.append(chunk)
+            if max_chunks is not None and len(todo) >= max_chunks:
+                break
+        futures = {}
+        for chunk in todo:
+            sites = self.jobs.chunk_sites(jid, chunk, size)
+            fut = self.dask.submit(chunk_on_worker, sites, job["params"], self.services.settings.max_site_vertices,
+                                   pure=False)
+            futures[fut] = (chunk, time.perf_counter())
+        for fut in as_completed(futures):
+            chunk, t0 = futures[fut]
+            if self.jobs.state(jid) == "cancelled":
+                self.dask.cancel(list(futures))
+                return
+            self.jobs.save_chunk(jid, chunk, fut.result(), time.perf_counter() - t0)
+        if self.jobs.next_chunk(jid) is None:
+            self.jobs.set_state(jid, "done")

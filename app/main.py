@@ -69,7 +69,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         if services.settings.run_jobs and services.runner is None:
             from app.jobs import JobRunner
 
-            services.runner = JobRunner(services, services.jobs)
+            client = None
+            if services.settings.dask_scheduler:
+                from zoning.distributed import connect
+
+                client = connect(services.settings.dask_scheduler, services.settings)
+            services.runner = JobRunner(services, services.jobs, dask_client=client)
             services.runner.start()  # resumes jobs a restart or crash left unfinished
         yield
         if services.runner is not None:

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     batch_max_sites: int = Field(1_000_000, ge=1, description="sites per batch job")
     batch_max_vertices: int = Field(50_000_000, ge=4, description="vertices per batch job")
     run_jobs: bool = Field(True, description="run batch jobs in this process (a background thread)")
+    dask_scheduler: str | None = Field(None, description="tcp://host:8786: run batch-job chunks on a Dask cluster")
     # uploads (see layers/ingest/limits.py and docs/security.md)
     upload_max_bytes: int = Field(50 * 1024 * 1024, ge=1024)
     upload_max_members: int = Field(20, ge=1)

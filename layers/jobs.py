@@ -125,6 +125,14 @@ class JobStore:
             done = {r[0] for r in self._db.execute("SELECT chunk FROM job_chunks WHERE job_id = ?", (jid,))}
         return next((c for c in range(job["chunks_total"]) if c not in done), None)
 
+    def next_chunk_after(self, jid: str, taken: list[int]) -> int | None:
+        """The first chunk without results that is not in ``taken``."""
+        job = self.get(jid)
+        with self._lock:
+            done = {r[0] for r in self._db.execute("SELECT chunk FROM job_chunks WHERE job_id = ?", (jid,))}
+        skip = done | set(taken)
+        return next((c for c in range(job["chunks_total"]) if c not in skip), None)
+
     def chunk_sites(self, jid: str, chunk: int, size: int) -> list[tuple[int, bytes, dict]]:
         with self._lock:
             rows = self._db.execute("SELECT idx, wkb, props FROM job_sites WHERE job_id = ? AND idx >= ? AND idx < ? "

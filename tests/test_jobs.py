@@ -175,3 +175,50 @@ def test_cli_batch_with_progress(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "app.cli", "batch", str(sites), "--industry", "Q0000",
                           "--out", str(out)], capture_output=True, text=True, env=env)
     assert bad.returncode == 2
+
+
+def test_dask_local_cluster_gives_identical_results(tmp_path, store, rules, industries):
+    """A LocalCluster of 2 worker processes, layers loaded once per worker by the plugin:
+    the same rows as the single-process runner."""
+    from distributed import LocalCluster
+
+    from app.deps import Services
+    from app.jobs import JobRunner
+    from app.settings import Settings
+    from zoning.distributed import connect
+
+    gdf = gpd.read_file(io.BytesIO(sites_geojson(400, seed=11)))
+    sites = [(shapely.to_wkb(g), {"name": n}) for g, n in zip(gdf.geometry, gdf.name)]
+    params = {"industry": "D4416", "action": "new", "edition": "2023"}
+    settings = Settings(state_dir=tmp_path)
+    services = Services(settings, store, rules, industries)
+    local = JobStore(tmp_path / "local.sqlite")
+    a = local.create(sites, params, {"filename": "x"}, 50)
+    JobRunner(services, local).run(a)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        client = connect(cluster.scheduler_address, settings)
+        try:
+            remote = JobStore(tmp_path / "remote.sqlite")
+            b = remote.create(sites, params, {"filename": "x"}, 50)
+            JobRunner(services, remote, dask_client=client).run(b)
+            workers = client.run(lambda dask_worker: hasattr(dask_worker, "zoning_services"))
+            assert len(workers) == 2 and all(workers.values())
+        finally:
+            client.close()
+    assert remote.state(b) == "done"
+    assert remote.results(b) == local.results(a)
+
+
+def test_cli_batch_on_a_dask_scheduler(tmp_path):
+    from distributed import LocalCluster
+
+    sites = tmp_path / "sites.geojson"
+    sites.write_bytes(sites_geojson(90))
+    out = tmp_path / "r.csv"
+    env = {**os.environ, "ZONING_STATE_DIR": str(tmp_path / "state")}
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        r = subprocess.run([sys.executable, "-m", "app.cli", "batch", str(sites), "--industry", "C3120",
+                            "--chunk-size", "20", "--dask", cluster.scheduler_address, "--out", str(out)],
+                           capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "on Dask" in r.stderr and len(out.read_text(encoding="utf-8-sig").splitlines()) == 91
