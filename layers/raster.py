@@ -9,6 +9,7 @@ read by window, never whole. Backend-independent: both stores keep rasters as fi
 from __future__ import annotations
 
 import hashlib
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,23 +96,39 @@ def open_raster(entry: LayerEntry, data_dir: Path) -> RasterInfo:
     return info
 
 
+_LOCAL = threading.local()
+
+
+def _dataset(info: RasterInfo):
+    """An open dataset for this thread (rasterio handles are not thread-safe), reopened when
+    the layer's version changes."""
+    cache = getattr(_LOCAL, "datasets", None)
+    if cache is None:
+        cache = _LOCAL.datasets = {}
+    key = (str(info.path), info.version)
+    ds = cache.get(key)
+    if ds is None or ds.closed:
+        ds = cache[key] = rasterio.open(info.path)
+    return ds
+
+
 def sample(info: RasterInfo, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Values at lon/lat points (nearest pixel); NaN outside the raster or on nodata."""
     lon, lat = np.atleast_1d(np.asarray(lon, float)), np.atleast_1d(np.asarray(lat, float))
-    with rasterio.open(info.path) as src:
-        x, y = lon, lat
-        if src.crs and src.crs.to_string() != STORAGE_CRS:
-            x, y = Transformer.from_crs(STORAGE_CRS, src.crs, always_xy=True).transform(lon, lat)
-        rows, cols = rasterio.transform.rowcol(src.transform, x, y)
-        rows, cols = np.asarray(rows), np.asarray(cols)
-        out = np.full(len(lon), np.nan)
-        inside = (rows >= 0) & (rows < src.height) & (cols >= 0) & (cols < src.width)
-        if inside.any():
-            vals = np.array([v[0] for v in src.sample(zip(np.asarray(x)[inside], np.asarray(y)[inside]),
-                                                      indexes=info.spec.band)], dtype=float)
-            if info.nodata is not None:
-                vals[vals == info.nodata] = np.nan
-            out[inside] = vals
+    src = _dataset(info)
+    x, y = lon, lat
+    if src.crs and src.crs.to_string() != STORAGE_CRS:
+        x, y = Transformer.from_crs(STORAGE_CRS, src.crs, always_xy=True).transform(lon, lat)
+    rows, cols = rasterio.transform.rowcol(src.transform, x, y)
+    rows, cols = np.asarray(rows), np.asarray(cols)
+    out = np.full(len(lon), np.nan)
+    inside = (rows >= 0) & (rows < src.height) & (cols >= 0) & (cols < src.width)
+    if inside.any():
+        vals = np.array([v[0] for v in src.sample(zip(np.asarray(x)[inside], np.asarray(y)[inside]),
+                                                  indexes=info.spec.band)], dtype=float)
+        if info.nodata is not None:
+            vals[vals == info.nodata] = np.nan
+        out[inside] = vals
     return out
 
 
