@@ -79,10 +79,10 @@ def _assess(args) -> int:
 def _siting(args) -> int:
     """The same as POST /v1/siting; writes the ranked candidates to --out (.geojson, .gpkg or
     .csv) and prints the summary and rejections as JSON."""
-    import geopandas as gpd
-
     from app.main import load_services
+    from app.routers.siting import COLUMNS, candidate_feature
     from app.settings import get_settings
+    from layers.export import export_features
     from layers.ingest import IngestError, read_upload
     from zoning.errors import ZoningError
     from zoning.siting import LAND_KINDS, SitingQuery, siting
@@ -112,16 +112,9 @@ def _siting(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     cands = result["candidates"]
-    rows = [{k: v for k, v in c.items() if k not in ("geometry", "verdict_reasons", "properties", "removed_share",
-                                                     "score_parts", "reasons")} for c in cands]
-    gdf = gpd.GeoDataFrame(rows, geometry=[c["geometry"] for c in cands], crs="EPSG:4490")
     out = Path(args.out)
-    if out.suffix.lower() == ".csv":
-        gdf.drop(columns="geometry").to_csv(out, index=False, encoding="utf-8-sig")
-    elif out.suffix.lower() == ".gpkg":
-        gdf.to_file(out, layer="candidates", driver="GPKG")
-    else:
-        out.write_text(gdf.to_json(ensure_ascii=False), encoding="utf-8")
+    fmt = {".csv": "csv", ".gpkg": "gpkg"}.get(out.suffix.lower(), "geojson")
+    out.write_bytes(export_features([candidate_feature(c) for c in cands], fmt, COLUMNS, "candidates")[0])
     print(f"{len(cands)} candidates written to {out}", file=sys.stderr)
     json.dump({"summary": result["summary"], "supply_curve": result["supply_curve"],
                "rejected": [{k: v for k, v in r.items() if k != "geometry"} for r in result["rejected"]],
@@ -134,7 +127,6 @@ def _batch(args) -> int:
     """A batch job without HTTP: every site of the file judged for one project, results to
     --out (.gpkg, .geojson or .csv), progress on stderr. Resumable: the job lives in
     ZONING_STATE_DIR/jobs.sqlite and `--resume JOB_ID` picks it up."""
-    import dataclasses
 
     import shapely
 
@@ -155,8 +147,7 @@ def _batch(args) -> int:
             jobs.get(jid)
         else:
             services.industries.get(args.industry)
-            limits = dataclasses.replace(settings.upload_limits(), max_features=settings.batch_max_sites,
-                                         max_vertices=settings.batch_max_vertices)
+            limits = settings.batch_limits()
             upload = read_upload(Path(args.sites).read_bytes(), Path(args.sites).name, crs=args.crs, limits=limits)
             params = {"industry": args.industry, "action": args.action, "product": None, "name": None,
                       "edition": args.edition or settings.key_region_edition}

@@ -88,7 +88,7 @@ class JobRunner:
 
         size = job["chunk_size"]
         todo = []
-        while (chunk := self.jobs.next_chunk_after(jid, todo)) is not None:
+        while (chunk := self.jobs.next_chunk(jid, todo)) is not None:
             todo.append(chunk)
             if max_chunks is not None and len(todo) >= max_chunks:
                 break

@@ -139,6 +139,24 @@ class LayerEntry(BaseModel):
         return v
 
 
+class EntryBacked:
+    """What every loaded layer (vector or raster) says about itself from its catalog entry."""
+
+    entry: LayerEntry
+
+    @property
+    def id(self) -> str:
+        return self.entry.id
+
+    @property
+    def kind(self) -> str:
+        return self.entry.kind
+
+    @property
+    def synthetic(self) -> bool:
+        return self.entry.synthetic
+
+
 class Catalog(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -5,12 +5,12 @@ nothing is lost."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import sqlite3
-import threading
 import uuid
 from pathlib import Path
+
+from layers.export import export_features
+from layers.sqlite import SQLiteStore, now
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -35,36 +35,16 @@ class JobNotFound(KeyError):
         return f"no job {self.args[0]!r}"
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-class JobStore:
+class JobStore(SQLiteStore):
     def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(SCHEMA)
-
-    def _tx(self, fn):
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                out = fn(self._db)
-                self._db.execute("COMMIT")
-                return out
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        super().__init__(path, SCHEMA)
 
     def create(self, sites: list[tuple[bytes, dict]], params: dict, upload: dict, chunk_size: int) -> str:
         jid = uuid.uuid4().hex
 
         def write(db):
             db.execute("INSERT INTO jobs (id, created, state, total, chunk_size, params, upload) VALUES (?,?,?,?,?,?,?)",
-                       (jid, _now(), "queued", len(sites), chunk_size, json.dumps(params, ensure_ascii=False),
+                       (jid, now(), "queued", len(sites), chunk_size, json.dumps(params, ensure_ascii=False),
                         json.dumps(upload, ensure_ascii=False)))
             db.executemany("INSERT INTO job_sites (job_id, idx, wkb, props) VALUES (?,?,?,?)",
                            [(jid, i, w, json.dumps(p, ensure_ascii=False)) for i, (w, p) in enumerate(sites)])
@@ -89,9 +69,7 @@ class JobStore:
 
     def pending(self) -> list[str]:
         """Jobs to (re)start: queued, or running when the service stopped."""
-        with self._lock:
-            return [r[0] for r in self._db.execute(
-                "SELECT id FROM jobs WHERE state IN ('queued', 'running') ORDER BY created").fetchall()]
+        return [r[0] for r in self._read("SELECT id FROM jobs WHERE state IN ('queued', 'running') ORDER BY created")]
 
     def set_state(self, jid: str, state: str, error: str | None = None) -> None:
         assert state in STATES
@@ -99,9 +77,9 @@ class JobStore:
 
         def write(db):
             if col == "started":
-                db.execute("UPDATE jobs SET state = ?, started = coalesce(started, ?) WHERE id = ?", (state, _now(), jid))
+                db.execute("UPDATE jobs SET state = ?, started = coalesce(started, ?) WHERE id = ?", (state, now(), jid))
             elif col:
-                db.execute("UPDATE jobs SET state = ?, finished = ?, error = ? WHERE id = ?", (state, _now(), error, jid))
+                db.execute("UPDATE jobs SET state = ?, finished = ?, error = ? WHERE id = ?", (state, now(), error, jid))
             else:
                 db.execute("UPDATE jobs SET state = ? WHERE id = ?", (state, jid))
         self._tx(write)
@@ -113,80 +91,45 @@ class JobStore:
         return self.get(jid)
 
     def state(self, jid: str) -> str:
-        with self._lock:
-            row = self._db.execute("SELECT state FROM jobs WHERE id = ?", (jid,)).fetchone()
-        if row is None:
+        rows = self._read("SELECT state FROM jobs WHERE id = ?", (jid,))
+        if not rows:
             raise JobNotFound(jid)
-        return row[0]
+        return rows[0][0]
 
-    def next_chunk(self, jid: str) -> int | None:
+    def next_chunk(self, jid: str, taken: list[int] = ()) -> int | None:
+        """The first chunk without results (and not in ``taken``)."""
         job = self.get(jid)
-        with self._lock:
-            done = {r[0] for r in self._db.execute("SELECT chunk FROM job_chunks WHERE job_id = ?", (jid,))}
-        return next((c for c in range(job["chunks_total"]) if c not in done), None)
-
-    def next_chunk_after(self, jid: str, taken: list[int]) -> int | None:
-        """The first chunk without results that is not in ``taken``."""
-        job = self.get(jid)
-        with self._lock:
-            done = {r[0] for r in self._db.execute("SELECT chunk FROM job_chunks WHERE job_id = ?", (jid,))}
+        done = {r[0] for r in self._read("SELECT chunk FROM job_chunks WHERE job_id = ?", (jid,))}
         skip = done | set(taken)
         return next((c for c in range(job["chunks_total"]) if c not in skip), None)
 
     def chunk_sites(self, jid: str, chunk: int, size: int) -> list[tuple[int, bytes, dict]]:
-        with self._lock:
-            rows = self._db.execute("SELECT idx, wkb, props FROM job_sites WHERE job_id = ? AND idx >= ? AND idx < ? "
-                                    "ORDER BY idx", (jid, chunk * size, (chunk + 1) * size)).fetchall()
+        rows = self._read("SELECT idx, wkb, props FROM job_sites WHERE job_id = ? AND idx >= ? AND idx < ? "
+                          "ORDER BY idx", (jid, chunk * size, (chunk + 1) * size))
         return [(i, bytes(w), json.loads(p)) for i, w, p in rows]
 
     def save_chunk(self, jid: str, chunk: int, results: list[dict], seconds: float) -> None:
         self._tx(lambda db: db.execute(
             "INSERT OR IGNORE INTO job_chunks (job_id, chunk, results, seconds, finished) VALUES (?,?,?,?,?)",
-            (jid, chunk, json.dumps(results, ensure_ascii=False), seconds, _now())))
+            (jid, chunk, json.dumps(results, ensure_ascii=False), seconds, now())))
 
     def results(self, jid: str) -> list[dict]:
         self.get(jid)
-        with self._lock:
-            rows = self._db.execute("SELECT results FROM job_chunks WHERE job_id = ? ORDER BY chunk", (jid,)).fetchall()
+        rows = self._read("SELECT results FROM job_chunks WHERE job_id = ? ORDER BY chunk", (jid,))
         return [r for (blob,) in rows for r in json.loads(blob)]
 
     def chunk_count(self, jid: str) -> int:
-        with self._lock:
-            return self._db.execute("SELECT count(*) FROM job_chunks WHERE job_id = ?", (jid,)).fetchone()[0]
+        return self._read("SELECT count(*) FROM job_chunks WHERE job_id = ?", (jid,))[0][0]
 
 
 RESULT_COLUMNS = ["index", "verdict", "area_m2", "reasons", "prohibited_by", "zones", "synthetic", "error"]
-MEDIA = {"geojson": "application/geo+json", "gpkg": "application/geopackage+sqlite3", "csv": "text/csv"}
 
 
 def export_results(rows: list[dict], fmt: str) -> tuple[bytes, str]:
     """Result rows (index, geometry, properties, RESULT_COLUMNS) as GeoJSON, GeoPackage
     (EPSG:4490) or CSV; the sites' own attributes come along (prefixed ``attr_`` in tables)."""
-    import csv
-    import io
-    import tempfile
-
+    features = [{"type": "Feature", "id": r["index"], "geometry": r["geometry"],
+                 "properties": {**{c: r[c] for c in RESULT_COLUMNS}, "attributes": r["properties"]}} for r in rows]
     attr_keys = sorted({k for r in rows for k in r["properties"]})
-    if fmt == "geojson":
-        fc = {"type": "FeatureCollection", "features": [
-            {"type": "Feature", "id": r["index"], "geometry": r["geometry"],
-             "properties": {**{c: r[c] for c in RESULT_COLUMNS}, "attributes": r["properties"]}} for r in rows]}
-        return json.dumps(fc, ensure_ascii=False).encode(), MEDIA[fmt]
-    flat = [{**{c: r[c] for c in RESULT_COLUMNS}, **{f"attr_{k}": r["properties"].get(k) for k in attr_keys}}
-            for r in rows]
-    if fmt == "csv":
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=RESULT_COLUMNS + [f"attr_{k}" for k in attr_keys])
-        w.writeheader()
-        w.writerows(flat)
-        return buf.getvalue().encode("utf-8-sig"), MEDIA[fmt]
-    if fmt != "gpkg":
-        raise ValueError(f"format must be geojson, gpkg or csv; got {fmt!r}")
-    import geopandas as gpd
-    import shapely.geometry
-
-    gdf = gpd.GeoDataFrame(flat, geometry=[shapely.geometry.shape(r["geometry"]) for r in rows], crs="EPSG:4490")
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "results.gpkg"
-        gdf.to_file(path, layer="results", driver="GPKG")
-        return path.read_bytes(), MEDIA[fmt]
+    return export_features(features, fmt, RESULT_COLUMNS + [f"attr_{k}" for k in attr_keys], "results",
+                           flatten=lambda p: {**p, **{f"attr_{k}": v for k, v in p["attributes"].items()}})

@@ -277,7 +277,7 @@ SELECT ST_AsMVT(t, %(name)s, %(extent)s, 'geom'), count(*) FROM t""").format(
 
     # -- OGC items
     def select(self, layer_id, *, bbox=None, equals=None, cql=None, limit=10, offset=0):
-        from layers.query import Selection
+        from layers.query import Selection, check_equals
 
         info = self.info(layer_id)
         fields = set(info.fields)
@@ -287,9 +287,8 @@ SELECT ST_AsMVT(t, %(name)s, %(extent)s, 'geom'), count(*) FROM t""").format(
                                  "ST_Intersects(s.geom, ST_MakeEnvelope(%s, %s, %s, %s, 4490)))").format(
                 sql.Identifier(self.schema, _sub(layer_id))))
             params += [float(b) for b in bbox]
+        check_equals(equals, fields)
         for name, value in (equals or {}).items():
-            if name not in fields:
-                raise UnknownLayer(layer_id)
             where.append(sql.SQL("f.attrs->>{} = %s").format(sql.Literal(name)))
             params.append(str(value))
         if cql is not None:

@@ -66,6 +66,12 @@ def check_properties(node: ast.Node, fields: set[str], geometry_name: str = "geo
         )
 
 
+def check_equals(equals: dict | None, fields: set[str]) -> None:
+    unknown = sorted(set(equals or {}) - fields)
+    if unknown:
+        raise InvalidFilter(f"unknown properties {unknown}; known: {sorted(fields)}")
+
+
 @dataclass
 class Selection:
     matched: int
@@ -78,6 +84,7 @@ def select(frame: pd.DataFrame, geoms: np.ndarray, tree: shapely.STRtree, *,
            cql: ast.Node | None = None,
            limit: int = 10, offset: int = 0) -> Selection:
     """Indices of the features passing every test, in layer order, paged."""
+    check_equals(equals, set(frame.columns))
     mask = np.ones(len(frame), dtype=bool)
     if bbox is not None:
         hit = np.zeros(len(frame), dtype=bool)

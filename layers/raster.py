@@ -22,7 +22,7 @@ from rasterio.warp import transform_bounds
 from rio_tiler.colormap import cmap
 from rio_tiler.io import Reader
 
-from layers.catalog import LayerEntry, RasterSpec
+from layers.catalog import EntryBacked, LayerEntry, RasterSpec
 from layers.crs import STORAGE_CRS
 
 TILE_SIZE = 256
@@ -33,7 +33,7 @@ class RasterError(Exception):
 
 
 @dataclass(frozen=True)
-class RasterInfo:
+class RasterInfo(EntryBacked):
     entry: LayerEntry
     path: Path
     version: str
@@ -43,18 +43,6 @@ class RasterInfo:
     height: int
     resolution: tuple[float, float]  # in the file's CRS units
     nodata: float | None
-
-    @property
-    def id(self) -> str:
-        return self.entry.id
-
-    @property
-    def kind(self) -> str:
-        return self.entry.kind
-
-    @property
-    def synthetic(self) -> bool:
-        return self.entry.synthetic
 
     @property
     def spec(self) -> RasterSpec:

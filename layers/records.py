@@ -4,12 +4,11 @@ write is all or nothing; readers never see half a record."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import sqlite3
-import threading
 import uuid
 from pathlib import Path
+
+from layers.sqlite import SQLiteStore, now
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS assessments (
@@ -29,44 +28,25 @@ class RecordNotFound(KeyError):
         return f"no stored assessment {self.args[0]!r}"
 
 
-class AssessmentStore:
+class AssessmentStore(SQLiteStore):
     def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        super().__init__(path, SCHEMA)
 
     def add(self, kind: str, body: dict, input_sha256: str | None = None, filename: str | None = None) -> str:
-        rid = uuid.uuid4().hex
-        created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        rid, created = uuid.uuid4().hex, now()
         doc = {**body, "id": rid, "created": created}
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute(
-                    "INSERT INTO assessments (id, created, kind, input_sha256, filename, body) VALUES (?,?,?,?,?,?)",
-                    (rid, created, kind, input_sha256, filename, json.dumps(doc, ensure_ascii=False)),
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        self._tx(lambda db: db.execute(
+            "INSERT INTO assessments (id, created, kind, input_sha256, filename, body) VALUES (?,?,?,?,?,?)",
+            (rid, created, kind, input_sha256, filename, json.dumps(doc, ensure_ascii=False))))
         return rid
 
-    def get(self, rid: str) -> dict:
-        with self._lock:
-            row = self._db.execute("SELECT body FROM assessments WHERE id = ?", (rid,)).fetchone()
-        if row is None:
+    def get(self, rid: str, kind: str | None = None) -> dict:
+        """The record ``rid``; with ``kind``, only a record of that kind (an upload assessment
+        is not a siting result, and asking for one by the other's id is a 404)."""
+        rows = self._read("SELECT kind, body FROM assessments WHERE id = ?", (rid,))
+        if not rows or (kind is not None and rows[0][0] != kind):
             raise RecordNotFound(rid)
-        return json.loads(row[0])
+        return json.loads(rows[0][1])
 
     def count(self) -> int:
-        with self._lock:
-            return self._db.execute("SELECT count(*) FROM assessments").fetchone()[0]
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        return self._read("SELECT count(*) FROM assessments")[0][0]

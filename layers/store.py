@@ -29,7 +29,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from layers.catalog import REQUIRED_FIELDS, Catalog, LayerEntry, load_catalog
+from layers.catalog import REQUIRED_FIELDS, Catalog, EntryBacked, LayerEntry, load_catalog
 from layers.crs import STORAGE_CRS
 from layers.raster import RasterError, RasterInfo, open_raster
 
@@ -59,7 +59,7 @@ class UnknownLayer(LayerError, KeyError):
 
 
 @dataclass(frozen=True)
-class LayerInfo:
+class LayerInfo(EntryBacked):
     """Catalog entry plus what loading found: version, count, extent, schema."""
 
     entry: LayerEntry
@@ -69,18 +69,6 @@ class LayerInfo:
     geometry_type: str
     fields: tuple[str, ...]
     warnings: tuple[str, ...] = ()
-
-    @property
-    def id(self) -> str:
-        return self.entry.id
-
-    @property
-    def kind(self) -> str:
-        return self.entry.kind
-
-    @property
-    def synthetic(self) -> bool:
-        return self.entry.synthetic
 
 
 @dataclass

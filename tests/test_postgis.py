@@ -174,3 +174,11 @@ def test_tiles_by_st_asmvt_match_the_embedded_tiles(store, pg_store, layer, z):
         ga, gb = shapely.geometry.shape(f["geometry"]), shapely.geometry.shape(fb[fid]["geometry"])
         if ga.area > 100:  # polygons: the same shape to within simplification (px²)
             assert abs(ga.area - gb.area) <= 0.02 * ga.area + 50
+
+
+def test_unknown_equality_property_is_a_filter_error(store, pg_store):
+    from layers.query import InvalidFilter
+
+    for s in (store, pg_store):
+        with pytest.raises(InvalidFilter, match="nope"):
+            s.select("control_units", equals={"nope": "1"})

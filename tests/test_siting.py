@@ -169,3 +169,18 @@ def test_settlement_setbacks_follow_the_technology(client):
     removed = lambda r: sum(x["removed_share"].get("settlement", 0) for x in  # noqa: E731
                             [f["properties"] for f in r["features"]] + r["rejected"])
     assert removed(wind) > 0 and removed(off) == 0
+
+
+def test_stored_results_are_found_only_under_their_own_kind(client, ningxia_pv, reference_upload_id):
+    assert client.get(f"/v1/assessments/{ningxia_pv['id']}").status_code == 404
+    assert client.get(f"/v1/assessments/{ningxia_pv['id']}/report.html").status_code == 404
+    assert client.get(f"/v1/siting/{reference_upload_id}").status_code == 404
+    assert client.get(f"/v1/siting/{reference_upload_id}/export.csv").status_code == 404
+
+
+@pytest.fixture
+def reference_upload_id(client):
+    from tests.test_uploads import geojson_bytes
+
+    r = client.post("/v1/assess/upload", files={"file": ("a.geojson", geojson_bytes())}, data={"industry": "C3120"})
+    return r.json()["id"]

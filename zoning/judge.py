@@ -91,7 +91,7 @@ class Assessment:
     assessed_at: str
 
 
-def _py(v):
+def plain_value(v):
     """numpy / pandas scalars to plain JSON-able Python."""
     if isinstance(v, np.generic):
         v = v.item()
@@ -106,14 +106,14 @@ def feature_refs(hits: LayerHits, mask: np.ndarray | None = None) -> list[Featur
     rows = np.flatnonzero(mask) if mask is not None else range(len(hits))
     out = []
     for i in rows:
-        props = {k: _py(v) for k, v in hits.row(i).items()}
+        props = {k: plain_value(v) for k, v in hits.row(i).items()}
         out.append(
             FeatureRef(
                 layer_id=hits.info.id,
                 feature_id=str(hits.ids[i]),
                 properties=props,
-                overlap_m2=_py(round(float(hits.overlap_m2[i]), 2)),
-                share=_py(round(float(hits.share[i]), 6)),
+                overlap_m2=plain_value(round(float(hits.overlap_m2[i]), 2)),
+                share=plain_value(round(float(hits.share[i]), 6)),
             )
         )
     return out

@@ -32,7 +32,7 @@ from layers.crs import gk3_epsg
 from layers.store import LayerStore
 from zoning.errors import InvalidParameter
 from zoning.industries import IndustryCatalogue
-from zoning.judge import Project, judge
+from zoning.judge import Project, judge_many, plain_value
 from zoning.rules import RuleSet
 from zoning.site import site_from_geometry
 
@@ -180,10 +180,10 @@ def siting(store: LayerStore, rules: RuleSet, industries: IndustryCatalogue, que
     for info in layers:
         _, idx = store.query(info.id, np.array([aoi], dtype=object))
         idx = np.unique(idx)
-        attrs = store.attributes(info.id, idx)
+        attrs = store.attribute_columns(info.id, idx)
         ids = store.feature_ids(info.id, idx)
         for k, (fid, geom) in enumerate(zip(ids, store.geometries(info.id, idx))):
-            props = {c: attrs.iloc[k][c] for c in attrs.columns}
+            props = {c: plain_value(col[k]) for c, col in attrs.items()}
             if props.get("land_kind") not in p["land_kinds"]:
                 continue
             rows.append((info, str(fid), props, shapely.intersection(geom, aoi)))
@@ -226,7 +226,7 @@ def siting(store: LayerStore, rules: RuleSet, industries: IndustryCatalogue, que
         base = {"layer": info.id, "layer_version": info.version, "id": fid,
                 "land_kind": props.get("land_kind"), "name": props.get("name"),
                 "area_ha": round(total / 1e4, 2), "removed_share": {k: round(v, 4) for k, v in removed.items()},
-                "synthetic": info.synthetic, "properties": _plain(props)}
+                "synthetic": info.synthetic, "properties": props}
         if usable.is_empty:
             rejected.append({**base, "usable_ha": 0.0, "reasons": reasons or ["nothing usable"]})
             continue
@@ -235,12 +235,13 @@ def siting(store: LayerStore, rules: RuleSet, industries: IndustryCatalogue, que
     usable_ll = [_to_ll(u, e) for _, _, u, e in kept]
     means = _zonal_means(store, usable_ll, ["slope", p["resource"]]) if kept else {}
     grid_layers = store.layers_of_kind("grid")
+    outcomes = []  # (row, reasons, site to judge or None), in candidate order
     for k, (base, reasons, usable, epsg) in enumerate(kept):
         ll = usable_ll[k]
         slope_mean = float(means["slope"][k])
         resource = float(means[p["resource"]][k])
         near_grid = [g for lyr in grid_layers for g in _near_one(store, lyr.id, ll, p["max_grid_km"] * 1000)]
-        grid_km = (min(shapely.distance(usable, g) for g in _to_gk(np.asarray(near_grid, dtype=object), epsg)) / 1000
+        grid_km = (float(shapely.distance(usable, _to_gk(np.asarray(near_grid, dtype=object), epsg)).min()) / 1000
                    if near_grid else math.inf)
         area_km2 = usable.area / 1e6
         mw = area_km2 * p["density_mw_per_km2"]
@@ -258,10 +259,17 @@ def siting(store: LayerStore, rules: RuleSet, industries: IndustryCatalogue, que
         if grid_km > p["max_grid_km"]:
             out_reasons.append(f"grid farther than {p['max_grid_km']:g} km")
         if len(out_reasons) > len(reasons):  # out on resource or grid: no permit question to ask
-            rejected.append({**item, "reasons": out_reasons})
+            outcomes.append((item, out_reasons, None))
+        else:
+            outcomes.append((item, reasons, site_from_geometry(ll, max_vertices=2_000_000)))
+    # the permit verdicts of all remaining candidates in one batch judgment
+    to_judge = [site for _, _, site in outcomes if site is not None]
+    verdicts = iter(judge_many(store, rules, industries, to_judge, Project(p["industry"], "new"), edition=edition))
+    for item, reasons, site in outcomes:
+        if site is None:
+            rejected.append({**item, "reasons": reasons})
             continue
-        assessment = judge(store, rules, industries, site_from_geometry(ll, max_vertices=2_000_000),
-                           Project(p["industry"], "new"), edition=edition)
+        assessment = next(verdicts)
         item["verdict"] = assessment.verdict
         item["verdict_reasons"] = [
             {"rule_id": r.rule_id, "verdict": r.verdict, "summary": r.summary,
@@ -278,17 +286,6 @@ def siting(store: LayerStore, rules: RuleSet, industries: IndustryCatalogue, que
 
 def _r(v: float, nd: int):
     return round(v, nd) if np.isfinite(v) else None
-
-
-def _plain(props: dict) -> dict:
-    out = {}
-    for k, v in props.items():
-        if isinstance(v, np.generic):
-            v = v.item()
-        if isinstance(v, float) and not np.isfinite(v):
-            v = None
-        out[k] = v
-    return out
 
 
 def _score(cands: list[dict], p: dict) -> None:

@@ -12,7 +12,7 @@ import shapely
 from layers.ingest import Upload
 from layers.store import LayerStore
 from zoning.industries import IndustryCatalogue
-from zoning.judge import Project, judge
+from zoning.judge import Project, judge_many
 from zoning.rules import RuleSet
 from zoning.site import site_from_geometry
 
@@ -34,18 +34,15 @@ def upload_summary(upload: Upload) -> dict:
 
 def assess_upload(store: LayerStore, rules: RuleSet, industries: IndustryCatalogue, upload: Upload,
                   project: Project, edition: str, max_vertices: int) -> dict:
-    parcels = []
-    for p in upload.parcels:
-        result = judge(store, rules, industries, site_from_geometry(p.geometry, max_vertices=max_vertices),
-                       project, edition=edition)
-        parcels.append({"index": p.index, "properties": p.properties, "area_m2": round(p.area_m2, 2),
-                        "vertices": p.vertices, "geometry": geometry_json(p.geometry),
-                        "assessment": _jsonable(asdict(result))})
-    if len(parcels) == 1:
-        union = parcels[0]["assessment"]
-    else:
-        whole = site_from_geometry(upload.union, max_vertices=max_vertices * max(len(parcels), 1))
-        union = _jsonable(asdict(judge(store, rules, industries, whole, project, edition=edition)))
+    # every parcel, and all of them as one site when there are several, in one batch judgment
+    sites = [site_from_geometry(p.geometry, max_vertices=max_vertices) for p in upload.parcels]
+    if len(sites) > 1:
+        sites.append(site_from_geometry(upload.union, max_vertices=max_vertices * len(sites)))
+    results = [_jsonable(asdict(a)) for a in judge_many(store, rules, industries, sites, project, edition=edition)]
+    parcels = [{"index": p.index, "properties": p.properties, "area_m2": round(p.area_m2, 2),
+                "vertices": p.vertices, "geometry": geometry_json(p.geometry), "assessment": result}
+               for p, result in zip(upload.parcels, results)]
+    union = results[-1]
     return {
         "kind": "upload",
         "verdict": union["verdict"],

@@ -4,7 +4,6 @@ POST /v1/jobs/{id}/cancel. Jobs persist and resume after a restart."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Annotated, Literal
 
 import shapely
@@ -13,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 
 from app.deps import ServicesDep
 from app.models import JobOut
-from layers.ingest import UploadTooLarge, read_upload
+from app.routers.uploads import read_site_file
 from layers.jobs import export_results
 from zoning.uploads import upload_summary
 
@@ -48,12 +47,8 @@ def submit(
     """Queue the judgment of every site of the file for one project; 202 with the job."""
     services.industries.get(industry)  # an unknown industry is a 422 now, not a failed job later
     s = services.settings
-    limits = dataclasses.replace(s.upload_limits(), max_features=s.batch_max_sites,
-                                 max_vertices=s.batch_max_vertices)
-    data = file.file.read(limits.max_bytes + 1)
-    if len(data) > limits.max_bytes:
-        raise UploadTooLarge(f"the file is larger than {limits.max_bytes / 2**20:.0f} MB")
-    upload = read_upload(data, file.filename or "sites", crs=crs or None, limits=limits)
+    limits = s.batch_limits()
+    upload = read_site_file(file, crs, limits)
     params = {"industry": industry, "action": action, "product": product, "name": name,
               "edition": key_region_edition or s.key_region_edition}
     sites = [(shapely.to_wkb(p.geometry), p.properties) for p in upload.parcels]

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import tempfile
-from pathlib import Path
 from typing import Literal
 
 from fastapi import APIRouter, Request
@@ -13,6 +9,7 @@ from fastapi.responses import Response
 
 from app.deps import ServicesDep
 from app.models import SitingRequest, SitingResponse
+from layers.export import export_features
 from zoning.errors import InvalidParameter
 from zoning.judge import SYNTHETIC_NOTICE
 from zoning.site import parse_site
@@ -36,7 +33,7 @@ def _aoi(body: SitingRequest, services):
     raise InvalidParameter(f"adcode {body.adcode} is not a province, city or county of the admin layers")
 
 
-def _feature(c: dict) -> dict:
+def candidate_feature(c: dict) -> dict:
     props = {k: v for k, v in c.items() if k != "geometry"}
     return {"type": "Feature", "id": c["id"], "geometry": geometry_json(c["geometry"]), "properties": props}
 
@@ -62,7 +59,7 @@ def run_siting(body: SitingRequest, request: Request, services: ServicesDep) -> 
     )
     doc = {
         "type": "FeatureCollection",
-        "features": [_feature(c) for c in result["candidates"]],
+        "features": [candidate_feature(c) for c in result["candidates"]],
         "rejected": [{k: v for k, v in r.items() if k != "geometry"} for r in result["rejected"]],
         "summary": result["summary"], "supply_curve": result["supply_curve"],
         "parameters": {**result["parameters"], "aoi": geometry_json(aoi)},
@@ -75,7 +72,7 @@ def run_siting(body: SitingRequest, request: Request, services: ServicesDep) -> 
 
 @router.get("/siting/{result_id}", response_model=SitingResponse, operation_id="getSiting")
 def get_siting(result_id: str, request: Request, services: ServicesDep) -> SitingResponse:
-    return SitingResponse.model_validate({**services.records.get(result_id), "links": _links(request, result_id)})
+    return SitingResponse.model_validate({**services.records.get(result_id, kind="siting"), "links": _links(request, result_id)})
 
 
 COLUMNS = ["rank", "id", "land_kind", "name", "usable_ha", "area_ha", "mean_slope_deg", "mean_resource",
@@ -88,28 +85,7 @@ COLUMNS = ["rank", "id", "land_kind", "name", "usable_ha", "area_ha", "mean_slop
                                          "text/csv": {}}}})
 def export_siting(result_id: str, fmt: Literal["geojson", "gpkg", "csv"], services: ServicesDep) -> Response:
     """A stored siting result as GeoJSON, GeoPackage (EPSG:4490) or CSV (one row per candidate)."""
-    doc = services.records.get(result_id)
-    name = f"siting-{result_id}.{fmt}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-    if fmt == "geojson":
-        import json
-
-        body = json.dumps({"type": "FeatureCollection", "features": doc["features"]}, ensure_ascii=False)
-        return Response(body, media_type="application/geo+json", headers=headers)
-    rows = [{c: f["properties"].get(c) for c in COLUMNS} for f in doc["features"]]
-    if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-        return Response(buf.getvalue().encode("utf-8-sig"), media_type="text/csv", headers=headers)
-    import geopandas as gpd
-    import shapely
-
-    gdf = gpd.GeoDataFrame(rows, columns=COLUMNS, geometry=[shapely.geometry.shape(f["geometry"])
-                                                            for f in doc["features"]], crs="EPSG:4490")
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "siting.gpkg"
-        gdf.to_file(path, layer="candidates", driver="GPKG")
-        data = path.read_bytes()
-    return Response(data, media_type="application/geopackage+sqlite3", headers=headers)
+    doc = services.records.get(result_id, kind="siting")
+    data, media = export_features(doc["features"], fmt, COLUMNS, "candidates")
+    return Response(data, media_type=media,
+                    headers={"Content-Disposition": f'attachment; filename="siting-{result_id}.{fmt}"'})

@@ -23,6 +23,10 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
+def _not_modified(request: Request, t) -> bool:
+    return t.etag in request.headers.get("if-none-match", "")
+
+
 def _vector(services):
     return [i for i in services.store.layers() if i.kind != "raster"]
 
@@ -47,7 +51,7 @@ def tile(
     t = render(services.store, ids, z, x, y, cache=services.tiles)
     headers = {"ETag": t.etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding",
                "X-Tile-Features": str(t.features)}
-    if t.etag in request.headers.get("if-none-match", ""):
+    if _not_modified(request, t):
         return Response(status_code=304, headers=headers)
     if "gzip" in request.headers.get("accept-encoding", ""):
         return Response(t.data, media_type=MVT, headers={**headers, "Content-Encoding": "gzip"})
@@ -71,51 +75,41 @@ def raster_tile(
         raise InvalidParameter(f"layer {layer!r} is a vector layer: fetch /tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt")
     t = render_raster(services.store, layer, z, x, y, cache=services.tiles)
     headers = {"ETag": t.etag, "Cache-Control": CACHE_CONTROL}
-    if t.etag in request.headers.get("if-none-match", ""):
+    if _not_modified(request, t):
         return Response(status_code=304, headers=headers)
     return Response(t.data, media_type=PNG, headers=headers)
 
 
-def _raster_tilejson(layer: str, request: Request, services) -> dict:
-    info = services.store.raster(layer)
+def _tilejson(info, url: str, bounds, unit: str = "") -> dict:
+    """TileJSON 3.0 fields shared by vector and raster layers."""
     e = info.entry
     return {
         "tilejson": "3.0.0",
         "name": e.title.en,
-        "description": f"{e.title.zh} — {e.title.en} ({e.raster.unit})"
+        "description": f"{e.title.zh} — {e.title.en}" + (f" ({unit})" if unit else "")
                        + (" (SYNTHETIC sample data)" if e.synthetic else ""),
         "version": info.version,
         "attribution": e.provenance,
         "scheme": "xyz",
-        "tiles": [f"{_base(request)}/tiles/{layer}/{{z}}/{{x}}/{{y}}.png"],
+        "tiles": [url],
         "minzoom": e.minzoom,
         "maxzoom": e.maxzoom,
-        "bounds": list(info.bbox),
+        "bounds": list(bounds),
         "synthetic": e.synthetic,
     }
 
 
 @router.get("/{layer}/tilejson.json", operation_id="getTileJSON")
 def tilejson(layer: str, request: Request, services: ServicesDep) -> dict:
+    url = f"{_base(request)}/tiles/{layer}/{{z}}/{{x}}/{{y}}"
     if services.store.is_raster(layer):
-        return _raster_tilejson(layer, request, services)
+        info = services.store.raster(layer)
+        return _tilejson(info, url + ".png", info.bbox, info.entry.raster.unit)
     info = services.store.info(layer)
     e = info.entry
-    return {
-        "tilejson": "3.0.0",
-        "name": e.title.en,
-        "description": f"{e.title.zh} — {e.title.en}" + (" (SYNTHETIC sample data)" if e.synthetic else ""),
-        "version": info.version,
-        "attribution": e.provenance,
-        "scheme": "xyz",
-        "tiles": [f"{_base(request)}/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt"],
-        "minzoom": e.minzoom,
-        "maxzoom": e.maxzoom,
-        "bounds": list(info.bbox) if info.bbox else [-180, -85.05, 180, 85.05],
-        "vector_layers": [{"id": layer, "fields": {f: "" for f in info.fields},
-                           "minzoom": e.minzoom, "maxzoom": e.maxzoom}],
-        "synthetic": e.synthetic,
-    }
+    return {**_tilejson(info, url + ".mvt", info.bbox or (-180, -85.05, 180, 85.05)),
+            "vector_layers": [{"id": layer, "fields": {f: "" for f in info.fields},
+                               "minzoom": e.minzoom, "maxzoom": e.maxzoom}]}
 
 
 @router.get("/style.json", operation_id="getStyle")

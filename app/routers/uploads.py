@@ -24,8 +24,8 @@ FORMATS_HELP = ("GeoJSON, zipped Shapefile, KML, KMZ, GeoPackage, CSV/XLSX bound
                 "用地报批 coordinate TXT or DXF")
 
 
-def _read(services, file: UploadFile, crs: str | None):
-    limits = services.settings.upload_limits()
+def read_site_file(file: UploadFile, crs: str | None, limits):
+    """The uploaded file read up to its size limit, parsed (in the limited subprocess)."""
     data = file.file.read(limits.max_bytes + 1)
     if len(data) > limits.max_bytes:
         raise UploadTooLarge(f"the file is larger than {limits.max_bytes / 2**20:.0f} MB")
@@ -40,7 +40,7 @@ def parse_sites(
 ) -> SitesResponse:
     """Read a site file: its parcels as GeoJSON (EPSG:4490) with area, vertex count and the
     file's own attributes, the CRS used and any warnings. Nothing is stored."""
-    upload = _read(services, file, crs)
+    upload = read_site_file(file, crs, services.settings.upload_limits())
     features = [{"type": "Feature", "id": p.index + 1, "geometry": geometry_json(p.geometry),
                  "properties": {"index": p.index, "area_m2": round(p.area_m2, 2), "vertices": p.vertices,
                                 "attributes": p.properties}} for p in upload.parcels]
@@ -67,7 +67,7 @@ def assess_upload_file(
 ) -> UploadAssessmentOut:
     """Judge the project on every parcel of the file and on all parcels together; the result
     is stored (GET /v1/assessments/{id}) with a report in Chinese or English."""
-    upload = _read(services, file, crs)
+    upload = read_site_file(file, crs, services.settings.upload_limits())
     record = assess_upload(
         services.store, services.rules, services.industries, upload,
         Project(industry, action, product, name),
@@ -80,7 +80,7 @@ def assess_upload_file(
 
 @router.get("/assessments/{assessment_id}", response_model=UploadAssessmentOut, operation_id="getAssessment")
 def get_assessment(assessment_id: str, request: Request, services: ServicesDep) -> UploadAssessmentOut:
-    return UploadAssessmentOut.model_validate({**services.records.get(assessment_id),
+    return UploadAssessmentOut.model_validate({**services.records.get(assessment_id, kind="upload"),
                                                "links": _links(request, assessment_id)})
 
 
@@ -94,14 +94,14 @@ def _lang(lang: str) -> str:
             operation_id="getReportHtml")
 def report_html(assessment_id: str, services: ServicesDep,
                 lang: Annotated[str, Query(description="zh (default) or en")] = "zh") -> HTMLResponse:
-    return HTMLResponse(render_html(services.records.get(assessment_id), services.store, _lang(lang)))
+    return HTMLResponse(render_html(services.records.get(assessment_id, kind="upload"), services.store, _lang(lang)))
 
 
 @router.get("/assessments/{assessment_id}/report.pdf", operation_id="getReportPdf",
             responses={200: {"content": {"application/pdf": {}}}})
 def report_pdf(assessment_id: str, services: ServicesDep,
                lang: Annotated[str, Query(description="zh (default) or en")] = "zh") -> Response:
-    record = services.records.get(assessment_id)
+    record = services.records.get(assessment_id, kind="upload")
     pdf = render_pdf(render_html(record, services.store, _lang(lang)))
     return Response(pdf, media_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="assessment-{assessment_id}-{lang}.pdf"'})

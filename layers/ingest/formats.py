@@ -59,7 +59,7 @@ def _polygons_from_frame(df, raw: Raw, limits: Limits, what: str) -> None:
         raise UploadTooLarge(f"{what} has {len(df)} features; at most {limits.max_features}")
     geoms = df.geometry.to_numpy()
     skipped: dict[str, int] = {}
-    cols = [c for c in df.columns if c != df.geometry.name]
+    records = df.drop(columns=df.geometry.name).to_dict("records")
     for i, g in enumerate(geoms):
         if g is None or g.is_empty:
             skipped["empty"] = skipped.get("empty", 0) + 1
@@ -71,7 +71,7 @@ def _polygons_from_frame(df, raw: Raw, limits: Limits, what: str) -> None:
             skipped[g.geom_type] = skipped.get(g.geom_type, 0) + 1
             continue
         raw.geometries.append(shapely.force_2d(g))
-        raw.properties.append({str(c): _jsonable(df[c].iloc[i]) for c in cols})
+        raw.properties.append({str(k): _jsonable(v) for k, v in records[i].items()})
     for kind, n in skipped.items():
         raw.warnings.append(f"{n} {kind} feature(s) left out: parcels must be polygons")
 
