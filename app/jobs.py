@@ -1,7 +1,8 @@
 """The batch-job runner: one background thread per service process works through queued jobs
 chunk by chunk. On start it resumes jobs left queued or running (by a restart or a crash) at
-their first unfinished chunk. With several instances on one job database, each job is run by
-the instance that picks it first (SQLite's write lock serialises the pick)."""
+their first unfinished chunk. With several instances on one PostgreSQL job store, a job is run
+by the instance holding its lease (``JobStore.claim``, renewed before every chunk); when that
+instance dies, another takes the job over once the lease runs out."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class JobRunner:
         self.services = services
         self.jobs = jobs
         self.dask = dask_client  # run chunks on a Dask cluster instead of in this process
+        self.owner = services.settings.runner_id
         self.poll_s = poll_s
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -50,9 +52,8 @@ class JobRunner:
     def run(self, jid: str, max_chunks: int | None = None) -> None:
         """Work on one job until it is done, cancelled or ``max_chunks`` chunks are made."""
         job = self.jobs.get(jid)
-        if job["state"] not in ("queued", "running"):
-            return
-        self.jobs.set_state(jid, "running")
+        if job["state"] not in ("queued", "running") or not self.jobs.claim(jid, self.owner):
+            return  # finished, or another live instance holds it
         p = job["params"]
         project = Project(p["industry"], p["action"], p.get("product"), p.get("name"))
         made = 0
@@ -61,8 +62,8 @@ class JobRunner:
                 self._run_on_cluster(jid, job, max_chunks)
                 return
             while not self._stop.is_set():
-                if self.jobs.state(jid) == "cancelled":
-                    return
+                if not self.jobs.claim(jid, self.owner):
+                    return  # cancelled, or the lease was lost to another instance
                 chunk = self.jobs.next_chunk(jid)
                 if chunk is None:
                     self.jobs.set_state(jid, "done")
@@ -74,7 +75,7 @@ class JobRunner:
                 s = self.services
                 rows = assess_chunk(s.store, s.rules, s.industries, sites, project, p["edition"],
                                     s.settings.max_site_vertices)
-                self.jobs.save_chunk(jid, chunk, rows, time.perf_counter() - t0)
+                self.jobs.save_chunk(jid, chunk, rows, time.perf_counter() - t0, self.owner)
                 made += 1
         except Exception as exc:  # a failed job says why; the runner goes on
             log.exception("job %s failed", jid)
@@ -100,9 +101,9 @@ class JobRunner:
             futures[fut] = (chunk, time.perf_counter())
         for fut in as_completed(futures):
             chunk, t0 = futures[fut]
-            if self.jobs.state(jid) == "cancelled":
+            if not self.jobs.claim(jid, self.owner):  # cancelled, or taken over
                 self.dask.cancel(list(futures))
                 return
-            self.jobs.save_chunk(jid, chunk, fut.result(), time.perf_counter() - t0)
+            self.jobs.save_chunk(jid, chunk, fut.result(), time.perf_counter() - t0, self.owner)
         if self.jobs.next_chunk(jid) is None:
             self.jobs.set_state(jid, "done")

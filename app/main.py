@@ -50,8 +50,8 @@ def load_services(settings: Settings) -> Services:
         store=store,
         rules=load_rules(settings.rules_dir),
         industries=load_industries(),
-        records=AssessmentStore(settings.state_dir / "assessments.sqlite"),
-        jobs=JobStore(settings.state_dir / "jobs.sqlite"),
+        records=AssessmentStore.open(settings.state_dir, settings.state_url),
+        jobs=JobStore.open(settings.state_dir, settings.state_url, settings.job_lease_s),
     )
 
 
@@ -64,8 +64,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             app.state.services = load_services(settings)
             log.info("loaded %d layers", len(app.state.services.store.layers()))
         services = app.state.services
+        s = services.settings
+        if services.records is None:
+            services.records = AssessmentStore.open(s.state_dir, s.state_url)
         if services.jobs is None:
-            services.jobs = JobStore(services.settings.state_dir / "jobs.sqlite")
+            services.jobs = JobStore.open(s.state_dir, s.state_url, s.job_lease_s)
         if services.settings.run_jobs and services.runner is None:
             from app.jobs import JobRunner
 

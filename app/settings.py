@@ -27,6 +27,14 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="postgresql://… switches layer storage and queries to PostGIS "
                           "(load it first with `zoning load-postgis`)")
+    state_database_url: str | None = Field(
+        None, description="postgresql://… keeps stored assessments and batch jobs in PostgreSQL, "
+                          "shared by several instances; defaults to database_url, else SQLite "
+                          "files in state_dir")
+    job_lease_s: float = Field(30.0, gt=0, le=3600, description="a job whose runner has not "
+                               "reported for this long is taken over by another instance")
+    instance_id: str | None = Field(None, description="this instance's name as a job runner; "
+                                    "defaults to host name and state folder, stable across restarts")
     batch_max_sites: int = Field(1_000_000, ge=1, description="sites per batch job")
     batch_max_vertices: int = Field(50_000_000, ge=4, description="vertices per batch job")
     run_jobs: bool = Field(True, description="run batch jobs in this process (a background thread)")
@@ -42,6 +50,16 @@ class Settings(BaseSettings):
     upload_max_depth: int = Field(32, ge=4, le=256)
     upload_timeout_s: float = Field(30.0, gt=0, le=600)
     upload_memory_mb: int = Field(1024, ge=128)
+
+    @property
+    def state_url(self) -> str | None:
+        return self.state_database_url or self.database_url
+
+    @property
+    def runner_id(self) -> str:
+        import socket
+
+        return self.instance_id or f"{socket.gethostname()}:{self.state_dir.resolve()}"
 
     def upload_limits(self):
         from layers.ingest import Limits

@@ -1,6 +1,7 @@
-"""Stored assessments: an embedded SQLite database (WAL, one transaction per write), each
-record a JSON document with its id, time, kind and the sha256 of the input it judged. A
-write is all or nothing; readers never see half a record."""
+"""Stored assessments, in the state database (embedded SQLite by default, PostgreSQL for
+several instances; see ``layers.statedb``): each record a JSON document with its id, time,
+kind and the sha256 of the input it judged. A write is all or nothing; readers never see
+half a record."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 import uuid
 from pathlib import Path
 
-from layers.sqlite import SQLiteStore, now
+from layers.statedb import SQLiteDB, StateDB, now, open_state_db
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS assessments (
@@ -19,7 +20,7 @@ CREATE TABLE IF NOT EXISTS assessments (
     filename TEXT,
     body TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS assessments_created ON assessments (created);
+CREATE INDEX IF NOT EXISTS assessments_created ON assessments (created)
 """
 
 
@@ -28,14 +29,22 @@ class RecordNotFound(KeyError):
         return f"no stored assessment {self.args[0]!r}"
 
 
-class AssessmentStore(SQLiteStore):
-    def __init__(self, path: str | Path):
-        super().__init__(path, SCHEMA)
+class AssessmentStore:
+    def __init__(self, db: StateDB | str | Path):
+        """``db``: an open state database, or a SQLite file path."""
+        self.db = db if isinstance(db, StateDB) else SQLiteDB(db, SCHEMA)
+
+    @classmethod
+    def open(cls, state_dir: str | Path | None, url: str | None = None) -> AssessmentStore:
+        return cls(open_state_db("assessments", SCHEMA, state_dir, url))
+
+    def close(self) -> None:
+        self.db.close()
 
     def add(self, kind: str, body: dict, input_sha256: str | None = None, filename: str | None = None) -> str:
         rid, created = uuid.uuid4().hex, now()
         doc = {**body, "id": rid, "created": created}
-        self._tx(lambda db: db.execute(
+        self.db.tx(lambda db: db.execute(
             "INSERT INTO assessments (id, created, kind, input_sha256, filename, body) VALUES (?,?,?,?,?,?)",
             (rid, created, kind, input_sha256, filename, json.dumps(doc, ensure_ascii=False))))
         return rid
@@ -43,10 +52,10 @@ class AssessmentStore(SQLiteStore):
     def get(self, rid: str, kind: str | None = None) -> dict:
         """The record ``rid``; with ``kind``, only a record of that kind (an upload assessment
         is not a siting result, and asking for one by the other's id is a 404)."""
-        rows = self._read("SELECT kind, body FROM assessments WHERE id = ?", (rid,))
+        rows = self.db.read("SELECT kind, body FROM assessments WHERE id = ?", (rid,))
         if not rows or (kind is not None and rows[0][0] != kind):
             raise RecordNotFound(rid)
         return json.loads(rows[0][1])
 
     def count(self) -> int:
-        return self._read("SELECT count(*) FROM assessments")[0][0]
+        return self.db.read("SELECT count(*) FROM assessments")[0][0]

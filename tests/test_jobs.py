@@ -94,7 +94,8 @@ def test_resume_does_not_redo_or_lose_chunks(tmp_path, store, rules, industries)
     assert jobs.state(jid) == "done" and jobs.chunk_count(jid) == 5
     rows = jobs.results(jid)
     assert [r["index"] for r in rows] == list(range(100))
-    assert rows[: len(first)] == first  # the finished chunks were kept, not redone
+    by_index = {r["index"]: r for r in rows}
+    assert all(by_index[r["index"]] == r for r in first)  # the finished chunks were kept, not redone
 
 
 def test_cancel(client):
@@ -222,3 +223,120 @@ def test_cli_batch_on_a_dask_scheduler(tmp_path):
                            capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "on Dask" in r.stderr and len(out.read_text(encoding="utf-8-sig").splitlines()) == 91
+
+
+def test_chunks_are_spatially_compact(tmp_path):
+    """Sites are chunked in Hilbert order: a chunk's sites are neighbours, whatever the input
+    order; results still come back in input order."""
+    jobs = JobStore(tmp_path / "jobs.sqlite")
+    gdf = gpd.read_file(io.BytesIO(sites_geojson(400, seed=3)))
+    sites = [(shapely.to_wkb(g), {}) for g in gdf.geometry]
+    jid = jobs.create(sites, {"industry": "C3120", "action": "new", "edition": "2023"}, {"filename": "x"}, 50)
+
+    def mean_extent(chunks):
+        areas = [shapely.union_all(shapely.from_wkb([w for _, w, _ in c])).envelope.area for c in chunks]
+        return float(np.mean(areas))
+
+    spatial = [jobs.chunk_sites(jid, c, 50) for c in range(8)]
+    assert sorted(i for c in spatial for i, _, _ in c) == list(range(400))  # every site once
+    by_input = [[(i, sites[i][0], {}) for i in range(k * 50, (k + 1) * 50)] for k in range(8)]
+    assert mean_extent(spatial) < 0.25 * mean_extent(by_input)
+
+
+def _pg_jobs(url, lease_s=30.0):
+    return JobStore.open(None, url, lease_s=lease_s)
+
+
+def test_jobs_and_records_in_postgresql(pg_database, store, rules, industries, tmp_path):
+    """The same job store in PostgreSQL: resume after a "crash" without redoing chunks, and
+    stored assessments in the same database."""
+    from app.deps import Services
+    from app.jobs import JobRunner
+    from app.settings import Settings
+    from layers.records import AssessmentStore, RecordNotFound
+
+    url = pg_database()
+    jobs = _pg_jobs(url)
+    gdf = gpd.read_file(io.BytesIO(sites_geojson(100)))
+    sites = [(shapely.to_wkb(g), {"name": n}) for g, n in zip(gdf.geometry, gdf.name)]
+    params = {"industry": "D4416", "action": "new", "edition": "2023"}
+    jid = jobs.create(sites, params, {"filename": "x"}, 20)
+    services = Services(Settings(state_dir=tmp_path, instance_id="a"), store, rules, industries)
+    JobRunner(services, jobs).run(jid, max_chunks=2)
+    jobs.close()
+    jobs = _pg_jobs(url)  # a new process
+    assert jobs.pending() == [jid] and jobs.chunk_count(jid) == 2
+    JobRunner(services, jobs).run(jid)
+    assert jobs.state(jid) == "done" and jobs.get(jid)["done"] == 100
+    local = JobStore(tmp_path / "jobs.sqlite")
+    b = local.create(sites, params, {"filename": "x"}, 20)
+    JobRunner(services, local).run(b)
+    assert jobs.results(jid) == local.results(b)
+
+    records = AssessmentStore.open(None, url)
+    rid = records.add("upload", {"verdict": "permitted", "名称": "某项目"}, input_sha256="ab", filename="x.kml")
+    again = AssessmentStore.open(None, url)
+    assert again.get(rid)["名称"] == "某项目" and again.count() == 1
+    with pytest.raises(RecordNotFound):
+        again.get(rid, kind="siting")
+    records.close(), again.close(), jobs.close()
+
+
+def test_two_instances_share_a_job_by_lease(pg_database, store, rules, industries, tmp_path):
+    """Two instances on one PostgreSQL job store: only the lease holder runs the job; when it
+    dies, the other takes over after the lease runs out and finishes without redoing chunks."""
+    from app.deps import Services
+    from app.jobs import JobRunner
+    from app.settings import Settings
+
+    url = pg_database()
+    a_jobs, b_jobs = _pg_jobs(url, lease_s=1.0), _pg_jobs(url, lease_s=1.0)
+    gdf = gpd.read_file(io.BytesIO(sites_geojson(90)))
+    sites = [(shapely.to_wkb(g), {}) for g in gdf.geometry]
+    jid = a_jobs.create(sites, {"industry": "C3120", "action": "new", "edition": "2023"}, {"filename": "x"}, 15)
+    a = JobRunner(Services(Settings(state_dir=tmp_path, instance_id="a"), store, rules, industries), a_jobs)
+    b = JobRunner(Services(Settings(state_dir=tmp_path, instance_id="b"), store, rules, industries), b_jobs)
+    a.run(jid, max_chunks=2)  # a holds the lease, then "dies"
+    b.run(jid)
+    assert b_jobs.chunk_count(jid) == 2 and b_jobs.get(jid)["owner"] == "a"  # b waited
+    time.sleep(1.2)
+    b.run(jid)
+    job = b_jobs.get(jid)
+    assert job["state"] == "done" and job["owner"] == "b" and job["chunks_done"] == 6
+    owners = [r[0] for r in b_jobs.db.read("SELECT owner FROM job_chunks WHERE job_id = ? ORDER BY chunk", (jid,))]
+    assert owners.count("a") == 2 and owners.count("b") == 4
+    assert [r["index"] for r in b_jobs.results(jid)] == list(range(90))
+    a_jobs.close(), b_jobs.close()
+
+
+def test_service_keeps_state_in_postgresql(pg_database, store, rules, industries, tmp_path):
+    """ZONING_STATE_DATABASE_URL: uploads' stored assessments and jobs go to PostgreSQL and are
+    seen by a second app instance with another state folder."""
+    from fastapi.testclient import TestClient
+
+    from app.deps import Services
+    from app.main import create_app
+    from app.settings import Settings
+
+    url = pg_database()
+
+    def app(folder):
+        settings = Settings(state_dir=tmp_path / folder, state_database_url=url, instance_id=folder)
+        return create_app(settings, Services(settings, store, rules, industries))
+
+    with TestClient(app("one")) as one:
+        up = one.post("/v1/assess/upload", files={"file": ("s.geojson", sites_geojson(2))},
+                      data={"industry": "C3120"})
+        assert up.status_code == 200, up.text
+        rid = up.json()["id"]
+        r = one.post("/v1/jobs/assess", files={"file": ("s.geojson", sites_geojson(30))},
+                     data={"industry": "C3120", "chunk_size": "10"})
+        assert r.status_code == 202, r.text
+        jid = r.json()["id"]
+        job = wait_done(one, jid)
+        assert job["state"] == "done"
+    with TestClient(app("two")) as two:
+        assert two.get(f"/v1/jobs/{jid}").json()["done"] == 30
+        assert two.get(f"/v1/assessments/{rid}").status_code == 200
+        assert len(two.get(f"/v1/jobs/{jid}/results.geojson").json()["features"]) == 30
+    assert not any((tmp_path / d / f).exists() for d in ("one", "two") for f in ("jobs.sqlite", "assessments.sqlite"))

@@ -5,10 +5,8 @@ package); a throwaway database per run. Under CI=true these tests never skip."""
 from __future__ import annotations
 
 import dataclasses
-import os
 import subprocess
 import sys
-import uuid
 
 import numpy as np
 import pytest
@@ -19,26 +17,9 @@ from tests.conftest import LANZHOU, QINHUANGDAO, TAIYUAN, TANGSHAN, WENZHOU, squ
 from zoning.judge import Project, judge
 from zoning.site import parse_site
 
-ADMIN_URL = os.environ.get("ZONING_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
 @pytest.fixture(scope="module")
-def pg_url():
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is not reachable at {ADMIN_URL}: {exc}")
-        pytest.skip(f"PostgreSQL is not reachable: {exc}")
-    name = f"zoning_test_{uuid.uuid4().hex[:10]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    try:
-        yield url
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+def pg_url(pg_database):
+    return pg_database()
 
 
 @pytest.fixture(scope="module")
