@@ -6,6 +6,8 @@ the same layers and machine, in one run (figures, not pass/fail):
 - point query: everything at a point (all vector layers);
 - 1 km² site: the judgment (embedded, PostGIS backend) vs one SQL overlay of the zoning
   layers with Gauss-Krüger areas;
+- batch: 1 km² squares overlaid on the 2,875 counties, ``overlay_many`` vs a set-based SQL
+  join on the ``ST_Subdivide``'d polygons with geodesic areas;
 - MVT: our tiles (embedded) vs ``ST_AsMVT`` (the PostGIS backend), cold;
 - cold start: a new process to its first answer.
 Loads the sample catalog into the database first (a throwaway database is created if missing).
@@ -40,6 +42,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/zoning_bench")
     ap.add_argument("--n", type=int, default=300)
+    ap.add_argument("--batch", type=int, default=20_000, help="squares in the county-overlay batch")
     args = ap.parse_args()
     import morecantile
     import psycopg
@@ -97,6 +100,36 @@ def main() -> None:
     for label, r in (("embedded judge (all rules)", r_em), ("embedded judge_many (batch)", r_batch),
                      ("PostGIS-backend judge", r_pg), ("plain SQL overlay", r_plain)):
         print(f"{label:<34}{r:>10.0f}{r / r_plain:>13.2f}x")
+
+    # the issue's reference: a set-based join of 1 km² squares with the ST_Subdivide'd county
+    # polygons and geodesic overlap areas, against overlay_many on the same layer (GK areas)
+    m = args.batch
+    cx, cy = rng.uniform(100.0, 120.0, m), rng.uniform(25.0, 42.0, m)
+    squares = shapely.box(cx - 0.0057, cy - 0.0045, cx + 0.0057, cy + 0.0045)
+    plain.execute("DROP TABLE IF EXISTS bench_sites")
+    plain.execute("CREATE TABLE bench_sites (id int PRIMARY KEY, geom geometry(Polygon, 4490))")
+    with plain.cursor().copy("COPY bench_sites (id, geom) FROM STDIN") as cp:
+        for i, w in enumerate(shapely.to_wkb(squares, hex=True)):
+            cp.write_row((i, "SRID=4490;" + w))
+    plain.execute("CREATE INDEX ON bench_sites USING gist (geom)")
+    plain.execute("ANALYZE bench_sites")
+    join_sql = ("SELECT s.id, c.fid, sum(ST_Area(ST_Intersection(s.geom, c.geom)::geography)) "
+                "FROM bench_sites s JOIN zoning.admin_county__sub c ON ST_Intersects(s.geom, c.geom) "
+                "GROUP BY s.id, c.fid")
+    t0 = time.perf_counter()
+    n_pairs = len(plain.execute(join_sql).fetchall())
+    r_join = m / (time.perf_counter() - t0)
+    county_sites = [parse_site(shapely.geometry.mapping(g)) for g in squares]
+    from zoning.overlay import overlay_many
+
+    t0 = time.perf_counter()
+    ours = overlay_many(em, county_sites, layer_ids={"admin_county"})
+    r_ours = m / (time.perf_counter() - t0)
+    ours_pairs = sum(len(o["admin_county"]) for o in ours)
+    print(f"\n{'1 km² squares x counties (batch)':<34}{'sites/s':>10}{'vs SQL join':>14}")
+    print(f"{'overlay_many (GK areas)':<34}{r_ours:>10.0f}{r_ours / r_join:>13.2f}x   ({ours_pairs} pairs)")
+    print(f"{'SQL join on ST_Subdivide pieces':<34}{r_join:>10.0f}{1:>13.2f}x   ({n_pairs} pairs)")
+    plain.execute("DROP TABLE bench_sites")
 
     tms = morecantile.tms.get("WebMercatorQuad")
     print(f"\n{'MVT control_units, cold':<20}{'z':>3}{'ours t/s':>10}{'ST_AsMVT t/s':>14}{'ratio':>8}")

@@ -36,7 +36,6 @@ CREATE TABLE IF NOT EXISTS job_sites (
     job_id TEXT NOT NULL, idx INTEGER NOT NULL, pos INTEGER NOT NULL, wkb BLOB NOT NULL,
     props TEXT NOT NULL, PRIMARY KEY (job_id, idx)
 );
-CREATE INDEX IF NOT EXISTS job_sites_pos ON job_sites (job_id, pos);
 CREATE TABLE IF NOT EXISTS job_chunks (
     job_id TEXT NOT NULL, chunk INTEGER NOT NULL, results TEXT NOT NULL, seconds REAL NOT NULL,
     finished TEXT NOT NULL, owner TEXT, PRIMARY KEY (job_id, chunk)
@@ -73,6 +72,12 @@ class JobStore:
         """``db``: an open state database, or a SQLite file path."""
         self.db = db if isinstance(db, StateDB) else SQLiteDB(db, SCHEMA)
         self.lease_s = lease_s
+        # job stores written before leases and spatial chunks: add the columns, chunk as before
+        self.db.add_columns("jobs", {"owner": "TEXT", "lease_until": "TEXT"})
+        self.db.add_columns("job_chunks", {"owner": "TEXT"})
+        if self.db.add_columns("job_sites", {"pos": "INTEGER"}):
+            self.db.tx(lambda db: db.execute("UPDATE job_sites SET pos = idx WHERE pos IS NULL"))
+        self.db.tx(lambda db: db.execute("CREATE INDEX IF NOT EXISTS job_sites_pos ON job_sites (job_id, pos)"))
 
     @classmethod
     def open(cls, state_dir: str | Path | None, url: str | None = None, lease_s: float = 30.0) -> JobStore:

@@ -36,6 +36,18 @@ class StateDB:
     def close(self) -> None:
         raise NotImplementedError
 
+    def columns(self, table: str) -> set[str]:
+        """The column names of ``table`` (empty when it does not exist)."""
+        raise NotImplementedError
+
+    def add_columns(self, table: str, columns: dict[str, str]) -> list[str]:
+        """Add the columns (name: SQL type and default) that ``table`` lacks — a store's schema
+        grows by added columns only. Returns the names added."""
+        missing = [c for c in columns if c not in self.columns(table)]
+        if missing:
+            self.tx(lambda db: [db.execute(f"ALTER TABLE {table} ADD COLUMN {c} {columns[c]}") for c in missing])
+        return missing
+
 
 class SQLiteDB(StateDB):
     kind = "sqlite"
@@ -68,6 +80,9 @@ class SQLiteDB(StateDB):
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def columns(self, table: str) -> set[str]:
+        return {r[1] for r in self.read(f"PRAGMA table_info({table})")}
 
 
 _PLACEHOLDER = re.compile(r"\?")
@@ -134,6 +149,10 @@ class PostgresDB(StateDB):
 
     def close(self) -> None:
         self.pool.close()
+
+    def columns(self, table: str) -> set[str]:
+        return {r[0] for r in self.read("SELECT column_name FROM information_schema.columns "
+                                        "WHERE table_schema = ? AND table_name = ?", (self.schema, table))}
 
 
 def open_state_db(name: str, schema_sql: str, state_dir: str | Path | None = None,

@@ -3,7 +3,7 @@
 Per tile and layer: STRtree query of the buffered tile, clip in lon/lat, project straight to
 tile pixels (extent 4096, y down), simplify by one pixel, snap to the integer grid (which
 also makes geometries valid), cap the feature count keeping the largest, then encode with
-``mapbox-vector-tile``. Long text attributes (> 48 characters, e.g. access-list clauses) are left out of tiles; the
+the vectorised encoder in ``layers.mvt``. Long text attributes (> 48 characters, e.g. access-list clauses) are left out of tiles; the
 feature endpoints carry them. Encoded tiles are cached (gzip) in an LRU keyed by the layer
 versions, so a data change never serves a stale tile.
 """
@@ -17,12 +17,11 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-import mapbox_vector_tile
 import morecantile
 import numpy as np
 import shapely
 
-from layers import raster
+from layers import mvt, raster
 from layers.store import LayerError, LayerStore
 
 TMS = morecantile.tms.get("WebMercatorQuad")
@@ -61,9 +60,10 @@ def check_tile(z: int, x: int, y: int) -> None:
         raise TileOutsideRange(f"tile {z}/{x}/{y} is outside the WebMercatorQuad matrix")
 
 
-def layer_features(store: LayerStore, layer_id: str, z: int, x: int, y: int,
-                   max_features: int = MAX_FEATURES) -> dict:
-    """One MVT layer dict (name, features) for tile z/x/y, geometries in tile pixels."""
+def layer_tile(store: LayerStore, layer_id: str, z: int, x: int, y: int,
+               max_features: int = MAX_FEATURES) -> tuple[np.ndarray, list[dict]]:
+    """The geometries of one layer in tile z/x/y, in tile pixels (clipped, simplified, on the
+    integer grid), and their properties."""
     left, bottom, right, top = TMS.xy_bounds(x, y, z)
     span = right - left
     pad = span * BUFFER_PX / EXTENT
@@ -73,7 +73,7 @@ def layer_features(store: LayerStore, layer_id: str, z: int, x: int, y: int,
     _, idx = store.query(layer_id, np.array([box], dtype=object))
     idx = np.sort(idx)
     if len(idx) == 0:
-        return {"name": layer_id, "features": []}
+        return np.array([], dtype=object), []
     geoms = shapely.clip_by_rect(store.geometries(layer_id, idx), lon_w, lat_s, lon_e, lat_n)
     scale = EXTENT / span
 
@@ -93,9 +93,9 @@ def layer_features(store: LayerStore, layer_id: str, z: int, x: int, y: int,
     attrs = store.attribute_columns(layer_id, idx)
     ids = store.feature_ids(layer_id, idx)
     cols = list(attrs)
-    feats = []
-    for i, (fid, row, g) in enumerate(zip(ids, zip(*attrs.values()) if cols else [()] * len(idx), geoms)):
-        props = {"fid": str(fid)}
+    props = []
+    for fid, row in zip(ids, zip(*attrs.values()) if cols else [()] * len(idx)):
+        p = {"fid": str(fid)}
         for c, v in zip(cols, row):
             if isinstance(v, np.generic):
                 v = v.item()
@@ -103,16 +103,24 @@ def layer_features(store: LayerStore, layer_id: str, z: int, x: int, y: int,
                 continue
             if isinstance(v, str) and len(v) > MAX_TEXT:
                 continue
-            props[c] = v
-        feats.append({"geometry": g, "properties": props, "id": i + 1})
-    return {"name": layer_id, "features": feats}
+            p[c] = v
+        props.append(p)
+    return geoms, props
 
 
-def encode(layers: list[dict]) -> bytes:
-    return mapbox_vector_tile.encode(
-        layers,
-        default_options={"extents": EXTENT, "y_coord_down": True, "check_winding_order": True},
-    )
+def layer_features(store: LayerStore, layer_id: str, z: int, x: int, y: int,
+                   max_features: int = MAX_FEATURES) -> dict:
+    """One layer as ``mapbox-vector-tile`` input (name, features with shapely geometries in
+    tile pixels)."""
+    geoms, props = layer_tile(store, layer_id, z, x, y, max_features)
+    return {"name": layer_id, "features": [{"geometry": g, "properties": p, "id": i + 1}
+                                           for i, (g, p) in enumerate(zip(geoms, props))]}
+
+
+def encode_layer(store: LayerStore, layer_id: str, z: int, x: int, y: int) -> tuple[bytes, int]:
+    """One encoded MVT layer message and its feature count."""
+    geoms, props = layer_tile(store, layer_id, z, x, y)
+    return mvt.encode_layer(layer_id, geoms, props, extent=EXTENT), len(props)
 
 
 class TileCache:
@@ -169,8 +177,8 @@ def render(store: LayerStore, layer_ids: list[str], z: int, x: int, y: int,
         raw, count = native([i.id for i in active], z, x, y, extent=EXTENT, buffer=BUFFER_PX,
                             max_features=MAX_FEATURES, max_text=MAX_TEXT)
     else:
-        mvt_layers = [layer_features(store, i.id, z, x, y) for i in active]
-        raw, count = encode(mvt_layers), sum(len(l["features"]) for l in mvt_layers)
+        encoded = [encode_layer(store, i.id, z, x, y) for i in active]
+        raw, count = mvt.encode_tile([e for e, _ in encoded]), sum(n for _, n in encoded)
     tile = Tile(data=gzip.compress(raw, compresslevel=6), etag=etag, features=count)
     if cache is not None:
         cache.put(key, tile)

@@ -340,3 +340,33 @@ def test_service_keeps_state_in_postgresql(pg_database, store, rules, industries
         assert two.get(f"/v1/assessments/{rid}").status_code == 200
         assert len(two.get(f"/v1/jobs/{jid}/results.geojson").json()["features"]) == 30
     assert not any((tmp_path / d / f).exists() for d in ("one", "two") for f in ("jobs.sqlite", "assessments.sqlite"))
+
+
+def test_a_job_store_from_before_leases_is_upgraded(tmp_path, store, rules, industries):
+    """A jobs.sqlite written before leases and spatial chunks opens, gains the columns, and
+    its unfinished job resumes in the old (input) chunk order."""
+    import sqlite3
+
+    from app.deps import Services
+    from app.jobs import JobRunner
+    from app.settings import Settings
+
+    db = sqlite3.connect(tmp_path / "jobs.sqlite")
+    db.executescript("""
+        CREATE TABLE jobs (id TEXT PRIMARY KEY, created TEXT NOT NULL, state TEXT NOT NULL, total INTEGER NOT NULL,
+            chunk_size INTEGER NOT NULL, params TEXT NOT NULL, upload TEXT NOT NULL, error TEXT, started TEXT, finished TEXT);
+        CREATE TABLE job_sites (job_id TEXT NOT NULL, idx INTEGER NOT NULL, wkb BLOB NOT NULL, props TEXT NOT NULL,
+            PRIMARY KEY (job_id, idx));
+        CREATE TABLE job_chunks (job_id TEXT NOT NULL, chunk INTEGER NOT NULL, results TEXT NOT NULL,
+            seconds REAL NOT NULL, finished TEXT NOT NULL, PRIMARY KEY (job_id, chunk));""")
+    gdf = gpd.read_file(io.BytesIO(sites_geojson(30)))
+    db.execute("INSERT INTO jobs VALUES ('old', '2026-01-01T00:00:00', 'running', 30, 10, ?, '{}', NULL, NULL, NULL)",
+               (json.dumps({"industry": "C3120", "action": "new", "edition": "2023"}),))
+    db.executemany("INSERT INTO job_sites VALUES ('old', ?, ?, '{}')",
+                   [(i, shapely.to_wkb(g)) for i, g in enumerate(gdf.geometry)])
+    db.commit()
+    db.close()
+    jobs = JobStore(tmp_path / "jobs.sqlite")
+    assert [i for i, _, _ in jobs.chunk_sites("old", 1, 10)] == list(range(10, 20))
+    JobRunner(Services(Settings(state_dir=tmp_path), store, rules, industries), jobs).run("old")
+    assert jobs.state("old") == "done" and [r["index"] for r in jobs.results("old")] == list(range(30))

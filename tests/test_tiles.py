@@ -223,3 +223,42 @@ def test_raster_tilejson_style_and_legend(client, store):
     ramps = [i for i in client.get("/tiles/legend.json").json()["items"] if i["kind"] == "ramp"]
     ghi = next(i for i in ramps if i["layer"] == "ghi")
     assert ghi["unit"] == "kWh/m2/a" and ghi["stops"][0][0] == 1200 and ghi["stops"][-1][0] == 1800
+
+
+@pytest.mark.parametrize(("layer", "z", "lon", "lat"), [
+    ("control_units", 7, 112.55, 37.87), ("admin_county", 5, 112.55, 37.87), ("grid_lines", 9, 112.55, 37.87),
+    ("grid_substations", 8, 106.2, 38.47), ("candidate_land", 9, 106.2, 38.47), ("roads", 10, 112.55, 37.87)])
+def test_vectorised_encoder_equals_mapbox_vector_tile(store, layer, z, lon, lat):
+    """The same features, encoded by layers.mvt and by mapbox-vector-tile, decode to identical
+    geometries (ring orientation included), properties and ids."""
+    from layers import mvt
+    from layers.tiles import layer_tile
+
+    t = TMS.tile(lon, lat, z)
+    geoms, props = layer_tile(store, layer, z, t.x, t.y)
+    assert len(geoms), "the case should have features"
+    mine = mapbox_vector_tile.decode(mvt.encode_tile([mvt.encode_layer(layer, geoms, props)]),
+                                     default_options={"y_coord_down": True})[layer]
+    ref = mapbox_vector_tile.decode(mapbox_vector_tile.encode(
+        [{"name": layer, "features": [{"geometry": g, "properties": p, "id": i + 1}
+                                      for i, (g, p) in enumerate(zip(geoms, props))]}],
+        default_options={"extents": EXTENT, "y_coord_down": True, "check_winding_order": True}),
+        default_options={"y_coord_down": True})[layer]
+    assert mine["extent"] == ref["extent"] == EXTENT
+    assert len(mine["features"]) == len(ref["features"]) == len(geoms)
+    for a, b in zip(mine["features"], ref["features"]):
+        assert (a["id"], a["type"], a["properties"]) == (b["id"], b["type"], b["properties"])
+        assert a["geometry"] == b["geometry"]
+
+
+def test_encoder_varints_and_values():
+    from layers import mvt
+
+    vals = np.array([0, 1, 127, 128, 300, 16383, 16384, 2**32 - 1, 2**35 + 5], dtype=np.uint64)
+    data, starts = mvt.varints(vals)
+    assert data == b"".join(mvt._varint(int(v)) for v in vals) and starts[-1] == len(data)
+    geoms = np.array([shapely.Point(1, 2), shapely.Polygon(), shapely.box(0, 0, 10, 10)], dtype=object)
+    props = [{"s": "文字", "i": -7, "u": 7, "f": 0.25, "b": False, "n": None, "x": float("nan")}] * 3
+    layer = mapbox_vector_tile.decode(mvt.encode_tile([mvt.encode_layer("l", geoms, props, ids=[5, 6, 7])]))["l"]
+    assert [f["id"] for f in layer["features"]] == [5, 7]  # the empty geometry is left out
+    assert layer["features"][0]["properties"] == {"s": "文字", "i": -7, "u": 7, "f": 0.25, "b": False}

@@ -155,7 +155,8 @@ def features_at(store: LayerStore, lon: float, lat: float) -> dict[str, LayerHit
     return out
 
 
-def overlay_many(store: LayerStore, sites: list[Site], kinds: set[str] | None = None) -> list[dict[str, LayerHits]]:
+def overlay_many(store: LayerStore, sites: list[Site], kinds: set[str] | None = None,
+                 layer_ids: set[str] | None = None) -> list[dict[str, LayerHits]]:
     """:func:`overlay` for many sites at once, with the same answers: one bulk spatial query
     per layer, intersections, Gauss-Krüger areas (grouped by zone) and coverage tests as array
     operations; Python only assembles the per-site results."""
@@ -167,6 +168,8 @@ def overlay_many(store: LayerStore, sites: list[Site], kinds: set[str] | None = 
     out: list[dict[str, LayerHits]] = [{} for _ in range(n)]
     for info in store.layers():
         if info.kind == "raster" or (kinds is not None and info.kind not in kinds):
+            continue
+        if layer_ids is not None and info.id not in layer_ids:
             continue
         si, fi = store.query(info.id, geoms, predicate="intersects")
         order = np.lexsort((fi, si))

@@ -1,0 +1,210 @@
+"""A vectorised Mapbox Vector Tile 2.1 encoder for geometries already in tile pixels.
+
+``mapbox-vector-tile`` builds every command and coordinate in Python, one feature at a time,
+which was two thirds of a cold tile's cost. Here the geometry command streams of all features
+of a layer are built at once with NumPy from ``shapely.to_ragged_array`` (zig-zag deltas,
+MoveTo/LineTo/ClosePath headers, then protobuf varints for the whole stream), and only the
+small per-feature message framing stays in Python. Polygon rings are oriented as the spec
+asks (exterior rings positive area in y-down tile coordinates, holes negative) with
+``shapely.orient_polygons``. Tests decode the result with ``mapbox-vector-tile`` and compare it
+with that library's own encoding of the same features.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+
+import numpy as np
+import shapely
+from shapely import GeometryType
+
+MOVE_TO, LINE_TO, CLOSE_PATH = 1, 2, 7
+POINT, LINESTRING, POLYGON = 1, 2, 3
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _field(tag: int, payload: bytes) -> bytes:
+    """A length-delimited field (wire type 2)."""
+    return _varint(tag << 3 | 2) + _varint(len(payload)) + payload
+
+
+def varints(values: np.ndarray) -> tuple[bytes, np.ndarray]:
+    """Protobuf varints of non-negative integers, and the byte offset where each starts (one
+    more entry: the total length)."""
+    v = values.astype(np.uint64)
+    nbytes = np.ones(len(v), dtype=np.int64)
+    for k in range(1, 10):
+        more = v >= np.uint64(1 << (7 * k))
+        if not more.any():
+            break
+        nbytes += more
+    starts = np.zeros(len(v) + 1, dtype=np.int64)
+    np.cumsum(nbytes, out=starts[1:])
+    out = np.empty(int(starts[-1]), dtype=np.uint8)
+    for k in range(int(nbytes.max()) if len(v) else 0):
+        sel = nbytes > k
+        byte = (v[sel] >> np.uint64(7 * k)) & np.uint64(0x7F)
+        byte |= np.where(nbytes[sel] > k + 1, np.uint64(0x80), np.uint64(0))
+        out[starts[:-1][sel] + k] = byte.astype(np.uint8)
+    return out.tobytes(), starts
+
+
+def _zigzag(d: np.ndarray) -> np.ndarray:
+    d = d.astype(np.int64)
+    return ((d << 1) ^ (d >> 63)).astype(np.uint64)
+
+
+def _paths(coords: np.ndarray, path_off: np.ndarray, feat_of_path: np.ndarray, n_feats: int,
+           closed: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Command integers for paths (rings when ``closed``, else lines) and, per feature, the
+    offset of its first integer in the stream (n_feats + 1 entries)."""
+    lens = np.diff(path_off)
+    if closed:  # a ring repeats its first point last; MVT closes it with ClosePath instead
+        keep = np.ones(len(coords), dtype=bool)
+        keep[path_off[1:] - 1] = False
+        coords = coords[keep]
+        lens = lens - 1
+    n = lens
+    size = 2 * n + (3 if closed else 2)  # MoveTo, 2, LineTo, 2(n-1)[, ClosePath]
+    start = np.zeros(len(n) + 1, dtype=np.int64)
+    np.cumsum(size, out=start[1:])
+    out = np.empty(int(start[-1]), dtype=np.uint64)
+    # deltas between successive points of the same feature; a feature starts at (0, 0)
+    pt_path = np.repeat(np.arange(len(n)), n)
+    pt_feat = feat_of_path[pt_path]
+    delta = np.empty_like(coords, dtype=np.int64)
+    c = coords.astype(np.int64)
+    delta[0] = c[0] if len(c) else 0
+    delta[1:] = c[1:] - c[:-1]
+    first_of_feat = np.ones(len(c), dtype=bool)
+    first_of_feat[1:] = pt_feat[1:] != pt_feat[:-1]
+    delta[first_of_feat] = c[first_of_feat]
+    m = np.arange(len(c)) - np.repeat(np.cumsum(n) - n, n)  # index within the path
+    rs = start[:-1]
+    pos = np.repeat(rs, n) + np.where(m == 0, 1, 2 + 2 * m)
+    out[pos] = _zigzag(delta[:, 0])
+    out[pos + 1] = _zigzag(delta[:, 1])
+    out[rs] = 1 << 3 | MOVE_TO
+    out[rs + 3] = ((n - 1).astype(np.uint64) << np.uint64(3)) | np.uint64(LINE_TO)
+    if closed:
+        out[start[1:] - 1] = 1 << 3 | CLOSE_PATH
+    return out, start[np.searchsorted(feat_of_path, np.arange(n_feats + 1), side="left")]
+
+
+def _points(coords: np.ndarray, feat_off: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    k = np.diff(feat_off)
+    size = 1 + 2 * k
+    start = np.zeros(len(k) + 1, dtype=np.int64)
+    np.cumsum(size, out=start[1:])
+    out = np.empty(int(start[-1]), dtype=np.uint64)
+    c = coords.astype(np.int64)
+    feat = np.repeat(np.arange(len(k)), k)
+    delta = np.empty_like(c)
+    if len(c):
+        delta[0] = c[0]
+        delta[1:] = c[1:] - c[:-1]
+        first = np.ones(len(c), dtype=bool)
+        first[1:] = feat[1:] != feat[:-1]
+        delta[first] = c[first]
+    m = np.arange(len(c)) - np.repeat(feat_off[:-1], k)
+    pos = np.repeat(start[:-1], k) + 1 + 2 * m
+    out[pos] = _zigzag(delta[:, 0])
+    out[pos + 1] = _zigzag(delta[:, 1])
+    out[start[:-1]] = (k.astype(np.uint64) << np.uint64(3)) | np.uint64(MOVE_TO)
+    return out, start
+
+
+def geometry_streams(geoms: np.ndarray) -> tuple[list[bytes], np.ndarray]:
+    """The packed geometry bytes of each geometry and its MVT type (0: nothing to draw).
+    Coordinates must be integers in tile pixels (``shapely.set_precision(g, 1)``)."""
+    n = len(geoms)
+    kinds = shapely.get_type_id(geoms)
+    mvt_type = np.zeros(n, dtype=np.int64)
+    blobs: list[bytes] = [b""] * n
+    groups = {
+        POINT: (GeometryType.POINT, GeometryType.MULTIPOINT),
+        LINESTRING: (GeometryType.LINESTRING, GeometryType.MULTILINESTRING),
+        POLYGON: (GeometryType.POLYGON, GeometryType.MULTIPOLYGON),
+    }
+    for t, types in groups.items():
+        sel = np.flatnonzero(np.isin(kinds, types) & ~shapely.is_empty(geoms))
+        if len(sel) == 0:
+            continue
+        g = geoms[sel]
+        if t == POLYGON:
+            g = shapely.orient_polygons(g, exterior_cw=False)  # positive area with y down
+        gtype, coords, offsets = shapely.to_ragged_array(g)
+        single = np.arange(len(g) + 1)  # one part per feature
+        if t == POINT:
+            stream, fstart = _points(coords, offsets[0] if gtype == GeometryType.MULTIPOINT else single)
+        elif t == LINESTRING:
+            parts = offsets[1] if gtype == GeometryType.MULTILINESTRING else single
+            feat_of_path = np.repeat(np.arange(len(g)), np.diff(parts))
+            stream, fstart = _paths(coords, offsets[0], feat_of_path, len(g), closed=False)
+        else:
+            polys = offsets[2] if gtype == GeometryType.MULTIPOLYGON else single
+            feat_of_ring = np.repeat(np.repeat(np.arange(len(g)), np.diff(polys)), np.diff(offsets[1]))
+            stream, fstart = _paths(coords, offsets[0], feat_of_ring, len(g), closed=True)
+        data, bstart = varints(stream)
+        b = bstart[fstart]
+        for j, i in enumerate(sel):
+            blobs[i] = data[b[j]:b[j + 1]]
+        mvt_type[sel] = t
+    return blobs, mvt_type
+
+
+def _value(v) -> bytes:
+    if isinstance(v, bool):
+        return b"\x38" + (b"\x01" if v else b"\x00")
+    if isinstance(v, int):
+        if v >= 0:
+            return b"\x28" + _varint(v)  # uint_value
+        return b"\x30" + _varint((v << 1) ^ (v >> 63))  # sint_value
+    if isinstance(v, float):
+        return b"\x19" + struct.pack("<d", v)  # double_value
+    return _field(1, str(v).encode("utf-8"))  # string_value
+
+
+def encode_layer(name: str, geoms: np.ndarray, properties: list[dict], ids: list[int] | None = None,
+                 extent: int = 4096) -> bytes:
+    """One layer message (version 2). ``properties``: per feature, values that are str, int,
+    float or bool; None and non-finite floats are left out."""
+    blobs, types = geometry_streams(geoms)
+    keys: dict[str, int] = {}
+    values: dict[tuple, int] = {}
+    feats = []
+    for i, (blob, t, props) in enumerate(zip(blobs, types, properties)):
+        if not t:
+            continue
+        tags = []
+        for k, v in props.items():
+            if v is None or (isinstance(v, float) and not math.isfinite(v)):
+                continue
+            ki = keys.setdefault(k, len(keys))
+            vi = values.setdefault((type(v).__name__, v), len(values))
+            tags += (ki, vi)
+        fid = ids[i] if ids is not None else i + 1
+        body = b"\x08" + _varint(fid)
+        if tags:
+            body += _field(2, b"".join(map(_varint, tags)))
+        body += b"\x18" + _varint(int(t)) + _field(4, blob)
+        feats.append(_field(2, body))
+    parts = [b"\x78\x02", _field(1, name.encode("utf-8")), *feats]
+    parts += [_field(3, k.encode("utf-8")) for k in keys]
+    parts += [_field(4, _value(v)) for _, v in values]
+    parts.append(b"\x28" + _varint(extent))
+    return b"".join(parts)
+
+
+def encode_tile(layers: list[bytes]) -> bytes:
+    """A tile from encoded layer messages."""
+    return b"".join(_field(3, layer) for layer in layers)
