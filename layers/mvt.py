@@ -23,13 +23,20 @@ MOVE_TO, LINE_TO, CLOSE_PATH = 1, 2, 7
 POINT, LINESTRING, POLYGON = 1, 2, 3
 
 
-def _varint(n: int) -> bytes:
+def _varint_slow(n: int) -> bytes:
     out = bytearray()
     while n > 0x7F:
         out.append((n & 0x7F) | 0x80)
         n >>= 7
     out.append(n)
     return bytes(out)
+
+
+_SMALL = [_varint_slow(i) for i in range(1 << 14)]  # tags, keys, lengths: mostly small
+
+
+def _varint(n: int) -> bytes:
+    return _SMALL[n] if n < 16384 else _varint_slow(n)
 
 
 def _field(tag: int, payload: bytes) -> bytes:
@@ -128,6 +135,7 @@ def geometry_streams(geoms: np.ndarray) -> tuple[list[bytes], np.ndarray]:
     Coordinates must be integers in tile pixels (``shapely.set_precision(g, 1)``)."""
     n = len(geoms)
     kinds = shapely.get_type_id(geoms)
+    nonempty = ~shapely.is_empty(geoms)
     mvt_type = np.zeros(n, dtype=np.int64)
     blobs: list[bytes] = [b""] * n
     groups = {
@@ -136,7 +144,7 @@ def geometry_streams(geoms: np.ndarray) -> tuple[list[bytes], np.ndarray]:
         POLYGON: (GeometryType.POLYGON, GeometryType.MULTIPOLYGON),
     }
     for t, types in groups.items():
-        sel = np.flatnonzero(np.isin(kinds, types) & ~shapely.is_empty(geoms))
+        sel = np.flatnonzero(((kinds == types[0]) | (kinds == types[1])) & nonempty)
         if len(sel) == 0:
             continue
         g = geoms[sel]
@@ -187,15 +195,14 @@ def encode_layer(name: str, geoms: np.ndarray, properties: list[dict], ids: list
             continue
         tags = []
         for k, v in props.items():
-            if v is None or (isinstance(v, float) and not math.isfinite(v)):
+            if v is None or (v.__class__ is float and not math.isfinite(v)):
                 continue
-            ki = keys.setdefault(k, len(keys))
-            vi = values.setdefault((type(v).__name__, v), len(values))
-            tags += (ki, vi)
+            tags.append(_varint(keys.setdefault(k, len(keys))))
+            tags.append(_varint(values.setdefault((v.__class__, v), len(values))))
         fid = ids[i] if ids is not None else i + 1
         body = b"\x08" + _varint(fid)
         if tags:
-            body += _field(2, b"".join(map(_varint, tags)))
+            body += _field(2, b"".join(tags))
         body += b"\x18" + _varint(int(t)) + _field(4, blob)
         feats.append(_field(2, body))
     parts = [b"\x78\x02", _field(1, name.encode("utf-8")), *feats]
