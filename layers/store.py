@@ -15,6 +15,8 @@ at start-up and read by window per request (:mod:`layers.raster`), in every back
 from __future__ import annotations
 
 import abc
+import copy
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -219,17 +221,20 @@ def canonicalise(entry: LayerEntry, gdf: gpd.GeoDataFrame) -> tuple[pd.DataFrame
 class EmbeddedStore(LayerStore):
     """GeoPackage files + in-memory STRtree indexes."""
 
-    def __init__(self, catalog: Catalog, data_dir: Path):
+    def __init__(self, catalog: Catalog, data_dir: Path, registry=None):
         self.catalog = catalog
         self.data_dir = Path(data_dir)
+        self.registry = registry  # layers.versions.LayerRegistry: published versions, if any
         self._layers: dict[str, _Layer] = {}
         self._rasters: dict[str, RasterInfo] = {}
+        self._swap = threading.Lock()
+        self._old: dict[tuple[str, str], _Layer] = {}  # versions loaded for as_of, a few kept
         self.loaded_at: dt.datetime | None = None
 
     @classmethod
-    def open(cls, catalog_path: str | Path, data_dir: str | Path | None = None) -> EmbeddedStore:
+    def open(cls, catalog_path: str | Path, data_dir: str | Path | None = None, registry=None) -> EmbeddedStore:
         catalog, resolved = load_catalog(catalog_path, data_dir)
-        store = cls(catalog, resolved)
+        store = cls(catalog, resolved, registry)
         store.load()
         return store
 
@@ -237,8 +242,15 @@ class EmbeddedStore(LayerStore):
         vector = [e for e in self.catalog.layers if e.kind != "raster"]
         # admin layers first: the others' coverage is defined on them
         vector.sort(key=lambda e: e.kind != "admin")
+        if self.registry is not None:
+            for stray in self.registry.remove_strays():
+                log.warning("removed %s: a publish that did not commit", stray)
         for entry in vector:
-            self._layers[entry.id] = self._load_one(entry)
+            current = self.registry.current(entry.id) if self.registry is not None else None
+            if current is None:
+                self._layers[entry.id] = self._load_one(entry)
+            else:
+                self._layers[entry.id] = self.load_version(entry.id, current["version"])
         for entry in self.catalog.layers:
             if entry.kind == "raster":
                 try:
@@ -247,8 +259,81 @@ class EmbeddedStore(LayerStore):
                     raise LayerLoadError(str(exc)) from exc
         self.loaded_at = dt.datetime.now(dt.UTC)
 
-    def _load_one(self, entry: LayerEntry) -> _Layer:
+    def entry(self, layer_id: str) -> LayerEntry:
+        """The catalog's entry for a layer."""
+        for e in self.catalog.layers:
+            if e.id == layer_id:
+                return e
+        raise UnknownLayer(layer_id)
+
+    def load_version(self, layer_id: str, version: str) -> _Layer:
+        """A published version of a layer, from its file (canonical fields, EPSG:4490)."""
+        rec = self.registry.version(layer_id, version)
+        entry = self.entry(layer_id)
+        vintage = dt.date.fromisoformat(rec["vintage"])
+        stored = entry.model_copy(update={"source": rec["file"], "source_layer": "layer", "fields": {},
+                                          "crs": "EPSG:4490", "vintage": vintage})
+        layer = self._load_one(stored, version=version)
+        layer.info = dataclasses.replace(layer.info, entry=entry.model_copy(update={"vintage": vintage}))
+        return layer
+
+    def layer_from_frame(self, layer_id: str, frame: pd.DataFrame, geoms: np.ndarray,
+                         vintage: dt.date) -> _Layer:
+        """A layer built from canonical data in memory (a version about to be published)."""
+        entry = self.entry(layer_id).model_copy(update={"vintage": vintage})
+        return self._build(entry, frame.reset_index(drop=True), np.asarray(geoms, dtype=object), [])
+
+    def layer_data(self, layer_id: str) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+        """(feature ids, canonical attributes, geometries) of the version in force."""
+        layer = self._get(layer_id)
+        return layer.ids, layer.frame, layer.geoms
+
+    def replace_layer(self, layer_id: str, layer: _Layer) -> None:
+        """Put a new version of a layer in force: one reference assignment, so a request sees
+        the old layers or the new, never a mix (requests work on :meth:`snapshot`)."""
+        self._get(layer_id)
+        with self._swap:
+            layers = dict(self._layers)
+            layers[layer_id] = layer
+            self._layers = layers
+
+    def snapshot(self) -> EmbeddedStore:
+        """A view of the layers in force now, unaffected by later :meth:`replace_layer`."""
+        view = copy.copy(self)
+        view._layers = self._layers
+        return view
+
+    def as_of(self, at: str) -> EmbeddedStore:
+        """A view with, for every published layer, the version in force at UTC text ``at``."""
+        view = self.snapshot()
+        if self.registry is None:
+            return view
+        layers = dict(view._layers)
+        for layer_id in self.registry.published_layers():
+            if layer_id not in layers:
+                continue
+            ev = self.registry.in_force(layer_id, at) or self.registry.events(layer_id)[0]
+            if ev["version"] == layers[layer_id].info.version:
+                continue
+            key = (layer_id, ev["version"])
+            with self._swap:
+                old = self._old.get(key)
+            if old is None:
+                old = self.load_version(layer_id, ev["version"])
+                with self._swap:
+                    self._old[key] = old
+                    while len(self._old) > 8:
+                        self._old.pop(next(iter(self._old)))
+            layers[layer_id] = old
+        view._layers = layers
+        return view
+
+    def _load_one(self, entry: LayerEntry, version: str | None = None) -> _Layer:
         frame, geoms, warnings = canonicalise(entry, read_entry(entry, self.data_dir))
+        return self._build(entry, frame, geoms, warnings, version)
+
+    def _build(self, entry: LayerEntry, frame: pd.DataFrame, geoms: np.ndarray, warnings: list[str],
+               version: str | None = None) -> _Layer:
         if entry.id_field:
             if entry.id_field not in frame.columns:
                 raise LayerLoadError(f"layer {entry.id!r}: id_field {entry.id_field!r} not in the data")
@@ -257,7 +342,7 @@ class EmbeddedStore(LayerStore):
                 raise LayerLoadError(f"layer {entry.id!r}: id_field {entry.id_field!r} is not unique")
         else:
             ids = np.array([str(i + 1) for i in range(len(frame))], dtype=object)
-        version = content_version(entry, frame, geoms)
+        version = version or content_version(entry, frame, geoms)
         shapely.prepare(geoms)
         bounds = shapely.total_bounds(geoms) if len(geoms) else None
         types = sorted({t for t in shapely.get_type_id(geoms).tolist()})
