@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from app.settings import Settings
+from layers.access import AuditLog, KeyStore
 from layers.jobs import JobStore
 from layers.records import AssessmentStore
 from layers.store import LayerStore
 from layers.tiles import TileCache
 from zoning.industries import IndustryCatalogue
 from zoning.rules import RuleSet
+from zoning.rules_history import RulesRegistry
 
 
 @dataclass
@@ -24,12 +27,18 @@ class Services:
     industries: IndustryCatalogue
     records: AssessmentStore | None = None
     jobs: JobStore | None = None
+    rules_registry: RulesRegistry | None = None
+    keys: KeyStore | None = None
+    audit: AuditLog | None = None
     runner: object | None = None  # app.jobs.JobRunner, started by the app
     tiles: TileCache = field(default_factory=TileCache)
 
 
 def get_services(request: Request) -> Services:
-    return request.app.state.services
+    """The services, with the layer store pinned for this request: a layer version switched
+    in meanwhile is seen by the next request, never half-way through this one."""
+    services = request.app.state.services
+    return dataclasses.replace(services, store=services.store.snapshot())
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -4,6 +4,7 @@ routers. Layers load in the lifespan hook, before the server accepts requests.""
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -13,6 +14,7 @@ from app.deps import Services
 from app.errors import add_exception_handlers
 from app.middleware import BodySizeLimit
 from app.routers import (
+    admin,
     assess,
     catalogue,
     health,
@@ -26,11 +28,12 @@ from app.routers import (
     web,
 )
 from app.settings import Settings, get_settings
+from layers.access import open_access
 from layers.jobs import JobStore
 from layers.records import AssessmentStore
 from layers.store import EmbeddedStore
 from zoning.industries import load_industries
-from zoning.rules import load_rules
+from zoning.rules_history import RulesRegistry
 
 log = logging.getLogger("zoning")
 
@@ -40,19 +43,71 @@ def open_store(settings: Settings):
         from layers.postgis import PostGISStore
 
         return PostGISStore.open(settings.catalog, settings.database_url, settings.data_dir)
-    return EmbeddedStore.open(settings.catalog, settings.data_dir)
+    from layers.versions import LayerRegistry
+
+    registry = LayerRegistry.open(settings.state_dir, settings.state_url)
+    return EmbeddedStore.open(settings.catalog, settings.data_dir, registry=registry)
 
 
 def load_services(settings: Settings) -> Services:
     store = open_store(settings)
+    keys, audit_log = open_access(settings.state_dir, settings.state_url)
+    rules_registry = RulesRegistry.open(settings.state_dir, settings.state_url, settings.rules_dir)
     return Services(
         settings=settings,
         store=store,
-        rules=load_rules(settings.rules_dir),
+        rules=rules_registry.ruleset(),
+        rules_registry=rules_registry,
         industries=load_industries(),
         records=AssessmentStore.open(settings.state_dir, settings.state_url),
         jobs=JobStore.open(settings.state_dir, settings.state_url, settings.job_lease_s),
+        keys=keys,
+        audit=audit_log,
     )
+
+
+class VersionSync:
+    """Loads the layer versions and rules files that another process (the CLI, another
+    instance) put in force."""
+
+    def __init__(self, services: Services, every_s: float):
+        self.services, self.every_s = services, every_s
+        self._stop = threading.Event()
+        self._seen = self._generation()
+        self._thread = threading.Thread(target=self._loop, name="version-sync", daemon=True)
+
+    def _generation(self):
+        s = self.services
+        layers = s.store.registry.generation() if getattr(s.store, "registry", None) is not None else None
+        rules = s.rules_registry.generation() if s.rules_registry is not None else None
+        return layers, rules
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _loop(self) -> None:
+        from layers.versions import sync
+
+        while not self._stop.wait(self.every_s):
+            try:
+                gen = self._generation()
+                if gen == self._seen:
+                    continue
+                if gen[0] != self._seen[0]:
+                    changed = sync(self.services.store)
+                    if changed:
+                        self.services.tiles.clear()
+                        log.info("layer versions switched: %s", ", ".join(changed))
+                if gen[1] != self._seen[1]:
+                    self.services.rules = self.services.rules_registry.ruleset()
+                    log.info("rules now %s", self.services.rules.version)
+                self._seen = gen
+            except Exception:  # a bad version file is logged; what is in force stays
+                log.exception("version sync failed")
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -69,6 +124,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             services.records = AssessmentStore.open(s.state_dir, s.state_url)
         if services.jobs is None:
             services.jobs = JobStore.open(s.state_dir, s.state_url, s.job_lease_s)
+        if services.keys is None:
+            services.keys, services.audit = open_access(s.state_dir, s.state_url)
+        syncer = None
+        if s.layer_sync_s > 0:
+            syncer = VersionSync(services, s.layer_sync_s)
+            syncer.start()
         if services.settings.run_jobs and services.runner is None:
             from app.jobs import JobRunner
 
@@ -80,6 +141,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             services.runner = JobRunner(services, services.jobs, dask_client=client)
             services.runner.start()  # resumes jobs a restart or crash left unfinished
         yield
+        if syncer is not None:
+            syncer.stop()
         if services.runner is not None:
             services.runner.stop()
             services.runner = None
@@ -96,7 +159,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.state.services = services
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
-                       upload_paths=uploads.UPLOAD_PATHS + jobs.UPLOAD_PATHS, upload_max_bytes=settings.upload_max_bytes + 65536)
+                       upload_paths=uploads.UPLOAD_PATHS + jobs.UPLOAD_PATHS, upload_max_bytes=settings.upload_max_bytes + 65536,
+                       version_max_bytes=settings.layer_max_bytes + 65536)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
@@ -104,7 +168,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         )
     add_exception_handlers(app)
     ogc.add_ogc_exception_handlers(app)
-    for module in (health, assess, uploads, jobs, siting, here, layers, catalogue, ogc, tiles):
+    for module in (health, assess, uploads, jobs, siting, here, admin, layers, catalogue, ogc, tiles):
         app.include_router(module.router)
     web.mount(app)
     return app

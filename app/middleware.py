@@ -6,18 +6,24 @@ import orjson
 
 
 class BodySizeLimit:
-    """``max_bytes`` for every request, ``upload_max_bytes`` for the file-upload paths."""
+    """``max_bytes`` for every request, ``upload_max_bytes`` for the file-upload paths and
+    ``version_max_bytes`` for new layer and rules versions (paths ending in ``/versions``)."""
 
-    def __init__(self, app, max_bytes: int, upload_paths: tuple[str, ...] = (), upload_max_bytes: int = 0):
+    def __init__(self, app, max_bytes: int, upload_paths: tuple[str, ...] = (), upload_max_bytes: int = 0,
+                 version_max_bytes: int = 0):
         self.app = app
         self.max_bytes = max_bytes
         self.upload_paths = upload_paths
         self.upload_max_bytes = upload_max_bytes
+        self.version_max_bytes = version_max_bytes
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        limit = self.upload_max_bytes if scope.get("path") in self.upload_paths else self.max_bytes
+        path = scope.get("path", "")
+        limit = self.upload_max_bytes if path in self.upload_paths else self.max_bytes
+        if self.version_max_bytes and scope.get("method") == "POST" and path.endswith("/versions"):
+            limit = self.version_max_bytes
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > limit:
                 return await self._reject(send, limit)

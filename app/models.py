@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, Literal
 
 from geojson_pydantic import Feature, FeatureCollection, MultiPolygon, Point, Polygon
@@ -46,6 +47,9 @@ class AssessRequest(BaseModel):
     key_region_edition: Literal["2018", "2023"] | None = Field(
         None, description="key-region map: 2018 (国发〔2018〕22号) or 2023 (国发〔2023〕24号, default)"
     )
+    as_of: dt.date | None = Field(
+        None, description="judge against the layer and rules versions in force at the end of this "
+                          "day (China Standard Time); default: those in force now")
 
 
 class _Out(BaseModel):
@@ -121,6 +125,7 @@ class AssessResponse(_Out):
     synthetic: bool = Field(description="true when synthetic sample data speaks in this answer")
     notice: TextOut | None
     assessed_at: str
+    as_of: str | None = Field(None, description="the date the layers and rules were taken as of")
 
 
 class HereLayerOut(BaseModel):
@@ -329,3 +334,149 @@ class JobOut(BaseModel):
     params: dict[str, Any]
     upload: dict[str, Any]
     links: dict[str, str]
+
+
+# --- layer and rules versions, keys, audit ------------------------------------------------------
+
+class ValidationReportOut(BaseModel):
+    ok: bool = True
+    errors: list[dict[str, Any]] = []
+    warnings: list[dict[str, Any]] = []
+    counts: dict[str, Any] = {}
+
+
+class LayerVersionOut(BaseModel):
+    layer_id: str
+    version: str
+    previous: str | None = None
+    dry_run: bool = False
+    actor: str
+    vintage: str
+    source_name: str | None = None
+    source_sha256: str | None = None
+    feature_count: int
+    summary: dict[str, Any]
+    report: ValidationReportOut
+    note: str | None = None
+    event: dict[str, Any] | None = None
+
+
+class LayerEventOut(BaseModel):
+    seq: int
+    version: str
+    action: Literal["baseline", "publish", "rollback"]
+    at: str
+    actor: str
+    note: str | None = None
+    created: str
+    vintage: str
+    source_name: str | None = None
+    source_sha256: str | None = None
+    feature_count: int
+    summary: dict[str, Any]
+    published_by: str
+
+
+class LayerHistoryOut(BaseModel):
+    layer_id: str
+    version_in_force: str
+    history: list[LayerEventOut]
+
+
+class RollbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: str = Field(min_length=1, max_length=100)
+    note: str | None = Field(None, max_length=500)
+
+
+class RollbackOut(BaseModel):
+    layer_id: str
+    version: str
+    previous: str
+    event: dict[str, Any]
+
+
+class RulesVersionOut(BaseModel):
+    file: str
+    family: str | None = None
+    declared_version: str | None = None
+    sha256: str
+    rules_version: str
+    summary: dict[str, list[str]] = {}
+    dry_run: bool = False
+    seq: int | None = None
+
+
+class RulesEventOut(BaseModel):
+    seq: int
+    file: str
+    sha256: str
+    action: Literal["baseline", "publish", "rollback"]
+    at: str
+    actor: str
+    note: str | None = None
+    declared_version: str
+    family: str
+
+
+class RulesHistoryOut(BaseModel):
+    rules_version: str
+    history: list[RulesEventOut]
+
+
+class RulesRollbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    note: str | None = Field(None, max_length=500)
+
+
+class KeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")
+    role: Literal["reader", "editor", "admin"]
+
+
+class KeyOut(BaseModel):
+    name: str
+    role: Literal["reader", "editor", "admin"]
+    prefix: str
+    created: str
+    created_by: str
+    revoked: str | None = None
+
+
+class NewKeyOut(BaseModel):
+    name: str
+    role: Literal["reader", "editor", "admin"]
+    key: str = Field(description="shown once: only its SHA-256 is stored")
+
+
+class AuditEntryOut(BaseModel):
+    seq: int
+    at: str
+    actor: str
+    role: str | None = None
+    action: str
+    target: str | None = None
+    input_sha256: str | None = None
+    result: dict[str, Any]
+    hash: str
+
+
+class AuditOut(BaseModel):
+    intact: bool = Field(description="the hash chain recomputes from the first entry")
+    broken_at: int | None = None
+    entries: list[AuditEntryOut]
+
+
+class RerunOut(BaseModel):
+    id: str
+    against: Literal["recorded", "current"]
+    same: bool = Field(description="same verdicts, reasons and layer/rules versions for the whole and every parcel")
+    verdict_before: str
+    verdict_after: str
+    rules_version_before: str
+    rules_version_after: str
+    layers_changed: dict[str, dict[str, str | None]] = Field(description="layer id -> {before, after} versions")
+    parcels: list[dict[str, Any]] = Field(description="per parcel (and the whole, index null): verdict and "
+                                                      "reasons before and after")

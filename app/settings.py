@@ -39,6 +39,17 @@ class Settings(BaseSettings):
     batch_max_vertices: int = Field(50_000_000, ge=4, description="vertices per batch job")
     run_jobs: bool = Field(True, description="run batch jobs in this process (a background thread)")
     dask_scheduler: str | None = Field(None, description="tcp://host:8786: run batch-job chunks on a Dask cluster")
+    # access control and layer versions (docs/security.md)
+    admin_key: str | None = Field(None, description="a bootstrap admin API key (compared by hash, never "
+                                  "stored); make lasting keys with `zoning keys create`")
+    public_assess: bool = Field(True, description="false: assessments and siting need a reader key")
+    layer_sync_s: float = Field(2.0, ge=0, description="how often to look for layer versions another "
+                                "process published (0: never)")
+    layer_max_bytes: int = Field(500 * 1024 * 1024, ge=1024)
+    layer_max_features: int = Field(500_000, ge=1)
+    layer_max_vertices: int = Field(50_000_000, ge=4)
+    layer_timeout_s: float = Field(300.0, gt=0, le=3600)
+    layer_memory_mb: int = Field(8192, ge=256)
     # uploads (see layers/ingest/limits.py and docs/security.md)
     upload_max_bytes: int = Field(50 * 1024 * 1024, ge=1024)
     upload_max_members: int = Field(20, ge=1)
@@ -72,6 +83,16 @@ class Settings(BaseSettings):
             max_vertices=self.upload_max_vertices, max_depth=self.upload_max_depth,
             timeout_s=self.upload_timeout_s, memory_mb=self.upload_memory_mb,
         )
+
+    def layer_limits(self):
+        """Limits for a new layer version's file: a whole province's units."""
+        import dataclasses
+
+        return dataclasses.replace(
+            self.upload_limits(), max_bytes=self.layer_max_bytes, max_features=self.layer_max_features,
+            max_vertices=self.layer_max_vertices, max_vertices_per_feature=self.layer_max_vertices,
+            max_uncompressed_bytes=max(self.upload_max_uncompressed_bytes, 2 * self.layer_max_bytes),
+            timeout_s=self.layer_timeout_s, memory_mb=self.layer_memory_mb)
 
     def batch_limits(self):
         """Upload limits for batch-job site files: more sites and vertices, the rest the same."""

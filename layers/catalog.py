@@ -120,6 +120,7 @@ class LayerEntry(BaseModel):
     minzoom: int = Field(0, ge=0, le=24, description="lowest zoom at which tiles are served")
     maxzoom: int = Field(16, ge=0, le=24, description="highest zoom at which tiles are served")
     raster: RasterSpec | None = Field(None, description="required for (and only for) kind raster")
+    public: bool = Field(True, description="false: tiles, features and attributes need an API key")
 
     @model_validator(mode="after")
     def _zooms(self) -> LayerEntry:

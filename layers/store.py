@@ -51,6 +51,10 @@ class LayerLoadError(LayerError):
     """A layer named by the catalog cannot be read or fails validation."""
 
 
+class VersionsUnavailable(LayerError):
+    """The backend keeps no version history (HTTP 422)."""
+
+
 class UnknownLayer(LayerError, KeyError):
     def __init__(self, layer_id: str):
         super().__init__(layer_id)
@@ -112,6 +116,24 @@ class LayerStore(abc.ABC):
             if info.id == layer_id:
                 return info
         raise UnknownLayer(layer_id)
+
+    registry = None  # layers.versions.LayerRegistry where the backend keeps version history
+
+    def entry(self, layer_id: str) -> LayerEntry:
+        """The catalog's entry for a layer."""
+        for e in self.catalog.layers:
+            if e.id == layer_id:
+                return e
+        raise UnknownLayer(layer_id)
+
+    def snapshot(self) -> LayerStore:
+        """The layers in force now, for one request (backends that switch versions in place
+        return a view)."""
+        return self
+
+    def as_of(self, at: str) -> LayerStore:
+        raise VersionsUnavailable("judging as of a date needs the layer version history of the embedded "
+                                  "store; this backend serves only the versions it was loaded with")
 
     def layers_of_kind(self, kind: str) -> list[LayerInfo]:
         return [i for i in self.layers() if i.kind == kind]
@@ -258,13 +280,6 @@ class EmbeddedStore(LayerStore):
                 except RasterError as exc:
                     raise LayerLoadError(str(exc)) from exc
         self.loaded_at = dt.datetime.now(dt.UTC)
-
-    def entry(self, layer_id: str) -> LayerEntry:
-        """The catalog's entry for a layer."""
-        for e in self.catalog.layers:
-            if e.id == layer_id:
-                return e
-        raise UnknownLayer(layer_id)
 
     def load_version(self, layer_id: str, version: str) -> _Layer:
         """A published version of a layer, from its file (canonical fields, EPSG:4490)."""

@@ -145,19 +145,37 @@ class RuleSet(BaseModel):
         raise KeyError(rule_id)
 
 
+def rule_files(directory: Path = RULES_DIR) -> dict[str, bytes]:
+    """The rules files of a folder: file name -> bytes."""
+    return {p.name: p.read_bytes() for p in sorted(directory.glob("*.yaml"))}
+
+
+def parse_rule_file(name: str, raw: bytes) -> RuleFile:
+    try:
+        return RuleFile.model_validate(yaml.safe_load(raw))
+    except Exception as exc:
+        raise ValueError(f"rules file {name}: {exc}") from exc
+
+
 def load_rules(directory: Path = RULES_DIR) -> RuleSet:
     """Load and validate every ``*.yaml`` in ``directory``; the set's version combines the
     families' declared versions with a digest of the files' bytes."""
-    files, digest = [], hashlib.sha256()
-    for path in sorted(directory.glob("*.yaml")):
-        raw = path.read_bytes()
-        digest.update(path.name.encode() + b"\0" + raw)
-        try:
-            files.append(RuleFile.model_validate(yaml.safe_load(raw)))
-        except Exception as exc:
-            raise ValueError(f"rules file {path.name}: {exc}") from exc
+    files = rule_files(directory)
     if not files:
         raise ValueError(f"no rules files in {directory}")
+    return rules_from(files)
+
+
+def rules_from(files: dict[str, bytes]) -> RuleSet:
+    """A rule set from file name -> YAML bytes (a folder, or versions from the history)."""
+    parsed, digest = [], hashlib.sha256()
+    for name in sorted(files):
+        raw = files[name]
+        digest.update(name.encode() + b"\0" + raw)
+        parsed.append(parse_rule_file(name, raw))
+    files = parsed
+    if not files:
+        raise ValueError("no rules files")
     ids = [r.id for f in files for r in f.rules]
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:

@@ -53,3 +53,34 @@ def assess_upload(store: LayerStore, rules: RuleSet, industries: IndustryCatalog
         "union": union,
         "parcels": parcels,
     }
+
+
+def _reasons(a: dict) -> list[str]:
+    return [r["rule_id"] for r in a["reasons"]]
+
+
+def rerun(store: LayerStore, rules: RuleSet, industries: IndustryCatalogue, record: dict, max_vertices: int) -> dict:
+    """Judge a stored upload assessment's parcels again (same project and edition) and compare
+    verdicts, reasons and the layer and rules versions with the record."""
+    geoms = [shapely.geometry.shape(p["geometry"]) for p in record["parcels"]]
+    sites = [site_from_geometry(g, max_vertices=max_vertices) for g in geoms]
+    if len(sites) > 1:
+        sites.append(site_from_geometry(shapely.union_all(geoms), max_vertices=max_vertices * len(sites)))
+    p = record["project"]
+    project = Project(p["industry"], p["action"], p.get("product"), p.get("name"))
+    after = [_jsonable(asdict(a)) for a in judge_many(store, rules, industries, sites, project,
+                                                      edition=record["key_region_edition"])]
+    before = [p["assessment"] for p in record["parcels"]] + ([record["union"]] if len(sites) > 1 else [])
+    rows = []
+    for i, (b, a) in enumerate(zip(before, after)):
+        rows.append({"index": i if i < len(record["parcels"]) else None,
+                     "verdict_before": b["verdict"], "verdict_after": a["verdict"],
+                     "reasons_before": _reasons(b), "reasons_after": _reasons(a)})
+    lb = {ref["id"]: ref["version"] for b in before for ref in b["layers"]}
+    la = {ref["id"]: ref["version"] for a in after for ref in a["layers"]}
+    changed = {k: {"before": lb.get(k), "after": la.get(k)} for k in sorted(set(lb) | set(la)) if lb.get(k) != la.get(k)}
+    rb, ra = record["union"]["rules_version"], after[-1]["rules_version"]
+    same = not changed and rb == ra and all(r["verdict_before"] == r["verdict_after"]
+                                            and r["reasons_before"] == r["reasons_after"] for r in rows)
+    return {"same": same, "verdict_before": record["verdict"], "verdict_after": after[-1]["verdict"],
+            "rules_version_before": rb, "rules_version_after": ra, "layers_changed": changed, "parcels": rows}

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from app.auth import PrincipalDep
 from app.deps import ServicesDep
 from app.models import FeatureRefOut, HereLayerOut, HereResponse, RasterValueOut
 from layers.raster import sample
@@ -18,6 +19,7 @@ router = APIRouter(prefix="/v1", tags=["here"])
 @router.get("/here", response_model=HereResponse, operation_id="here")
 def here(
     services: ServicesDep,
+    who: PrincipalDep,
     lon: Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False, description="longitude, EPSG:4490")],
     lat: Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False, description="latitude, EPSG:4490")],
 ) -> HereResponse:
@@ -32,9 +34,12 @@ def here(
             features=[FeatureRefOut.model_validate(f) for f in feature_refs(h)],
         )
         for h in hits.values()
+        if who.role is not None or h.info.entry.public  # non-public layers need a key
     ]
     values = []
     for r in services.store.rasters():
+        if who.role is None and not r.entry.public:
+            continue
         v = float(sample(r, lon, lat)[0])
         values.append(RasterValueOut(id=r.id, quantity=r.spec.quantity, unit=r.spec.unit,
                                      value=round(v, 3) if v == v else None, version=r.version,

@@ -10,6 +10,7 @@ import shapely
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
+from app.auth import PrincipalDep, audit, ensure_may_assess
 from app.deps import ServicesDep
 from app.models import JobOut
 from app.routers.uploads import read_site_file
@@ -35,6 +36,7 @@ def job_out(job: dict, request: Request) -> JobOut:
 def submit(
     request: Request,
     services: ServicesDep,
+    who: PrincipalDep,
     file: Annotated[UploadFile, File(description="sites: any accepted site-file format, one site per parcel")],
     industry: Annotated[str, Form(min_length=1, max_length=8)],
     action: Annotated[Literal["new", "expand", "rebuild"], Form()] = "new",
@@ -45,6 +47,7 @@ def submit(
     chunk_size: Annotated[int, Form(ge=10, le=20_000)] = 1000,
 ) -> JobOut:
     """Queue the judgment of every site of the file for one project; 202 with the job."""
+    ensure_may_assess(services, who)
     services.industries.get(industry)  # an unknown industry is a 422 now, not a failed job later
     s = services.settings
     limits = s.batch_limits()
@@ -53,6 +56,7 @@ def submit(
               "edition": key_region_edition or s.key_region_edition}
     sites = [(shapely.to_wkb(p.geometry), p.properties) for p in upload.parcels]
     jid = services.jobs.create(sites, params, upload_summary(upload), chunk_size)
+    audit(services, who, "job.submit", jid, upload.sha256, {"sites": len(sites), "industry": industry})
     if services.runner is not None:
         services.runner.wake()
     return job_out(services.jobs.get(jid), request)
@@ -64,8 +68,10 @@ def get_job(job_id: str, request: Request, services: ServicesDep) -> JobOut:
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut, operation_id="cancelJob")
-def cancel_job(job_id: str, request: Request, services: ServicesDep) -> JobOut:
-    return job_out(services.jobs.cancel(job_id), request)
+def cancel_job(job_id: str, request: Request, services: ServicesDep, who: PrincipalDep) -> JobOut:
+    job = services.jobs.cancel(job_id)
+    audit(services, who, "job.cancel", job_id, None, {"state": job["state"]})
+    return job_out(job, request)
 
 
 @router.get("/{job_id}/results.{fmt}", operation_id="getJobResults",

@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from pyproj import CRS, Transformer
 
+from app.auth import PrincipalDep, ensure_readable
 from app.deps import ServicesDep
 from app.openapi30 import downgrade
 from layers.query import check_properties, parse_filter
@@ -297,6 +298,7 @@ def items(
     collection_id: str,
     request: Request,
     services: ServicesDep,
+    who: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
     offset: Annotated[int, Query(ge=0)] = 0,
     bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy in bbox-crs")] = None,
@@ -309,6 +311,7 @@ def items(
     """Features of a collection. Any other query parameter named like a property is an
     equality filter (``?unit_class=1``)."""
     info = _info(services, collection_id)
+    ensure_readable(services, who, collection_id)
     out_crs = _crs(crs, "crs")
     box = _parse_bbox(bbox, _crs(bbox_crs, "bbox-crs")) if bbox else None
     fields = set(info.fields)
@@ -353,9 +356,10 @@ def items(
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", operation_id="ogcItem")
-def item(collection_id: str, feature_id: str, request: Request, services: ServicesDep,
+def item(collection_id: str, feature_id: str, request: Request, services: ServicesDep, who: PrincipalDep,
          crs: str | None = None, f: str | None = None):
     info = _info(services, collection_id)
+    ensure_readable(services, who, collection_id)
     out_crs = _crs(crs, "crs")
     i = services.store.index_of(collection_id, feature_id)
     if i is None:

@@ -7,6 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from app.auth import PrincipalDep, audit, ensure_may_assess
 from app.deps import ServicesDep
 from app.models import SitingRequest, SitingResponse
 from layers.export import export_features
@@ -45,10 +46,11 @@ def _links(request: Request, rid: str) -> dict[str, str]:
 
 
 @router.post("/siting", response_model=SitingResponse, operation_id="siting")
-def run_siting(body: SitingRequest, request: Request, services: ServicesDep) -> SitingResponse:
+def run_siting(body: SitingRequest, request: Request, services: ServicesDep, who: PrincipalDep) -> SitingResponse:
     """Candidate land for PV or wind in an area: usable geometry after exclusions and setbacks,
     slope, resource, grid distance, capacity, generation, permit verdict, score and rank; every
     rejected candidate with its reasons; a summary per land kind and the supply curve."""
+    ensure_may_assess(services, who)
     aoi = _aoi(body, services)
     result = siting(
         services.store, services.rules, services.industries,
@@ -67,6 +69,8 @@ def run_siting(body: SitingRequest, request: Request, services: ServicesDep) -> 
         "notice": SYNTHETIC_NOTICE if result["synthetic"] else None,
     }
     rid = services.records.add("siting", doc)
+    audit(services, who, "siting", rid, None, {"tech": body.tech, "candidates": len(doc["features"]),
+                                               "rejected": len(doc["rejected"])})
     return SitingResponse.model_validate({**services.records.get(rid), "links": _links(request, rid)})
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
+from app.auth import PrincipalDep, ensure_readable
 from app.deps import ServicesDep
 from app.style import legend, style
 from layers.tiles import render, render_raster
@@ -41,10 +42,12 @@ def tile(
     y: Annotated[int, Path(ge=0)],
     request: Request,
     services: ServicesDep,
+    who: PrincipalDep,
 ):
     ids = [i for i in layers.split(",") if i]
     if not ids or len(ids) > 32 or len(set(ids)) != len(ids):
         raise InvalidParameter(f"give 1 to 32 distinct layer ids joined by commas; got {layers!r}")
+    ensure_readable(services, who, *ids)
     for i in ids:
         if services.store.is_raster(i):
             raise InvalidParameter(f"layer {i!r} is a raster: fetch /tiles/{i}/{{z}}/{{x}}/{{y}}.png")
@@ -68,8 +71,10 @@ def raster_tile(
     y: Annotated[int, Path(ge=0)],
     request: Request,
     services: ServicesDep,
+    who: PrincipalDep,
 ):
     """A raster layer drawn with its colour ramp (see /tiles/legend.json), transparent on nodata."""
+    ensure_readable(services, who, layer)
     if not services.store.is_raster(layer):
         services.store.info(layer)  # 404 for an unknown id
         raise InvalidParameter(f"layer {layer!r} is a vector layer: fetch /tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt")

@@ -3,18 +3,23 @@ whole, store the result), GET /v1/assessments/{id} and its report as HTML or PDF
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
+from app.auth import PrincipalDep, audit, ensure_may_assess
 from app.deps import ServicesDep
-from app.models import SitesResponse, UploadAssessmentOut
+from app.models import RerunOut, SitesResponse, UploadAssessmentOut
+from app.routers.admin import as_of_services
+from layers.versions import end_of_day
 from layers.ingest import UploadTooLarge, read_upload
 from zoning.errors import InvalidParameter
 from zoning.judge import Project
 from zoning.report import render_html, render_pdf
-from zoning.uploads import assess_upload, geometry_json, upload_summary
+from zoning.uploads import assess_upload, geometry_json, rerun, upload_summary
 
 router = APIRouter(prefix="/v1", tags=["uploads"])
 UPLOAD_PATHS = ("/v1/sites", "/v1/assess/upload")
@@ -57,6 +62,7 @@ def _links(request: Request, rid: str) -> dict[str, str]:
 def assess_upload_file(
     request: Request,
     services: ServicesDep,
+    who: PrincipalDep,
     file: Annotated[UploadFile, File(description=FORMATS_HELP)],
     industry: Annotated[str, Form(min_length=1, max_length=8, description="GB/T 4754-2017 class, e.g. C3120")],
     action: Annotated[Literal["new", "expand", "rebuild"], Form()] = "new",
@@ -64,18 +70,52 @@ def assess_upload_file(
     name: Annotated[str | None, Form(max_length=200)] = None,
     crs: Annotated[str | None, Form(max_length=64, description=CRS_HELP)] = None,
     key_region_edition: Annotated[Literal["2018", "2023"] | None, Form()] = None,
+    as_of: Annotated[dt.date | None, Form(description="judge against the layers and rules in force at "
+                                                      "the end of this day (CST)")] = None,
 ) -> UploadAssessmentOut:
     """Judge the project on every parcel of the file and on all parcels together; the result
     is stored (GET /v1/assessments/{id}) with a report in Chinese or English."""
+    ensure_may_assess(services, who)
     upload = read_site_file(file, crs, services.settings.upload_limits())
+    s = as_of_services(services, as_of)
     record = assess_upload(
-        services.store, services.rules, services.industries, upload,
+        s.store, s.rules, s.industries, upload,
         Project(industry, action, product, name),
         edition=key_region_edition or services.settings.key_region_edition,
         max_vertices=services.settings.max_site_vertices,
     )
+    record["as_of"] = as_of.isoformat() if as_of else None
     rid = services.records.add("upload", record, input_sha256=upload.sha256, filename=upload.filename)
+    audit(services, who, "assess.upload", rid, upload.sha256,
+          {"verdict": record["verdict"], "parcels": len(record["parcels"]), "as_of": record["as_of"],
+           "rules_version": record["union"]["rules_version"]})
     return UploadAssessmentOut.model_validate({**services.records.get(rid), "links": _links(request, rid)})
+
+
+@router.post("/assessments/{assessment_id}/rerun", response_model=RerunOut, operation_id="rerunAssessment")
+def rerun_assessment(
+    assessment_id: str,
+    services: ServicesDep,
+    who: PrincipalDep,
+    against: Annotated[Literal["recorded", "current"], Query(
+        description="recorded: the layer and rules versions in force when it was made (reproduces it); "
+                    "current: those in force now (what has changed since)")] = "recorded",
+) -> RerunOut:
+    """Judge a stored assessment's parcels again and compare with what was recorded."""
+    ensure_may_assess(services, who)
+    record = services.records.get(assessment_id, kind="upload")
+    if against == "recorded":
+        at = record.get("as_of")
+        when = end_of_day(dt.date.fromisoformat(at)) if at else record["created"]
+        store = services.store.as_of(when) if services.store.registry is not None else services.store
+        rules = services.rules_registry.ruleset(when) if services.rules_registry is not None else services.rules
+        s = dataclasses.replace(services, store=store, rules=rules)
+    else:
+        s = services
+    out = rerun(s.store, s.rules, s.industries, record, services.settings.max_site_vertices)
+    audit(services, who, "assess.rerun", assessment_id, record.get("input_sha256"),
+          {"against": against, "same": out["same"], "verdict": out["verdict_after"]})
+    return RerunOut(id=assessment_id, against=against, **out)
 
 
 @router.get("/assessments/{assessment_id}", response_model=UploadAssessmentOut, operation_id="getAssessment")

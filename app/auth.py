@@ -1,0 +1,101 @@
+"""Who is asking: an API key (``X-API-Key: zk_…`` or ``Authorization: Bearer zk_…``) names a
+principal with a role (reader < editor < admin); no key is the anonymous principal. Writes
+always need a key of the right role; reads of a layer need a key only when the catalog marks
+the layer ``public: false``. ``ZONING_ADMIN_KEY`` (compared by its SHA-256) bootstraps the first
+admin before any key is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.deps import ServicesDep
+from layers.access import RANK
+
+
+class NotAuthenticated(PermissionError):
+    """No key, or a key that is unknown or revoked (HTTP 401)."""
+
+
+class Forbidden(PermissionError):
+    """The key's role is below what the action needs (HTTP 403)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    role: str | None  # None: anonymous
+
+    def at_least(self, role: str) -> bool:
+        return self.role is not None and RANK[self.role] >= RANK[role]
+
+
+ANONYMOUS = Principal("anonymous", None)
+
+
+def _key_from(request: Request) -> str | None:
+    key = request.headers.get("x-api-key")
+    auth = request.headers.get("authorization", "")
+    if key is None and auth[:7].lower() == "bearer ":
+        key = auth[7:].strip()
+    return key
+
+
+def principal(request: Request, services: ServicesDep) -> Principal:
+    key = _key_from(request)
+    if not key:
+        return ANONYMOUS
+    s = services.settings
+    if s.admin_key and hmac.compare_digest(hashlib.sha256(key.encode()).digest(),
+                                           hashlib.sha256(s.admin_key.encode()).digest()):
+        return Principal("admin-key", "admin")
+    found = services.keys.check(key) if services.keys is not None else None
+    if found is None:
+        raise NotAuthenticated("the API key is unknown or revoked")
+    return Principal(*found)
+
+
+PrincipalDep = Annotated[Principal, Depends(principal)]
+
+
+def require(role: str):
+    def dep(who: PrincipalDep) -> Principal:
+        if who.role is None:
+            raise NotAuthenticated(f"this needs an API key with role {role} or above "
+                                   "(header X-API-Key or Authorization: Bearer)")
+        if not who.at_least(role):
+            raise Forbidden(f"this needs role {role} or above; the key {who.name!r} has role {who.role}")
+        return who
+    return Depends(dep)
+
+
+Editor = Annotated[Principal, require("editor")]
+Admin = Annotated[Principal, require("admin")]
+
+
+def ensure_readable(services, who: Principal, *layer_ids: str) -> None:
+    """Raise unless every layer is public or ``who`` has a key (reader or above)."""
+    if who.role is not None:
+        return
+    for layer_id in layer_ids:
+        try:
+            entry = services.store.entry(layer_id)
+        except KeyError:
+            continue  # unknown layers answer 404 where they are looked up
+        if not entry.public:
+            raise NotAuthenticated(f"layer {layer_id!r} is not public: send an API key (role reader or above)")
+
+
+def audit(services, who: Principal, action: str, target: str | None = None, input_sha256: str | None = None,
+          result: dict | None = None) -> None:
+    if services.audit is not None:
+        services.audit.append(who.name, who.role, action, target, input_sha256, result)
+
+
+def ensure_may_assess(services, who: Principal) -> None:
+    if not services.settings.public_assess and who.role is None:
+        raise NotAuthenticated("assessments need an API key here (role reader or above)")
