@@ -7,6 +7,11 @@
     zoning siting --aoi 640000|AOI_FILE --tech pv|wind --out candidates.gpkg
     zoning batch SITES --industry CODE --out results.gpkg [--resume JOB_ID]
     zoning load-postgis [--url postgresql://…]
+    zoning layers publish LAYER FILE [--crs …] [--vintage DATE] [--note …] [--dry-run]
+    zoning layers history LAYER | zoning layers rollback LAYER VERSION
+    zoning rules publish FILE.yaml [--dry-run] | zoning rules history | zoning rules rollback FILE SHA256
+    zoning keys create NAME --role reader|editor|admin | zoning keys list | zoning keys revoke NAME
+    zoning audit [--verify] [--after N]
 """
 
 from __future__ import annotations
@@ -206,6 +211,139 @@ def _load_postgis(args) -> int:
     return 0
 
 
+def _actor(args) -> str:
+    import getpass
+
+    return args.actor or f"cli:{getpass.getuser()}"
+
+
+def _audit(settings, actor: str, action: str, target, sha, result) -> None:
+    from layers.access import open_access
+
+    _, log = open_access(settings.state_dir, settings.state_url)
+    log.append(actor, "admin", action, target, sha, result)
+
+
+def _layers(args) -> int:
+    """Layer versions from the command line: the same functions as the HTTP API, on the state
+    folder (or database) of the service, which picks the change up by itself."""
+    import datetime as dt
+    import time
+
+    from app.main import open_store
+    from app.settings import get_settings
+    from layers.ingest import IngestError
+    from layers.store import LayerError
+    from layers.versions import PublishError, VersionNotFound, publish, rollback
+
+    settings = get_settings()
+    try:
+        store = open_store(settings)
+        if args.action == "history":
+            store.info(args.layer)
+            registry = store.registry
+            print(json.dumps({"layer_id": args.layer, "version_in_force": store.info(args.layer).version,
+                              "history": registry.history(args.layer) if registry else []},
+                             ensure_ascii=False, indent=2))
+            return 0
+        if args.action == "rollback":
+            out = rollback(store, args.layer, args.version, actor=_actor(args), note=args.note)
+            _audit(settings, _actor(args), "layer.rollback", args.layer, None,
+                   {"version": args.version, "previous": out["previous"]})
+            print(json.dumps(out, ensure_ascii=False, indent=2))
+            return 0
+
+        def pause(step: str) -> None:  # fault injection for the crash tests: stop here until killed
+            if step == args.pause_at:
+                print(f"PAUSED {step}", file=sys.stderr, flush=True)
+                while True:
+                    time.sleep(3600)
+
+        path = Path(args.file)
+        data = path.read_bytes()
+        out = publish(store, args.layer, data, path.name, actor=_actor(args), limits=settings.layer_limits(),
+                      crs=args.crs, vintage=dt.date.fromisoformat(args.vintage) if args.vintage else None,
+                      note=args.note, dry_run=args.dry_run, pause=pause if args.pause_at else None)
+        if not args.dry_run:
+            _audit(settings, _actor(args), "layer.publish", args.layer, out["source_sha256"],
+                   {"version": out["version"], "previous": out["previous"]})
+        print(json.dumps(out, ensure_ascii=False, indent=2, default=str))
+        return 0
+    except PublishError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if exc.report:
+            print(json.dumps(exc.report, ensure_ascii=False, indent=2), file=sys.stderr)
+        return 2
+    except (OSError, KeyError, ValueError, IngestError, LayerError, VersionNotFound) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _rules(args) -> int:
+    from app.settings import get_settings
+    from zoning.rules_history import RulesError, RulesRegistry, RulesVersionNotFound
+
+    settings = get_settings()
+    registry = RulesRegistry.open(settings.state_dir, settings.state_url, settings.rules_dir)
+    try:
+        if args.action == "history":
+            out = {"rules_version": registry.ruleset().version, "history": registry.history()}
+        elif args.action == "rollback":
+            out = registry.rollback(args.file, args.sha256, _actor(args), args.note)
+            _audit(settings, _actor(args), "rules.rollback", args.file, args.sha256, out)
+        else:
+            path = Path(args.file)
+            out = registry.publish(path.name, path.read_bytes(), _actor(args), args.note, dry_run=args.dry_run)
+            if not args.dry_run:
+                _audit(settings, _actor(args), "rules.publish", path.name, out["sha256"], out)
+    except (OSError, RulesError, RulesVersionNotFound) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(out, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _keys(args) -> int:
+    from app.settings import get_settings
+    from layers.access import AccessError, open_access
+
+    settings = get_settings()
+    keys, log = open_access(settings.state_dir, settings.state_url)
+    actor = _actor(args)
+    try:
+        if args.action == "create":
+            key = keys.create(args.name, args.role, actor)
+            log.append(actor, "admin", "key.create", args.name, None, {"role": args.role})
+            print(key)
+            print(f"key {args.name!r} ({args.role}) made; it is shown this once", file=sys.stderr)
+        elif args.action == "revoke":
+            if not keys.revoke(args.name):
+                print(f"error: no unrevoked key named {args.name!r}", file=sys.stderr)
+                return 2
+            log.append(actor, "admin", "key.revoke", args.name, None, {})
+        else:
+            print(json.dumps(keys.list(), ensure_ascii=False, indent=2))
+    except AccessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _audit_cmd(args) -> int:
+    from app.settings import get_settings
+    from layers.access import open_access
+
+    settings = get_settings()
+    _, log = open_access(settings.state_dir, settings.state_url)
+    intact, broken = log.verify()
+    if args.verify:
+        print("audit chain intact" if intact else f"audit chain BROKEN at entry {broken}")
+        return 0 if intact else 1
+    print(json.dumps({"intact": intact, "broken_at": broken, "entries": log.entries(args.limit, args.after)},
+                     ensure_ascii=False, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="zoning", description="Zoning and siting service")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -253,6 +391,55 @@ def main(argv: list[str] | None = None) -> int:
     lp = sub.add_parser("load-postgis", help="load the catalog's layers into PostGIS (atomic swap)")
     lp.add_argument("--url", help="postgresql://… (default: ZONING_DATABASE_URL)")
     lp.set_defaults(func=_load_postgis)
+    ly = sub.add_parser("layers", help="publish, list and roll back layer versions")
+    lys = ly.add_subparsers(dest="action", required=True)
+    pub = lys.add_parser("publish", help="validate a file as the next version of a layer and put it in force")
+    pub.add_argument("layer")
+    pub.add_argument("file", help="GeoPackage, zipped Shapefile, GeoJSON or KML/KMZ, source field names")
+    pub.add_argument("--crs")
+    pub.add_argument("--vintage", help="the data's date, YYYY-MM-DD (default today)")
+    pub.add_argument("--note")
+    pub.add_argument("--dry-run", action="store_true", help="validate and report only")
+    pub.add_argument("--pause-at", help=argparse.SUPPRESS)  # crash tests: staging|staged|moved|committed
+    hist = lys.add_parser("history")
+    hist.add_argument("layer")
+    rb = lys.add_parser("rollback")
+    rb.add_argument("layer")
+    rb.add_argument("version")
+    rb.add_argument("--note")
+    for p in (pub, hist, rb):
+        p.add_argument("--as", dest="actor", help="who does this (default cli:$USER)")
+    ly.set_defaults(func=_layers)
+    ru = sub.add_parser("rules", help="publish, list and roll back rules files")
+    rus = ru.add_subparsers(dest="action", required=True)
+    rp = rus.add_parser("publish")
+    rp.add_argument("file")
+    rp.add_argument("--note")
+    rp.add_argument("--dry-run", action="store_true")
+    rus.add_parser("history")
+    rr = rus.add_parser("rollback")
+    rr.add_argument("file")
+    rr.add_argument("sha256")
+    rr.add_argument("--note")
+    for p in rus.choices.values():
+        p.add_argument("--as", dest="actor")
+    ru.set_defaults(func=_rules)
+    ke = sub.add_parser("keys", help="make, list and revoke API keys")
+    kes = ke.add_subparsers(dest="action", required=True)
+    kc = kes.add_parser("create")
+    kc.add_argument("name")
+    kc.add_argument("--role", required=True, choices=["reader", "editor", "admin"])
+    kes.add_parser("list")
+    kr = kes.add_parser("revoke")
+    kr.add_argument("name")
+    for p in kes.choices.values():
+        p.add_argument("--as", dest="actor")
+    ke.set_defaults(func=_keys)
+    au = sub.add_parser("audit", help="the audit log, and whether its hash chain is intact")
+    au.add_argument("--verify", action="store_true")
+    au.add_argument("--after", type=int, default=0)
+    au.add_argument("--limit", type=int, default=100)
+    au.set_defaults(func=_audit_cmd)
     args = ap.parse_args(argv)
     return args.func(args)
 

@@ -34,11 +34,11 @@ def here(
             features=[FeatureRefOut.model_validate(f) for f in feature_refs(h)],
         )
         for h in hits.values()
-        if who.role is not None or h.info.entry.public  # non-public layers need a key
+        if who.role is not None or services.store.entry(h.info.id).public  # non-public layers need a key
     ]
     values = []
     for r in services.store.rasters():
-        if who.role is None and not r.entry.public:
+        if who.role is None and not services.store.entry(r.id).public:
             continue
         v = float(sample(r, lon, lat)[0])
         values.append(RasterValueOut(id=r.id, quantity=r.spec.quantity, unit=r.spec.unit,

@@ -1,0 +1,257 @@
+"""Layer and rules versions, API keys and the audit log, over HTTP on a store of its own
+(publishing changes it): validate → stage → switch, history, rollback, as_of, re-run of a
+stored assessment, roles, the hash-chained append-only audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import sqlite3
+import tempfile
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from layers.versions import CST
+from tests.conftest import TAIYUAN, square
+
+ADMIN = {"X-API-Key": "test-admin-key-0123456789"}
+UNITS = "data/sample/control_units.gpkg"
+
+
+def gpkg_bytes(gdf: gpd.GeoDataFrame) -> bytes:
+    buf = io.BytesIO()
+    gdf.to_file(buf, driver="GPKG", layer="units")
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def vclient(tmp_path_factory):
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app, load_services
+    from app.settings import Settings
+
+    state = tmp_path_factory.mktemp("versions-state")
+    settings = Settings(state_dir=state, admin_key=ADMIN["X-API-Key"], layer_sync_s=0)
+    services = load_services(settings)
+    with TestClient(create_app(settings, services)) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def keys(vclient):
+    out = {}
+    for name, role in (("ed", "editor"), ("rd", "reader"), ("ad", "admin")):
+        r = vclient.post("/v1/admin/keys", json={"name": name, "role": role}, headers=ADMIN)
+        assert r.status_code == 201, r.text
+        out[role] = {"X-API-Key": r.json()["key"]}
+    return out
+
+
+def unit_at(client, lon, lat) -> dict:
+    here = client.get("/v1/here", params={"lon": lon, "lat": lat}).json()
+    units = next(layer for layer in here["layers"] if layer["id"] == "control_units")
+    return {"version": units["version"], "features": units["features"]}
+
+
+def test_keys_roles_and_hashing(vclient, keys):
+    files = {"file": ("u.gpkg", b"x")}
+    assert vclient.post("/v1/layers/control_units/versions", files=files).status_code == 401
+    r = vclient.post("/v1/layers/control_units/versions", files=files, headers=keys["reader"])
+    assert r.status_code == 403 and "editor" in r.json()["detail"]
+    assert vclient.post("/v1/layers/control_units/versions", files=files,
+                        headers={"X-API-Key": "zk_not-a-key"}).status_code == 401
+    assert vclient.get("/v1/admin/keys", headers=keys["editor"]).status_code == 403
+    listed = vclient.get("/v1/admin/keys", headers=keys["admin"]).json()
+    assert {k["name"]: k["role"] for k in listed} == {"ed": "editor", "rd": "reader", "ad": "admin"}
+    # only hashes are stored: no key appears in the database file
+    db = vclient.app.state.services.keys.db
+    raw = (db.path.read_bytes() + db.path.with_suffix(".sqlite-wal").read_bytes()
+           if db.path.with_suffix(".sqlite-wal").exists() else db.path.read_bytes())
+    assert all(k["X-API-Key"].encode() not in raw for k in keys.values())
+    r = vclient.post("/v1/admin/keys", json={"name": "tmp", "role": "editor"}, headers=keys["admin"])
+    tmp = {"Authorization": "Bearer " + r.json()["key"]}
+    assert vclient.get("/v1/layers/control_units/versions", headers=tmp).status_code == 200
+    assert vclient.delete("/v1/admin/keys/tmp", headers=keys["admin"]).status_code == 204
+    assert vclient.get("/v1/layers/control_units/versions", headers=tmp).status_code == 401
+    assert vclient.delete("/v1/admin/keys/tmp", headers=keys["admin"]).status_code == 404
+    assert vclient.post("/v1/admin/keys", json={"name": "bad name!", "role": "editor"},
+                        headers=keys["admin"]).status_code == 422
+
+
+def test_bad_versions_are_refused_with_the_whole_report(vclient, keys):
+    before = vclient.get("/v1/layers/control_units").json()["version"]
+    src = gpd.read_file(UNITS)
+    bad = src.copy()
+    bad.loc[0, "HJZHGKDYBM"] = "ZH1401052000X"
+    cls = int(bad.loc[1, "ZHGKDYFL"])
+    bad.loc[1, "ZHGKDYFL"] = 1 if cls != 1 else 2
+    bad.loc[2, "geometry"] = shapely.Polygon([(112, 37), (113, 38), (113, 37), (112, 38), (112, 37)])  # bow-tie
+    r = vclient.post("/v1/layers/control_units/versions", files={"file": ("bad.gpkg", gpkg_bytes(bad))},
+                     headers=keys["editor"])
+    assert r.status_code == 422, r.text
+    checks = {e["check"] for e in r.json()["report"]["errors"]}
+    assert {"unit_code", "unit_class_digit", "geometry"} <= checks
+    assert "ZH1401052000X" in r.json()["report"]["errors"][0]["examples"] or any(
+        "ZH1401052000X" in str(e) for e in r.json()["report"]["errors"])
+    # a missing required field names the source column to map
+    r = vclient.post("/v1/layers/control_units/versions", headers=keys["editor"],
+                     files={"file": ("nofield.gpkg", gpkg_bytes(src.drop(columns=["KJBJYS"])))})
+    assert r.status_code == 422 and r.json()["report"]["errors"][0]["expected_source_columns"] == ["KJBJYS"]
+    # a Shapefile without .prj and no crs parameter: the CRS is asked for
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf, tempfile.TemporaryDirectory() as d:
+        src.iloc[:5][["HJZHGKDYBM", "geometry"]].to_file(Path(d) / "u.shp")
+        for ext in ("shp", "shx", "dbf"):
+            zf.write(Path(d) / f"u.{ext}", f"u.{ext}")
+    r = vclient.post("/v1/layers/control_units/versions", files={"file": ("u.zip", buf.getvalue())},
+                     headers=keys["editor"])
+    assert r.status_code == 422 and "crs" in r.json()["detail"].lower()
+    for layer, status in (("admin_county", 422), ("nope", 404), ("dem", 422)):
+        r = vclient.post(f"/v1/layers/{layer}/versions", files={"file": ("u.gpkg", gpkg_bytes(src))},
+                         headers=keys["editor"])
+        assert r.status_code == status, (layer, r.text)
+    assert vclient.get("/v1/layers/control_units").json()["version"] == before  # nothing changed
+    assert vclient.get("/v1/layers/control_units/versions").json()["history"] == []
+
+
+def test_publish_history_as_of_rerun_and_rollback(vclient, keys):
+    lon, lat = TAIYUAN
+    old = unit_at(vclient, lon, lat)
+    code = old["features"][0]["feature_id"]
+    site = square(lon, lat, 0.0005)
+    upload = vclient.post("/v1/assess/upload", data={"industry": "C3120"},
+                          files={"file": ("s.geojson", ('{"type":"Feature","properties":{},"geometry":'
+                                                        + __import__("json").dumps(site) + "}").encode())})
+    assert upload.status_code == 200, upload.text
+    rid = upload.json()["id"]
+
+    src = gpd.read_file(UNITS)
+    new = src.copy()
+    row = int((new["HJZHGKDYBM"] == code).to_numpy().nonzero()[0][0])
+    new.loc[row, "KJBJYS"] = "（新版）禁止新建钢铁项目。"
+    removed = new.loc[(row + 5) % len(new), "HJZHGKDYBM"]
+    new = new.drop(index=[(row + 5) % len(new)])
+    data = gpkg_bytes(new)
+    dry = vclient.post("/v1/layers/control_units/versions", files={"file": ("units.gpkg", data)},
+                       data={"dry_run": "true", "note": "dry"}, headers=keys["editor"])
+    assert dry.status_code == 200 and dry.json()["dry_run"] is True
+    assert unit_at(vclient, lon, lat)["version"] == old["version"]
+    r = vclient.post("/v1/layers/control_units/versions", files={"file": ("units.gpkg", data)},
+                     data={"note": "2026 调整"}, headers=keys["editor"])
+    assert r.status_code == 201, r.text
+    out = r.json()
+    assert out["previous"] == old["version"] and out["version"] != old["version"]
+    s = out["summary"]
+    assert (s["added"], s["removed"], s["changed"]) == (0, 1, 1)
+    assert s["removed_ids"] == [removed] and s["changed_ids"] == [code]
+    assert out["report"]["counts"]["features"] == len(new)
+    now = unit_at(vclient, lon, lat)
+    assert now["version"] == out["version"]
+    assert now["features"][0]["properties"]["spatial_layout"] == "（新版）禁止新建钢铁项目。"
+    # the same file again changes nothing
+    again = vclient.post("/v1/layers/control_units/versions", files={"file": ("units.gpkg", data)},
+                         headers=keys["editor"])
+    assert again.status_code == 409
+    hist = vclient.get("/v1/layers/control_units/versions").json()
+    assert hist["version_in_force"] == out["version"]
+    assert [(h["action"], h["version"]) for h in hist["history"]] == [("publish", out["version"]),
+                                                                     ("baseline", old["version"])]
+    assert hist["history"][0]["published_by"] == "ed" and hist["history"][0]["source_sha256"]
+
+    # as_of: yesterday the old version was in force, today the new one
+    body = {"site": site, "project": {"industry": "C3120"}}
+    today = dt.datetime.now(CST).date()
+    then = vclient.post("/v1/assess", json={**body, "as_of": (today - dt.timedelta(days=1)).isoformat()}).json()
+    cur = vclient.post("/v1/assess", json={**body, "as_of": today.isoformat()}).json()
+    version = {r["id"]: r["version"] for r in then["layers"]}
+    assert version["control_units"] == old["version"] and then["as_of"]
+    assert {r["id"]: r["version"] for r in cur["layers"]}["control_units"] == out["version"]
+
+    # the stored assessment re-runs identically against what it used, and shows the change now
+    rec = vclient.post(f"/v1/assessments/{rid}/rerun").json()
+    assert rec["same"] is True and rec["layers_changed"] == {}
+    now_run = vclient.post(f"/v1/assessments/{rid}/rerun", params={"against": "current"}).json()
+    assert now_run["layers_changed"]["control_units"] == {"before": old["version"], "after": out["version"]}
+
+    # rollback to the catalog's data
+    r = vclient.post("/v1/layers/control_units/rollback", json={"version": old["version"]}, headers=keys["editor"])
+    assert r.status_code == 200 and r.json()["previous"] == out["version"]
+    assert unit_at(vclient, lon, lat) == old
+    assert vclient.post("/v1/layers/control_units/rollback", json={"version": old["version"]},
+                        headers=keys["editor"]).status_code == 409
+    assert vclient.post("/v1/layers/control_units/rollback", json={"version": "nope"},
+                        headers=keys["editor"]).status_code == 404
+    assert vclient.post("/v1/layers/control_units/rollback", json={"version": out["version"]}).status_code == 401
+
+
+def test_rules_versions(vclient, keys):
+    from zoning.rules import RULES_DIR
+
+    name = sorted(p.name for p in RULES_DIR.glob("*.yaml"))[0]
+    raw = (RULES_DIR / name).read_bytes()
+    before = vclient.get("/v1/rules").json()["version"]
+    changed = raw.replace(b"zh: ", b"zh: \xef\xbc\x88\xe4\xbf\xae\xe8\xae\xa2\xef\xbc\x89", 1)  # （修订）
+    assert changed != raw
+    r = vclient.post(f"/v1/rules/{name}/versions", files={"upload": (name, changed)}, headers=keys["editor"])
+    assert r.status_code == 201, r.text
+    after = vclient.get("/v1/rules").json()["version"]
+    assert after != before and r.json()["rules_version"] == after and len(r.json()["summary"]["changed"]) == 1
+    bad = vclient.post(f"/v1/rules/{name}/versions", files={"upload": (name, b"family: x\nrules: [{id: 1}]\n")},
+                       headers=keys["editor"])
+    assert bad.status_code == 422
+    assert vclient.post(f"/v1/rules/{name}/versions", files={"upload": (name, changed)},
+                        headers=keys["editor"]).status_code == 409
+    body = {"site": square(*TAIYUAN, 0.001), "project": {"industry": "C3120"},
+            "as_of": (dt.datetime.now(CST).date() - dt.timedelta(days=1)).isoformat()}
+    assert vclient.post("/v1/assess", json=body).json()["rules_version"] == before
+    hist = vclient.get("/v1/rules/versions").json()["history"]
+    base = next(h for h in hist if h["action"] == "baseline")
+    r = vclient.post(f"/v1/rules/{name}/rollback", json={"sha256": base["sha256"]}, headers=keys["editor"])
+    assert r.status_code == 200 and vclient.get("/v1/rules").json()["version"] == before
+
+
+def test_non_public_layer_needs_a_key(vclient, keys):
+    store = vclient.app.state.services.store
+    i = next(k for k, e in enumerate(store.catalog.layers) if e.id == "red_lines")
+    entry = store.catalog.layers[i]
+    store.catalog.layers[i] = entry.model_copy(update={"public": False})
+    try:
+        assert vclient.get("/ogc/collections/red_lines/items?limit=1").status_code == 401
+        assert vclient.get("/ogc/collections/red_lines/items?limit=1", headers=keys["reader"]).status_code == 200
+        assert vclient.get("/tiles/red_lines,control_units/8/207/97.mvt").status_code == 401
+        assert vclient.get("/tiles/red_lines/8/207/97.mvt", headers=keys["reader"]).status_code in (200, 404)
+        here = vclient.get("/v1/here", params={"lon": TAIYUAN[0], "lat": TAIYUAN[1]}).json()
+        assert "red_lines" not in {layer["id"] for layer in here["layers"]}
+        here = vclient.get("/v1/here", params={"lon": TAIYUAN[0], "lat": TAIYUAN[1]}, headers=keys["reader"]).json()
+        assert "red_lines" in {layer["id"] for layer in here["layers"]}
+    finally:
+        store.catalog.layers[i] = entry
+
+
+def test_audit_log_is_complete_chained_and_append_only(vclient, keys):
+    log = vclient.get("/v1/admin/audit", params={"limit": 1000}, headers=keys["admin"]).json()
+    assert log["intact"] is True
+    actions = [e["action"] for e in log["entries"]]
+    for a in ("key.create", "key.revoke", "layer.publish.refused", "layer.publish.dry_run", "layer.publish",
+              "layer.rollback", "assess", "assess.upload", "assess.rerun", "rules.publish", "rules.rollback"):
+        assert a in actions, a
+    pub = next(e for e in log["entries"] if e["action"] == "layer.publish")
+    assert pub["actor"] == "ed" and pub["role"] == "editor" and pub["input_sha256"] and pub["result"]["version"]
+    assert vclient.get("/v1/admin/audit", headers=keys["editor"]).status_code == 403
+    db = vclient.app.state.services.audit.db
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        db.tx(lambda c: c.execute("UPDATE audit SET actor = 'x' WHERE seq = 1"))
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        db.tx(lambda c: c.execute("DELETE FROM audit"))
+    # a row edited behind the triggers' back breaks the chain
+    raw = sqlite3.connect(db.path)
+    raw.execute("DROP TRIGGER audit_no_update")
+    raw.execute("UPDATE audit SET actor = 'mallory' WHERE seq = 2")
+    raw.commit()
+    raw.close()
+    assert vclient.app.state.services.audit.verify() == (False, 2)
