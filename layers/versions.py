@@ -225,11 +225,13 @@ def _gk_areas(geoms: np.ndarray) -> np.ndarray:
     from layers.crs import gk3_epsg, to_gk3
 
     out = np.zeros(len(geoms))
-    if not len(geoms):
+    ok = ~shapely.is_empty(geoms) & (shapely.area(geoms) > 0)
+    if not ok.any():
         return out
-    zones = np.array([gk3_epsg(x) for x in shapely.get_x(shapely.centroid(geoms))])
-    for z in np.unique(zones):
-        sel = zones == z
+    zones = np.zeros(len(geoms), dtype=int)
+    zones[ok] = [gk3_epsg(x) for x in shapely.get_x(shapely.centroid(geoms[ok]))]
+    for z in np.unique(zones[ok]):
+        sel = ok & (zones == z)
         out[sel] = shapely.area(to_gk3(geoms[sel], int(z)))
     return out
 

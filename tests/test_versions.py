@@ -255,3 +255,43 @@ def test_audit_log_is_complete_chained_and_append_only(vclient, keys):
     raw.commit()
     raw.close()
     assert vclient.app.state.services.audit.verify() == (False, 2)
+
+
+def test_keys_audit_and_histories_in_postgresql(pg_database, tmp_path):
+    """The same stores on PostgreSQL (several instances share them): keys, the append-only
+    chained audit log (TRUNCATE refused too), layer and rules histories."""
+    import psycopg
+
+    from layers.access import open_access
+    from layers.versions import LayerRegistry
+    from zoning.rules import RULES_DIR
+    from zoning.rules_history import RulesRegistry
+
+    url = pg_database()
+    keys, log = open_access(None, url)
+    key = keys.create("pg-editor", "editor", "test")
+    assert keys.check(key) == ("pg-editor", "editor") and keys.check(key + "x") is None
+    for i in range(3):
+        log.append("pg-editor", "editor", "assess", None, None, {"i": i})
+    assert log.verify() == (True, None) and [e["result"]["i"] for e in log.entries()] == [0, 1, 2]
+    for sql in ("UPDATE audit SET actor = 'x'", "DELETE FROM audit", "TRUNCATE audit"):
+        with pytest.raises(psycopg.Error, match="append-only"):
+            log.db.tx(lambda c, sql=sql: c.execute(sql))
+    _, again = open_access(None, url)  # a second instance continues the same chain
+    again.append("other", None, "assess", None, None, {})
+    assert log.verify() == (True, None) and len(log.entries()) == 4
+
+    reg = LayerRegistry.open(tmp_path, url)
+    rec = {"layer_id": "red_lines", "version": "v1", "actor": "a", "vintage": "2026-01-01", "feature_count": 1,
+           "summary": {}, "report": {}, "file": str(tmp_path / "v1.gpkg")}
+    reg.add(rec, "baseline", at="2026-01-01T00:00:00.000+00:00")
+    reg.add({**rec, "version": "v2"}, "publish")
+    assert reg.current("red_lines")["version"] == "v2"
+    assert reg.in_force("red_lines", "2026-06-01T00:00:00.000+00:00")["version"] == "v1"
+    assert [h["version"] for h in reg.history("red_lines")] == ["v2", "v1"]
+
+    rules = RulesRegistry.open(tmp_path, url)
+    name = sorted(p.name for p in RULES_DIR.glob("*.yaml"))[0]
+    raw = (RULES_DIR / name).read_bytes()
+    out = rules.publish(name, raw + b"\n# note\n", "a")
+    assert rules.ruleset().version == out["rules_version"] and rules.generation() == 2
