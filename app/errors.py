@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import logging
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.auth import Forbidden, NotAuthenticated
 from layers.access import AccessError
@@ -21,6 +25,32 @@ from zoning.errors import InvalidParameter, InvalidSite, UnknownIndustry, Zoning
 from zoning.rules_history import RulesConflict, RulesError, RulesVersionNotFound
 
 log = logging.getLogger(__name__)
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: ``{"error": kind, "detail": message}`` (a list of problems for a
+    request that does not match its schema; ``report`` for a refused layer version). OGC API
+    routes answer ``{"code", "description"}`` as that standard asks."""
+
+    model_config = ConfigDict(extra="allow")
+    error: str | None = None
+    detail: str | list[Any] | None = None
+    report: dict[str, Any] | None = None
+    code: str | None = None
+    description: str | None = None
+
+
+ERROR_RESPONSES: dict[int | str, dict] = {
+    400: {"model": ErrorOut, "description": "a parameter or filter is malformed"},
+    401: {"model": ErrorOut, "description": "an API key is needed, or the one sent is unknown or revoked"},
+    403: {"model": ErrorOut, "description": "the API key's role is below what this needs"},
+    404: {"model": ErrorOut, "description": "no such layer, feature, tile, record or job"},
+    409: {"model": ErrorOut, "description": "the state does not allow it (e.g. a job not finished, a version "
+                                            "already in force)"},
+    413: {"model": ErrorOut, "description": "the request or upload is larger than allowed"},
+    415: {"model": ErrorOut, "description": "the file format is not one that is accepted"},
+    422: {"model": ErrorOut, "description": "the request, site or file cannot be used; the detail says why"},
+}
 
 STATUS_CODES: dict[type[Exception], int] = {
     NotAuthenticated: 401,
@@ -49,6 +79,28 @@ STATUS_CODES: dict[type[Exception], int] = {
 }
 
 
+def _allowed_methods(request: Request) -> set[str]:
+    """The methods the OpenAPI document gives for the request's path (Starlette's own 405 names
+    only those of the first route matching the path)."""
+    import re
+
+    patterns = getattr(request.app.state, "path_patterns", None)
+    if patterns is None:
+        patterns = [(re.compile("^" + re.sub(r"\\{[^}/]+\\}", "[^/]+", re.escape(path)) + "$"), path.count("{"),
+                     {m.upper() for m in ops if m in ("get", "post", "put", "delete", "patch")})
+                    for path, ops in request.app.openapi()["paths"].items()]
+        request.app.state.path_patterns = patterns
+    hits = [(params, methods) for pattern, params, methods in patterns if pattern.match(request.url.path)]
+    fewest = min((params for params, _ in hits), default=0)  # /v1/jobs/assess is not /v1/jobs/{job_id}
+    out: set[str] = set()
+    for params, methods in hits:
+        if params == fewest:
+            out |= methods
+    if "GET" in out:
+        out.add("HEAD")
+    return out
+
+
 def add_exception_handlers(app: FastAPI, codes: dict[type[Exception], int] = STATUS_CODES) -> None:
     async def handler(request: Request, exc: Exception) -> JSONResponse:
         status = next(code for cls, code in codes.items() if isinstance(exc, cls))
@@ -62,3 +114,17 @@ def add_exception_handlers(app: FastAPI, codes: dict[type[Exception], int] = STA
 
     for cls in codes:
         app.add_exception_handler(cls, handler)
+
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first route matching the path; a resource
+            # served by several routes (GET and POST /v1/admin/keys) allows all of theirs
+            allowed = _allowed_methods(request)
+            if allowed:
+                headers["Allow"] = ", ".join(sorted(allowed))
+        kind = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HTTPError")
+        return JSONResponse(status_code=exc.status_code, content={"error": kind, "detail": exc.detail},
+                            headers=headers or None)
+
+    app.add_exception_handler(StarletteHTTPException, http_error)

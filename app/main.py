@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app.deps import Services
-from app.errors import add_exception_handlers
+from app.errors import ERROR_RESPONSES, add_exception_handlers
 from app.middleware import BodySizeLimit
 from app.routers import (
     admin,
@@ -169,6 +169,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     add_exception_handlers(app)
     ogc.add_ogc_exception_handlers(app)
     for module in (health, assess, uploads, jobs, siting, here, admin, layers, catalogue, ogc, tiles):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=ERROR_RESPONSES)
     web.mount(app)
     return app

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from geojson_pydantic import Feature, FeatureCollection, MultiPolygon, Point, Polygon
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SiteGeoJSON = Annotated[
     Point | Polygon | MultiPolygon | Feature | FeatureCollection,
@@ -50,6 +50,13 @@ class AssessRequest(BaseModel):
     as_of: dt.date | None = Field(
         None, description="judge against the layer and rules versions in force at the end of this "
                           "day (China Standard Time); default: those in force now")
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _date_text(cls, v):
+        if v is not None and not isinstance(v, str | dt.date):
+            raise ValueError("as_of is a date, YYYY-MM-DD")
+        return v
 
 
 class _Out(BaseModel):

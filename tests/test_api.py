@@ -170,3 +170,18 @@ def test_layers_list_rasters(client, store):
     one = client.get("/v1/layers/slope").json()
     assert one["kind"] == "raster" and one["unit"] == "degree" and one["crs"] == "EPSG:4490"
     assert one["bbox"] == [104.0, 34.4, 114.8, 41.2]
+
+
+def test_as_of_is_a_date_and_errors_are_documented(client):
+    body = {"site": {"type": "Point", "coordinates": [112.55, 37.87]}, "project": {"industry": "C3120"}}
+    assert client.post("/v1/assess", json={**body, "as_of": 0}).status_code == 422
+    assert client.post("/v1/assess", json={**body, "as_of": "2026-13-01"}).status_code == 422
+    ok = client.post("/v1/assess", json={**body, "as_of": "2025-01-01"})
+    assert ok.status_code == 200 and ok.json()["as_of"] == "2025-01-01"
+    r = client.request("PUT", "/v1/admin/keys")
+    assert r.status_code == 405 and set(r.headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
+    assert set(client.request("PUT", "/v1/jobs/assess").headers["allow"].split(", ")) == {"POST"}
+    doc = client.get("/openapi.json").json()
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            assert "404" in op["responses"] and "422" in op["responses"], (method, path)

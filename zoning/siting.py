@@ -296,15 +296,19 @@ def _score(cands: list[dict], p: dict) -> None:
     lo = p["min_resource"]
     hi = max(res.max(), lo + 1e-9)
     largest = max(c["usable_ha"] for c in cands)
+    def share(x: float, limit: float) -> float:  # 1 at 0, 0 at the limit (a zero limit: only 0 passes)
+        return 1 - x / limit if limit > 0 else float(x <= 0)
+
+    total = sum(w.values())
     for c, r in zip(cands, res):
         parts = {
             "resource": (r - lo) / (hi - lo) if hi > lo else 1.0,
-            "grid": 1 - c["grid_km"] / p["max_grid_km"],
-            "slope": 1 - (c["mean_slope_deg"] or 0) / p["max_slope_deg"],
-            "area": math.log1p(c["usable_ha"]) / math.log1p(largest),
+            "grid": share(c["grid_km"], p["max_grid_km"]),
+            "slope": share(c["mean_slope_deg"] or 0, p["max_slope_deg"]),
+            "area": math.log1p(c["usable_ha"]) / math.log1p(largest) if largest > 0 else 0.0,
         }
         c["score_parts"] = {k: round(float(np.clip(v, 0, 1)), 4) for k, v in parts.items()}
-        c["score"] = round(sum(w[k] * c["score_parts"][k] for k in w) / sum(w.values()), 4)
+        c["score"] = round(sum(w[k] * c["score_parts"][k] for k in w) / total, 4) if total > 0 else 0.0
     cands.sort(key=lambda c: (-c["score"], c["id"]))
     for i, c in enumerate(cands, start=1):
         c["rank"] = i

@@ -17,7 +17,7 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from app.auth import Admin, Editor, PrincipalDep, audit, ensure_readable
 from app.deps import ServicesDep
@@ -176,7 +176,7 @@ def revoke_key(name: str, services: ServicesDep, who: Admin):
         return JSONResponse(status_code=404, content={"error": "KeyNotFound",
                                                       "detail": f"no unrevoked key named {name!r}"})
     audit(services, who, "key.revoke", name)
-    return JSONResponse(status_code=204, content=None)
+    return Response(status_code=204)
 
 
 @router.get("/v1/admin/audit", response_model=AuditOut, operation_id="auditLog")

@@ -148,7 +148,8 @@ def conformance(request: Request, f: str | None = None):
     return _json({"conformsTo": CONFORMANCE})
 
 
-@router.get("/api", operation_id="ogcApi", summary="OpenAPI definition")
+@router.get("/api", operation_id="ogcApi", summary="OpenAPI definition",
+            responses={200: {"content": {"application/vnd.oai.openapi+json;version=3.0": {}}}})
 def api(request: Request):
     doc = getattr(request.app.state, "openapi30", None)
     if doc is None:

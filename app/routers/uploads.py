@@ -130,8 +130,8 @@ def _lang(lang: str) -> str:
     return lang
 
 
-@router.get("/assessments/{assessment_id}/report.html", response_class=HTMLResponse,
-            operation_id="getReportHtml")
+@router.get("/assessments/{assessment_id}/report.html", operation_id="getReportHtml",
+            responses={200: {"content": {"text/html": {}}, "description": "the report as HTML"}})
 def report_html(assessment_id: str, services: ServicesDep,
                 lang: Annotated[str, Query(description="zh (default) or en")] = "zh") -> HTMLResponse:
     return HTMLResponse(render_html(services.records.get(assessment_id, kind="upload"), services.store, _lang(lang)))
