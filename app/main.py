@@ -31,6 +31,7 @@ from app.settings import Settings, get_settings
 from layers.access import open_access
 from layers.jobs import JobStore
 from layers.records import AssessmentStore
+from layers.tiles import TileCache
 from layers.store import EmbeddedStore
 from zoning.industries import load_industries
 from zoning.rules_history import RulesRegistry
@@ -50,6 +51,9 @@ def open_store(settings: Settings):
 
 
 def load_services(settings: Settings) -> Services:
+    from rasterio.env import set_gdal_config
+
+    set_gdal_config("GDAL_CACHEMAX", settings.gdal_cache_mb * 2**20)
     store = open_store(settings)
     keys, audit_log = open_access(settings.state_dir, settings.state_url)
     rules_registry = RulesRegistry.open(settings.state_dir, settings.state_url, settings.rules_dir)
@@ -63,6 +67,7 @@ def load_services(settings: Settings) -> Services:
         jobs=JobStore.open(settings.state_dir, settings.state_url, settings.job_lease_s),
         keys=keys,
         audit=audit_log,
+        tiles=TileCache(settings.tile_cache_mb * 2**20),
     )
 
 
@@ -163,8 +168,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                        version_max_bytes=settings.layer_max_bytes + 65536)
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
-            allow_headers=["*"],
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Content-Type", "X-API-Key", "Authorization", "If-None-Match"],
+            expose_headers=["ETag", "X-Tile-Features"],
         )
     add_exception_handlers(app)
     ogc.add_ogc_exception_handlers(app)

@@ -185,3 +185,30 @@ def test_as_of_is_a_date_and_errors_are_documented(client):
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             assert "404" in op["responses"] and "422" in op["responses"], (method, path)
+
+
+def test_cors_only_for_configured_origins(store, rules, industries, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from app.deps import Services
+    from app.main import create_app
+    from app.settings import Settings
+
+    settings = Settings(state_dir=tmp_path, cors_origins=["https://map.example.gov.cn"], layer_sync_s=0)
+    with TestClient(create_app(settings, Services(settings, store, rules, industries))) as c:
+        ok = c.get("/v1/layers", headers={"Origin": "https://map.example.gov.cn"})
+        assert ok.headers["access-control-allow-origin"] == "https://map.example.gov.cn"
+        other = c.get("/v1/layers", headers={"Origin": "https://evil.example.com"})
+        assert "access-control-allow-origin" not in other.headers
+        pre = c.options("/v1/assess", headers={"Origin": "https://evil.example.com",
+                                                "Access-Control-Request-Method": "POST"})
+        assert pre.status_code == 400 and "access-control-allow-origin" not in pre.headers
+        pre = c.options("/v1/admin/keys/x", headers={"Origin": "https://map.example.gov.cn",
+                                                     "Access-Control-Request-Method": "DELETE",
+                                                     "Access-Control-Request-Headers": "x-api-key"})
+        assert pre.status_code == 200
+    # no origins configured: no CORS headers at all
+    settings = Settings(state_dir=tmp_path, layer_sync_s=0)
+    with TestClient(create_app(settings, Services(settings, store, rules, industries))) as c:
+        assert "access-control-allow-origin" not in c.get(
+            "/v1/layers", headers={"Origin": "https://map.example.gov.cn"}).headers
