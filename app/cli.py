@@ -29,7 +29,11 @@ def _serve(args) -> int:
     host = args.host or os.environ.get("HOST", "127.0.0.1")
     port = int(args.port or os.environ.get("PORT", "8000"))
     print(f"zoning service: http://{host}:{port}/  (API docs: http://{host}:{port}/docs)", flush=True)
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, log_level="info")
+    # a keep-alive longer than uvicorn's 5 s: under load a busy event loop could close an idle
+    # connection just as a client sends its next request on it (seen as client ReadErrors)
+    keep_alive = int(os.environ.get("ZONING_KEEP_ALIVE_S", "30"))
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, log_level="info",
+                timeout_keep_alive=keep_alive)
     return 0
 
 

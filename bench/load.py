@@ -8,8 +8,8 @@ request) so that it can gate a release.
 
     python bench/load.py [--clients 50] [--seconds 60] [--url http://127.0.0.1:8000]
 
-Without --url it starts its own server (one uvicorn process, embedded store, a private state
-folder). Traffic goes to the loopback address only.
+Without --url it starts its own server (`python -m app`: one uvicorn process, embedded store,
+a private state folder). Traffic goes to the loopback address only.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ def serve() -> tuple[subprocess.Popen, str]:
         port = s.getsockname()[1]
     env = {**os.environ, "ZONING_RUN_JOBS": "false", "ZONING_STATE_DIR": tempfile.mkdtemp(prefix="load-state-")}
     log = open(os.path.join(env["ZONING_STATE_DIR"], "server.log"), "w")  # noqa: SIM115 - lives with the server
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--port", str(port),
-                             "--log-level", "warning"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([sys.executable, "-m", "app"], env={**env, "HOST": "127.0.0.1", "PORT": str(port)},
+                            stdout=log, stderr=subprocess.STDOUT)  # the server as `make run` starts it
     print(f"server log: {log.name}")
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):
