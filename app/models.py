@@ -368,13 +368,18 @@ class LayerVersionOut(BaseModel):
     event: dict[str, Any] | None = None
 
 
-class LayerEventOut(BaseModel):
+class _EventOut(BaseModel):
+    """One entry of a version history."""
+
     seq: int
-    version: str
     action: Literal["baseline", "publish", "rollback"]
     at: str
     actor: str
     note: str | None = None
+
+
+class LayerEventOut(_EventOut):
+    version: str
     created: str
     vintage: str
     source_name: str | None = None
@@ -414,14 +419,9 @@ class RulesVersionOut(BaseModel):
     seq: int | None = None
 
 
-class RulesEventOut(BaseModel):
-    seq: int
+class RulesEventOut(_EventOut):
     file: str
     sha256: str
-    action: Literal["baseline", "publish", "rollback"]
-    at: str
-    actor: str
-    note: str | None = None
     declared_version: str
     family: str
 

@@ -8,31 +8,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 
+import _serve
 import numpy as np
 
 
 def serve(workers: int) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--port", str(port),
-           "--workers", str(workers), "--log-level", "warning"]
-    proc = subprocess.Popen(cmd, env={**os.environ, "ZONING_RUN_JOBS": "false"})
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            urllib.request.urlopen(f"{url}/healthz", timeout=1)
-            return proc, url
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("server did not start")
+    return _serve.serve(["-m", "uvicorn", "app.main:create_app", "--factory", "--port", "{port}",
+                         "--workers", str(workers), "--log-level", "warning", "--timeout-keep-alive", "30"],
+                        env={"ZONING_RUN_JOBS": "false"})
 
 
 async def load(url: str, kind: str, clients: int, seconds: float) -> tuple[float, list[float], int]:

@@ -19,37 +19,25 @@ import asyncio
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import defaultdict
 from urllib.parse import urlparse
 
+import _serve
 import numpy as np
 
 MIX = (("tile", 0.35), ("here", 0.25), ("assess", 0.25), ("items", 0.15))
 
 
 def serve() -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "ZONING_RUN_JOBS": "false", "ZONING_STATE_DIR": tempfile.mkdtemp(prefix="load-state-")}
-    log = open(os.path.join(env["ZONING_STATE_DIR"], "server.log"), "w")  # noqa: SIM115 - lives with the server
-    proc = subprocess.Popen([sys.executable, "-m", "app"], env={**env, "HOST": "127.0.0.1", "PORT": str(port)},
-                            stdout=log, stderr=subprocess.STDOUT)  # the server as `make run` starts it
+    """The server as `make run` starts it (`python -m app`), with a private state folder."""
+    state = tempfile.mkdtemp(prefix="load-state-")
+    log = open(os.path.join(state, "server.log"), "w")  # noqa: SIM115 - lives with the server
     print(f"server log: {log.name}")
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            urllib.request.urlopen(f"{url}/healthz", timeout=1)
-            return proc, url
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("server did not start")
+    return _serve.serve(env={"ZONING_RUN_JOBS": "false", "ZONING_STATE_DIR": state}, stdout=log)
 
 
 def rss_mb(pid: int) -> float:

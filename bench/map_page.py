@@ -10,13 +10,11 @@ Prints figures, not pass/fail. Needs Debian's chromium (`make browser`).
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
 import subprocess
-import sys
 import time
-import urllib.request
+
+import _serve
 
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--use-angle=swiftshader",
                  "--enable-unsafe-swiftshader", "--disable-background-networking",
@@ -30,19 +28,7 @@ VIEWS = {
 
 
 def serve() -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "app"], env={**os.environ, "PORT": str(port)},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"{url}/healthz", timeout=1)
-            return proc, url
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("server did not start")
+    return _serve.serve()
 
 
 def load(browser, url: str, fragment: str, raster: bool) -> tuple[float, int, int]:

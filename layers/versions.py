@@ -29,8 +29,6 @@ import json
 import logging
 import os
 import re
-import shutil
-import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -392,23 +390,10 @@ def sha256(data: bytes) -> str:
 def read_layer_file(data: bytes, filename: str, crs: str | None, limits) -> tuple[gpd.GeoDataFrame, list[str]]:
     """A layer upload (GeoPackage, zipped Shapefile, GeoJSON, KML/KMZ) parsed in the hardened
     subprocess, in EPSG:4490, with its own column names and types; warnings from the parser."""
-    from layers.ingest import IngestError, UploadTooLarge, coords, worker
-    from layers.ingest.read import SUFFIX
-    from layers.ingest.sniff import sniff
+    from layers.ingest import coords
+    from layers.ingest.read import parse_file
 
-    if len(data) > limits.max_bytes:
-        raise UploadTooLarge(f"the file is {len(data) / 2**20:.1f} MB; at most {limits.max_bytes / 2**20:.0f} MB")
-    fmt = sniff(data, filename or "upload")
-    if fmt not in ("gpkg", "shapefile_zip", "geojson", "kml", "kmz"):
-        raise IngestError(f"a layer is published from a GeoPackage, zipped Shapefile, GeoJSON or KML/KMZ; "
-                          f"this is {fmt}")
-    folder = Path(tempfile.mkdtemp(prefix="layer-"))
-    try:
-        path = folder / f"upload.{SUFFIX[fmt]}"  # server-named: no user string reaches GDAL
-        path.write_bytes(data)
-        answer = worker.run(path, fmt, limits)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    _, answer = parse_file(data, filename, limits, formats=("gpkg", "shapefile_zip", "geojson", "kml", "kmz"))
     geoms = np.array([shapely.from_wkb(p["wkb"]) for p in answer["parcels"]], dtype=object)
     chosen, _ = coords.choose(answer["crs"], crs)
     if not chosen:

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance  # noqa: E402
 
 ADMIN_KEY = "schemathesis-admin-key-0123456789"
-EXAMPLES = int(os.environ.get("ZONING_SCHEMATHESIS_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("ZONING_SCHEMATHESIS_EXAMPLES", "40"))
 
 
 def _app():

@@ -181,7 +181,7 @@ def revoke_key(name: str, services: ServicesDep, who: Admin):
 
 @router.get("/v1/admin/audit", response_model=AuditOut, operation_id="auditLog")
 def audit_log(services: ServicesDep, who: Admin,
-              after: Annotated[int, Query(ge=0)] = 0,
+              after: Annotated[int, Query(ge=0, le=2**62)] = 0,
               limit: Annotated[int, Query(ge=1, le=1000)] = 100,
               action: Annotated[str | None, Query(max_length=64)] = None) -> AuditOut:
     """Audit entries after ``after`` (oldest first) and whether the hash chain is intact."""

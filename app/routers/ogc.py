@@ -301,7 +301,7 @@ def items(
     services: ServicesDep,
     who: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
     bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy in bbox-crs")] = None,
     bbox_crs: Annotated[str | None, Query(alias="bbox-crs")] = None,
     crs: str | None = None,

@@ -38,8 +38,8 @@ def _vector(services):
 def tile(
     layers: Annotated[str, Path(description="a layer id, or several joined by commas")],
     z: Annotated[int, Path(ge=0, le=24)],
-    x: Annotated[int, Path(ge=0)],
-    y: Annotated[int, Path(ge=0)],
+    x: Annotated[int, Path(ge=0, le=2**24 - 1)],
+    y: Annotated[int, Path(ge=0, le=2**24 - 1)],
     request: Request,
     services: ServicesDep,
     who: PrincipalDep,
@@ -67,8 +67,8 @@ def tile(
 def raster_tile(
     layer: Annotated[str, Path(description="a raster layer id")],
     z: Annotated[int, Path(ge=0, le=24)],
-    x: Annotated[int, Path(ge=0)],
-    y: Annotated[int, Path(ge=0)],
+    x: Annotated[int, Path(ge=0, le=2**24 - 1)],
+    y: Annotated[int, Path(ge=0, le=2**24 - 1)],
     request: Request,
     services: ServicesDep,
     who: PrincipalDep,

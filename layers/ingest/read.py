@@ -46,17 +46,25 @@ class Upload:
         return shapely.union_all([p.geometry for p in self.parcels])
 
 
-def read_upload(data: bytes, filename: str, crs: str | None = None, limits: Limits = Limits()) -> Upload:
+def parse_file(data: bytes, filename: str, limits: Limits, formats: tuple[str, ...] | None = None) -> tuple[str, dict]:
+    """Sniff the format and parse the file in the limited subprocess: (format, its answer —
+    ``crs``, ``crs_source``, ``warnings``, ``parcels`` as WKB hex + attributes)."""
     if len(data) > limits.max_bytes:
         raise UploadTooLarge(f"the file is {len(data) / 2**20:.1f} MB; at most {limits.max_bytes / 2**20:.0f} MB")
     fmt = sniff(data, filename or "upload")
+    if formats is not None and fmt not in formats:
+        raise IngestError(f"this takes {', '.join(formats)}; the file is {fmt}")
     folder = Path(tempfile.mkdtemp(prefix="upload-"))
     try:
         path = folder / f"upload.{SUFFIX[fmt]}"  # server-named: no user string reaches GDAL
         path.write_bytes(data)
-        answer = worker.run(path, fmt, limits)
+        return fmt, worker.run(path, fmt, limits)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def read_upload(data: bytes, filename: str, crs: str | None = None, limits: Limits = Limits()) -> Upload:
+    fmt, answer = parse_file(data, filename, limits)
     geoms = np.array([shapely.from_wkb(p["wkb"]) for p in answer["parcels"]], dtype=object)
     props = [p["properties"] for p in answer["parcels"]]
     warnings = list(answer["warnings"])
