@@ -2,7 +2,8 @@
 
 ``mapbox-vector-tile`` builds every command and coordinate in Python, one feature at a time,
 which was two thirds of a cold tile's cost. Here the geometry command streams of all features
-of a layer are built at once with NumPy from ``shapely.to_ragged_array`` (zig-zag deltas,
+of a layer are built at once with NumPy from the parts, rings and coordinates shapely returns
+with their owner indexes (zig-zag deltas,
 MoveTo/LineTo/ClosePath headers, then protobuf varints for the whole stream), and only the
 small per-feature message framing stays in Python. Polygon rings are oriented as the spec
 asks (exterior rings positive area in y-down tile coordinates, holes negative) with
@@ -44,25 +45,29 @@ def _field(tag: int, payload: bytes) -> bytes:
     return _varint(tag << 3 | 2) + _varint(len(payload)) + payload
 
 
+_SHIFTS = np.arange(0, 70, 7, dtype=np.uint64)  # 7 bits a byte, 10 bytes at most
+_LIMITS = np.uint64(1) << _SHIFTS[1:]
+
+
 def varints(values: np.ndarray) -> tuple[bytes, np.ndarray]:
     """Protobuf varints of non-negative integers, and the byte offset where each starts (one
     more entry: the total length)."""
     v = values.astype(np.uint64)
-    nbytes = np.ones(len(v), dtype=np.int64)
-    for k in range(1, 10):
-        more = v >= np.uint64(1 << (7 * k))
-        if not more.any():
-            break
-        nbytes += more
+    nbytes = 1 + np.searchsorted(_LIMITS, v, side="right")
+    width = int(nbytes.max()) if len(v) else 1
+    k = np.arange(width)
+    groups = (v[:, None] >> _SHIFTS[:width]) & np.uint64(0x7F)  # one row per value, one column per byte
+    groups |= np.where(k < nbytes[:, None] - 1, np.uint64(0x80), np.uint64(0))
     starts = np.zeros(len(v) + 1, dtype=np.int64)
     np.cumsum(nbytes, out=starts[1:])
-    out = np.empty(int(starts[-1]), dtype=np.uint8)
-    for k in range(int(nbytes.max()) if len(v) else 0):
-        sel = nbytes > k
-        byte = (v[sel] >> np.uint64(7 * k)) & np.uint64(0x7F)
-        byte |= np.where(nbytes[sel] > k + 1, np.uint64(0x80), np.uint64(0))
-        out[starts[:-1][sel] + k] = byte.astype(np.uint8)
-    return out.tobytes(), starts
+    return groups[k < nbytes[:, None]].astype(np.uint8).tobytes(), starts
+
+
+def _offsets(owner: np.ndarray, n: int) -> np.ndarray:
+    """n + 1 offsets from the sorted owner index of each item."""
+    out = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owner, minlength=n), out=out[1:])
+    return out
 
 
 def _zigzag(d: np.ndarray) -> np.ndarray:
@@ -150,18 +155,16 @@ def geometry_streams(geoms: np.ndarray) -> tuple[list[bytes], np.ndarray]:
         g = geoms[sel]
         if t == POLYGON:
             g = shapely.orient_polygons(g, exterior_cw=False)  # positive area with y down
-        gtype, coords, offsets = shapely.to_ragged_array(g)
-        single = np.arange(len(g) + 1)  # one part per feature
+        parts, part_feat = shapely.get_parts(g, return_index=True)
         if t == POINT:
-            stream, fstart = _points(coords, offsets[0] if gtype == GeometryType.MULTIPOINT else single)
+            stream, fstart = _points(shapely.get_coordinates(parts), _offsets(part_feat, len(g)))
         elif t == LINESTRING:
-            parts = offsets[1] if gtype == GeometryType.MULTILINESTRING else single
-            feat_of_path = np.repeat(np.arange(len(g)), np.diff(parts))
-            stream, fstart = _paths(coords, offsets[0], feat_of_path, len(g), closed=False)
+            coords, owner = shapely.get_coordinates(parts, return_index=True)
+            stream, fstart = _paths(coords, _offsets(owner, len(parts)), part_feat, len(g), closed=False)
         else:
-            polys = offsets[2] if gtype == GeometryType.MULTIPOLYGON else single
-            feat_of_ring = np.repeat(np.repeat(np.arange(len(g)), np.diff(polys)), np.diff(offsets[1]))
-            stream, fstart = _paths(coords, offsets[0], feat_of_ring, len(g), closed=True)
+            rings, ring_poly = shapely.get_rings(parts, return_index=True)  # exterior, then holes
+            coords, owner = shapely.get_coordinates(rings, return_index=True)
+            stream, fstart = _paths(coords, _offsets(owner, len(rings)), part_feat[ring_poly], len(g), closed=True)
         data, bstart = varints(stream)
         b = bstart[fstart]
         for j, i in enumerate(sel):

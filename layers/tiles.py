@@ -1,8 +1,8 @@
 """Mapbox vector tiles (WebMercatorQuad) from any :class:`~layers.store.LayerStore`.
 
 Per tile and layer: STRtree query of the buffered tile, clip in lon/lat, project straight to
-tile pixels (extent 4096, y down), simplify by one pixel, snap to the integer grid (which
-also makes geometries valid), cap the feature count keeping the largest, then encode with
+tile pixels (extent 4096, y down), simplify by one pixel (Douglas-Peucker), snap to the
+integer grid (which makes geometries valid again), cap the feature count keeping the largest, then encode with
 the vectorised encoder in ``layers.mvt``. Long text attributes (> 48 characters, e.g. access-list clauses) are left out of tiles; the
 feature endpoints carry them. Encoded tiles are cached (gzip) in an LRU keyed by the layer
 versions, so a data change never serves a stale tile.
@@ -55,6 +55,28 @@ def _lonlat(mx: float, my: float) -> tuple[float, float]:
     return lon, lat
 
 
+def snap_to_pixels(geoms: np.ndarray) -> np.ndarray:
+    """Coordinates rounded to whole pixels, every geometry valid. Rounding point by point and
+    repairing only the few geometries that came out invalid costs a fifth of snap-rounding
+    them all (``set_precision``'s default), and unlike it takes invalid input."""
+    out = shapely.set_precision(geoms, 1.0, mode="pointwise")
+    valid = shapely.is_valid(out)
+    # a valid ring keeps >= 3 distinct points, so dropping repeats cannot collapse it
+    out[valid] = shapely.remove_repeated_points(out[valid], 0.0)
+    bad = np.flatnonzero(~valid & ~shapely.is_empty(out))
+    if len(bad):
+        # the few that rounding (or Douglas-Peucker before it) made invalid: repaired keeping
+        # their dimension (collapsed parts dropped), then snap-rounded, which needs valid input
+        fixed = shapely.make_valid(out[bad], method="structure", keep_collapsed=False)
+        out[bad] = shapely.set_precision(fixed, 1.0)
+        for i in bad:  # snap-rounding may leave a collection: keep the parts of the input's dimension
+            if out[i].geom_type == "GeometryCollection":
+                dim = shapely.get_dimensions(geoms[i])
+                parts = [q for q in shapely.get_parts(out[i]) if shapely.get_dimensions(q) == dim]
+                out[i] = shapely.union_all(parts) if parts else shapely.from_wkt("POLYGON EMPTY")
+    return out
+
+
 def check_tile(z: int, x: int, y: int) -> None:
     if not (0 <= z <= 24) or not (0 <= x < 2**z) or not (0 <= y < 2**z):
         raise TileOutsideRange(f"tile {z}/{x}/{y} is outside the WebMercatorQuad matrix")
@@ -82,8 +104,9 @@ def layer_tile(store: LayerStore, layer_id: str, z: int, x: int, y: int,
         return np.column_stack([(mx - left) * scale, (top - my) * scale])
 
     geoms = shapely.transform(geoms, to_px)
-    geoms = shapely.simplify(geoms, 1.0)
-    geoms = shapely.set_precision(geoms, 1.0)
+    # Douglas-Peucker (3-5x faster than the topology-preserving simplifier on big polygons);
+    # snapping to the pixel grid next makes every geometry valid again
+    geoms = snap_to_pixels(shapely.simplify(geoms, 1.0, preserve_topology=False))
     keep = ~shapely.is_empty(geoms)
     idx, geoms = idx[keep], geoms[keep]
     if len(idx) > max_features:  # keep the largest: small features vanish first

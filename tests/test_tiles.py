@@ -262,3 +262,27 @@ def test_encoder_varints_and_values():
     layer = mapbox_vector_tile.decode(mvt.encode_tile([mvt.encode_layer("l", geoms, props, ids=[5, 6, 7])]))["l"]
     assert [f["id"] for f in layer["features"]] == [5, 7]  # the empty geometry is left out
     assert layer["features"][0]["properties"] == {"s": "文字", "i": -7, "u": 7, "f": 0.25, "b": False}
+
+
+def test_snapping_to_pixels_is_valid_and_drops_collapsed_parts():
+    from layers.tiles import snap_to_pixels
+
+    geoms = np.array([
+        shapely.Polygon([(0, 0), (0.4, 0), (0.4, 0.4)]),  # collapses to nothing
+        shapely.Polygon([(0, 0), (3, 0), (3, 0.4), (0, 0.3)]),  # collapses to a line: no area left
+        shapely.LineString([(0, 0), (0.2, 0.1)]),
+        shapely.MultiPolygon([shapely.box(0, 0, 0.2, 0.2), shapely.box(5, 5, 9, 9)]),  # one part collapses
+        shapely.Point(0.4, 0.6),
+        shapely.Polygon([(0, 0), (10, 10), (10, 0), (0, 10)]),  # a bow-tie stays invalid pointwise
+        shapely.Polygon([(0, 0), (3.2, 0), (3.3, 0.1), (3, 3), (0, 3)]),  # repeated points after rounding
+    ], dtype=object)
+    out = snap_to_pixels(geoms)
+    assert shapely.is_valid(out).all()
+    xy = shapely.get_coordinates(out)
+    assert (xy == np.round(xy)).all()
+    assert shapely.area(out[3]) == 16 and out[4].equals(shapely.Point(0, 1))
+    assert out[5].geom_type == "MultiPolygon" and shapely.area(out[5]) == pytest.approx(50)
+    assert shapely.get_num_coordinates(out[6]) == 5
+    ok = shapely.is_valid(geoms)
+    ref = shapely.set_precision(geoms[ok], 1.0)  # the snap-rounding it stands in for (valid input only)
+    assert all(a.equals(b) or (a.is_empty and b.is_empty) for a, b in zip(out[ok], ref))
