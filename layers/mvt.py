@@ -135,6 +135,13 @@ def _points(coords: np.ndarray, feat_off: np.ndarray) -> tuple[np.ndarray, np.nd
     return out, start
 
 
+_GROUPS = {  # MVT type -> shapely type ids (plain ints: enum look-ups cost per call)
+    POINT: (int(GeometryType.POINT), int(GeometryType.MULTIPOINT)),
+    LINESTRING: (int(GeometryType.LINESTRING), int(GeometryType.MULTILINESTRING)),
+    POLYGON: (int(GeometryType.POLYGON), int(GeometryType.MULTIPOLYGON)),
+}
+
+
 def geometry_streams(geoms: np.ndarray) -> tuple[list[bytes], np.ndarray]:
     """The packed geometry bytes of each geometry and its MVT type (0: nothing to draw).
     Coordinates must be integers in tile pixels (``shapely.set_precision(g, 1)``)."""
@@ -143,12 +150,7 @@ def geometry_streams(geoms: np.ndarray) -> tuple[list[bytes], np.ndarray]:
     nonempty = ~shapely.is_empty(geoms)
     mvt_type = np.zeros(n, dtype=np.int64)
     blobs: list[bytes] = [b""] * n
-    groups = {
-        POINT: (GeometryType.POINT, GeometryType.MULTIPOINT),
-        LINESTRING: (GeometryType.LINESTRING, GeometryType.MULTILINESTRING),
-        POLYGON: (GeometryType.POLYGON, GeometryType.MULTIPOLYGON),
-    }
-    for t, types in groups.items():
+    for t, types in _GROUPS.items():
         sel = np.flatnonzero(((kinds == types[0]) | (kinds == types[1])) & nonempty)
         if len(sel) == 0:
             continue
