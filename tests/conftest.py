@@ -36,6 +36,10 @@ def industries():
     return load_industries()
 
 
+ADMIN_KEY = "conftest-admin-key-0123456789"
+ADMIN = {"X-API-Key": ADMIN_KEY}
+
+
 @pytest.fixture(scope="session")
 def client(store, rules, industries, tmp_path_factory):
     from fastapi.testclient import TestClient
@@ -46,7 +50,7 @@ def client(store, rules, industries, tmp_path_factory):
     from layers.records import AssessmentStore
 
     state = tmp_path_factory.mktemp("state")
-    settings = Settings(state_dir=state)
+    settings = Settings(state_dir=state, admin_key=ADMIN_KEY)
     records = AssessmentStore(state / "assessments.sqlite")
     app = create_app(settings, Services(settings, store, rules, industries, records=records))
     with TestClient(app) as c:

@@ -20,6 +20,7 @@ import pytest
 import shapely
 
 from layers.jobs import JobStore
+from tests.conftest import ADMIN
 from zoning.judge import Project, judge
 from zoning.site import site_from_geometry
 
@@ -107,7 +108,8 @@ def test_cancel(client):
         r = client.post("/v1/jobs/assess", files={"file": ("s.geojson", sites_geojson(30))},
                         data={"industry": "C3120", "chunk_size": "10"}).json()
         jid = r["id"]
-        assert client.post(f"/v1/jobs/{jid}/cancel").json()["state"] in ("cancelled", "done")
+        assert client.post(f"/v1/jobs/{jid}/cancel").status_code == 401  # a write: not anonymous
+        assert client.post(f"/v1/jobs/{jid}/cancel", headers=ADMIN).json()["state"] in ("cancelled", "done")
         JobRunner(client.app.state.services, client.app.state.services.jobs).run(jid)
         job = client.get(f"/v1/jobs/{jid}").json()
         if job["state"] == "cancelled":

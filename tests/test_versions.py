@@ -83,6 +83,21 @@ def test_keys_roles_and_hashing(vclient, keys):
                         headers=keys["admin"]).status_code == 422
 
 
+def test_a_job_is_cancelled_by_its_own_key_or_an_editor(vclient, keys):
+    import json
+
+    site = json.dumps({"type": "Feature", "properties": {}, "geometry": square(*TAIYUAN, 0.001)}).encode()
+    r = vclient.post("/v1/jobs/assess", files={"file": ("s.geojson", site)}, data={"industry": "C3120"},
+                     headers=keys["reader"])
+    assert r.status_code == 202 and r.json()["params"]["submitted_by"] == "rd"
+    jid = r.json()["id"]
+    other = vclient.post("/v1/admin/keys", json={"name": "rd2", "role": "reader"}, headers=ADMIN).json()["key"]
+    assert vclient.post(f"/v1/jobs/{jid}/cancel").status_code == 401
+    assert vclient.post(f"/v1/jobs/{jid}/cancel", headers={"X-API-Key": other}).status_code == 403
+    assert vclient.post(f"/v1/jobs/{jid}/cancel", headers=keys["reader"]).status_code == 200
+    assert vclient.post(f"/v1/jobs/{jid}/cancel", headers=keys["editor"]).status_code == 200
+
+
 def test_bad_versions_are_refused_with_the_whole_report(vclient, keys):
     before = vclient.get("/v1/layers/control_units").json()["version"]
     src = gpd.read_file(UNITS)

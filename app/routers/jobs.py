@@ -10,7 +10,7 @@ import shapely
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
-from app.auth import PrincipalDep, audit, ensure_may_assess
+from app.auth import Forbidden, NotAuthenticated, PrincipalDep, audit, ensure_may_assess
 from app.deps import ServicesDep
 from app.models import JobOut
 from app.routers.uploads import read_site_file
@@ -52,7 +52,7 @@ def submit(
     s = services.settings
     limits = s.batch_limits()
     upload = read_site_file(file, crs, limits)
-    params = {"industry": industry, "action": action, "product": product, "name": name,
+    params = {"industry": industry, "action": action, "product": product, "name": name, "submitted_by": who.name,
               "edition": key_region_edition or s.key_region_edition}
     sites = [(shapely.to_wkb(p.geometry), p.properties) for p in upload.parcels]
     jid = services.jobs.create(sites, params, upload_summary(upload), chunk_size)
@@ -69,6 +69,13 @@ def get_job(job_id: str, request: Request, services: ServicesDep) -> JobOut:
 
 @router.post("/{job_id}/cancel", response_model=JobOut, operation_id="cancelJob")
 def cancel_job(job_id: str, request: Request, services: ServicesDep, who: PrincipalDep) -> JobOut:
+    """Stop a job: the key that submitted it, or an editor's. (A job submitted without a key
+    is cancelled by an editor.)"""
+    owner = services.jobs.get(job_id)["params"].get("submitted_by")
+    if not (who.at_least("editor") or (who.role is not None and who.name == owner)):
+        if who.role is None:
+            raise NotAuthenticated("cancelling a job needs the API key that submitted it, or an editor's")
+        raise Forbidden(f"job {job_id} was submitted by {owner!r}; cancelling it needs that key or an editor's")
     job = services.jobs.cancel(job_id)
     audit(services, who, "job.cancel", job_id, None, {"state": job["state"]})
     return job_out(job, request)
