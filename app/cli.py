@@ -207,7 +207,10 @@ def _load_postgis(args) -> int:
     import psycopg
 
     try:
-        counts = load(settings.catalog, url, settings.data_dir)
+        from layers.versions import LayerRegistry
+
+        registry = LayerRegistry.open(settings.state_dir, settings.state_database_url or url)
+        counts = load(settings.catalog, url, settings.data_dir, registry=registry)  # versions in force
     except (LayerError, OSError, psycopg.Error) as exc:
         print(f"error: {str(exc).strip()}", file=sys.stderr)
         return 2

@@ -17,6 +17,7 @@ embedded store.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 import threading
@@ -32,7 +33,15 @@ from pygeofilter import ast
 
 from layers.catalog import Catalog, load_catalog
 from layers.raster import RasterError, RasterInfo, open_raster
-from layers.store import EmbeddedStore, LayerInfo, LayerLoadError, LayerStore, UnknownLayer
+from layers.store import (
+    EmbeddedStore,
+    LayerInfo,
+    LayerLoadError,
+    LayerStore,
+    UnknownLayer,
+    build_layer,
+    read_version_file,
+)
 
 log = logging.getLogger(__name__)
 SCHEMA = "zoning"
@@ -45,11 +54,31 @@ def _sub(layer_id: str) -> str:
 
 # --- loading ----------------------------------------------------------------------------------
 
-def load(catalog_path: str | Path, url: str, data_dir: str | Path | None = None, schema: str = SCHEMA) -> dict:
-    """Load every vector layer of the catalog into PostGIS; returns {layer id: feature count}."""
+def write_tables(con, schema: str, relation: str, ids, frame: pd.DataFrame, geoms: np.ndarray) -> None:
+    """A layer's feature table ``relation`` and its ``ST_Subdivide``d twin under a GiST index."""
+    table = sql.Identifier(schema, relation)
+    sub = sql.Identifier(schema, _sub(relation))
+    con.execute(sql.SQL("CREATE TABLE {} (fid int PRIMARY KEY, feature_id text NOT NULL, attrs jsonb NOT NULL, "
+                        "geom geometry(Geometry, 4490) NOT NULL)").format(table))
+    records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    wkb = shapely.to_wkb(shapely.set_srid(np.asarray(geoms, dtype=object), 4490), hex=True, include_srid=True)
+    with con.cursor().copy(sql.SQL("COPY {} (fid, feature_id, attrs, geom) FROM STDIN").format(table)) as cp:
+        for i in range(len(records)):
+            cp.write_row((i, str(ids[i]), orjson.dumps(records[i], default=_json_default).decode(), wkb[i]))
+    con.execute(sql.SQL("CREATE TABLE {} AS SELECT fid, ST_Subdivide(geom, {}) AS geom FROM {}").format(
+        sub, sql.Literal(SUBDIVIDE), table))
+    con.execute(sql.SQL("CREATE INDEX ON {} USING gist (geom)").format(sub))
+    con.execute(sql.SQL("CREATE INDEX ON {} (feature_id)").format(table))
+    con.execute(sql.SQL("ANALYZE {}").format(sub))
+
+
+def load(catalog_path: str | Path, url: str, data_dir: str | Path | None = None, schema: str = SCHEMA,
+         registry=None) -> dict:
+    """Load every vector layer of the catalog into PostGIS — for a layer with published
+    versions (``registry``), the version in force — and return {layer id: feature count}."""
     import psycopg
 
-    store = EmbeddedStore.open(catalog_path, data_dir)
+    store = EmbeddedStore.open(catalog_path, data_dir, registry=registry)
     staging = f"{schema}_load"
     counts = {}
     with psycopg.connect(url, autocommit=True) as con:
@@ -58,35 +87,21 @@ def load(catalog_path: str | Path, url: str, data_dir: str | Path | None = None,
         con.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(staging)))
         con.execute(sql.SQL(
             "CREATE TABLE {}.layers (id text PRIMARY KEY, ord int, version text, count int, bbox float8[], "
-            "geometry_type text, fields jsonb, warnings jsonb, coverage geometry(Geometry, 4490), loaded_at timestamptz)"
+            "geometry_type text, fields jsonb, warnings jsonb, coverage geometry(Geometry, 4490), loaded_at timestamptz, "
+            "relation text)"
         ).format(sql.Identifier(staging)))
         for ord_, info in enumerate(store.layers()):
             lid = info.id
-            table = sql.Identifier(staging, lid)
-            sub = sql.Identifier(staging, _sub(lid))
-            con.execute(sql.SQL("CREATE TABLE {} (fid int PRIMARY KEY, feature_id text NOT NULL, attrs jsonb NOT NULL, "
-                                "geom geometry(Geometry, 4490) NOT NULL)").format(table))
             idx = np.arange(info.count)
-            geoms = store.geometries(lid, idx)
-            frame = store.attributes(lid, idx)
-            ids = store.feature_ids(lid, idx)
-            records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-            wkb = shapely.to_wkb(shapely.set_srid(geoms, 4490), hex=True, include_srid=True)
-            with con.cursor().copy(sql.SQL("COPY {} (fid, feature_id, attrs, geom) FROM STDIN").format(table)) as cp:
-                for i in range(info.count):
-                    cp.write_row((i, str(ids[i]), orjson.dumps(records[i], default=_json_default).decode(), wkb[i]))
-            con.execute(sql.SQL("CREATE TABLE {} AS SELECT fid, ST_Subdivide(geom, {}) AS geom FROM {}").format(
-                sub, sql.Literal(SUBDIVIDE), table))
-            con.execute(sql.SQL("CREATE INDEX ON {} USING gist (geom)").format(sub))
-            con.execute(sql.SQL("CREATE INDEX ON {} (feature_id)").format(table))
-            con.execute(sql.SQL("ANALYZE {}").format(sub))
+            write_tables(con, staging, lid, store.feature_ids(lid, idx), store.attributes(lid, idx),
+                         store.geometries(lid, idx))
             cov = store.coverage(lid)
             con.execute(
                 sql.SQL("INSERT INTO {}.layers VALUES (%s, %s, %s, %s, %s, %s, %s, %s, "
-                        "ST_GeomFromWKB(%s, 4490), now())").format(sql.Identifier(staging)),
+                        "ST_GeomFromWKB(%s, 4490), now(), %s)").format(sql.Identifier(staging)),
                 (lid, ord_, info.version, info.count, list(info.bbox) if info.bbox else None, info.geometry_type,
                  orjson.dumps(list(info.fields)).decode(), orjson.dumps(list(info.warnings)).decode(),
-                 shapely.to_wkb(cov) if cov is not None else None))
+                 shapely.to_wkb(cov) if cov is not None else None, lid))
             counts[lid] = info.count
         with con.transaction():  # the swap: old or new, never a mix
             con.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
@@ -105,10 +120,15 @@ def _json_default(v):
 # --- the store ----------------------------------------------------------------------------------
 
 class PostGISStore(LayerStore):
-    def __init__(self, catalog: Catalog, data_dir: Path, url: str, schema: str = SCHEMA, pool_size: int = 8):
+    def __init__(self, catalog: Catalog, data_dir: Path, url: str, schema: str = SCHEMA, pool_size: int = 8,
+                 registry=None):
         self.catalog = catalog
         self.data_dir = Path(data_dir)
         self.schema = schema
+        self.registry = registry  # layers.versions.LayerRegistry: published versions, if any
+        self._relations: dict[str, str] = {}  # layer id -> the table holding the version in force
+        self._swap = threading.Lock()
+        self._old: dict[tuple[str, str], tuple[LayerInfo, str]] = {}  # versions met by as_of
         self.pool = ConnectionPool(url, min_size=1, max_size=pool_size, kwargs={"autocommit": True}, open=True)
         self._infos: dict[str, LayerInfo] = {}
         self._coverage: dict[str, shapely.Geometry | None] = {}
@@ -119,9 +139,9 @@ class PostGISStore(LayerStore):
 
     @classmethod
     def open(cls, catalog_path: str | Path, url: str, data_dir: str | Path | None = None,
-             schema: str = SCHEMA) -> PostGISStore:
+             schema: str = SCHEMA, registry=None) -> PostGISStore:
         catalog, resolved = load_catalog(catalog_path, data_dir)
-        store = cls(catalog, resolved, url, schema)
+        store = cls(catalog, resolved, url, schema, registry=registry)
         store.load()
         return store
 
@@ -130,17 +150,19 @@ class PostGISStore(LayerStore):
         with self.pool.connection() as con:
             try:
                 rows = con.execute(sql.SQL(
-                    "SELECT id, version, count, bbox, geometry_type, fields, warnings, ST_AsBinary(coverage) "
-                    "FROM {}.layers ORDER BY ord").format(sql.Identifier(self.schema))).fetchall()
+                    "SELECT id, version, count, bbox, geometry_type, fields, warnings, ST_AsBinary(coverage), "
+                    "coalesce(to_jsonb(l)->>'relation', id) FROM {}.layers l ORDER BY ord").format(
+                    sql.Identifier(self.schema))).fetchall()
             except Exception as exc:
                 raise LayerLoadError(f"no layers in PostGIS schema {self.schema!r}: run `zoning load-postgis` "
                                      f"({str(exc).splitlines()[0]})") from None
-        for lid, version, count, bbox, gtype, fields, warnings, cov in rows:
+        for lid, version, count, bbox, gtype, fields, warnings, cov, relation in rows:
             if lid not in entries:
                 raise LayerLoadError(f"PostGIS holds layer {lid!r}, which the catalog does not list; reload")
             self._infos[lid] = LayerInfo(entry=entries[lid], version=version, count=count,
                                          bbox=tuple(bbox) if bbox else None, geometry_type=gtype,
                                          fields=tuple(fields), warnings=tuple(warnings))
+            self._relations[lid] = relation
             self._coverage[lid] = shapely.from_wkb(bytes(cov)) if cov is not None else None
             if self._coverage[lid] is not None:
                 shapely.prepare(self._coverage[lid])
@@ -157,6 +179,10 @@ class PostGISStore(LayerStore):
 
     def close(self) -> None:
         self.pool.close()
+
+    def _table(self, layer_id: str, sub: bool = False) -> sql.Identifier:
+        relation = self._relations[layer_id]
+        return sql.Identifier(self.schema, _sub(relation) if sub else relation)
 
     # -- catalogue
     def layers(self) -> list[LayerInfo]:
@@ -175,6 +201,121 @@ class PostGISStore(LayerStore):
         self.info(layer_id)
         return self._coverage[layer_id]
 
+    # -- versions (layers.versions: publish, rollback, sync, as_of)
+    def _relation_for(self, layer_id: str, version: str) -> str:
+        """The table of one published version: ``<layer>__v<content hash>`` (fits 63 bytes)."""
+        return f"{layer_id[:40]}__v{version.rsplit('-', 1)[-1][:10]}"
+
+    def relation_of(self, layer_id: str, version: str | None = None) -> str:
+        return self._relations[layer_id] if version is None else self._relation_for(layer_id, version)
+
+    def layer_data(self, layer_id: str) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+        info = self.info(layer_id)
+        with self.pool.connection() as con:
+            rows = con.execute(sql.SQL("SELECT feature_id, attrs, ST_AsBinary(geom) FROM {} ORDER BY fid").format(
+                self._table(layer_id))).fetchall()
+        frame = pd.DataFrame([r[1] for r in rows], columns=list(info.fields))
+        return (np.array([r[0] for r in rows], dtype=object), frame,
+                np.asarray(shapely.from_wkb([bytes(r[2]) for r in rows]), dtype=object))
+
+    def layer_from_frame(self, layer_id: str, frame: pd.DataFrame, geoms: np.ndarray, vintage: dt.date):
+        entry = self.entry(layer_id).model_copy(update={"vintage": vintage})
+        return build_layer(entry, frame.reset_index(drop=True), np.asarray(geoms, dtype=object), [])
+
+    def load_version(self, layer_id: str, version: str):
+        entry, frame, geoms = read_version_file(self.entry(layer_id), self.registry.version(layer_id, version),
+                                                self.data_dir)
+        return build_layer(entry, frame, geoms, [], version)
+
+    def _ensure_tables(self, con, layer_id: str, layer) -> str:
+        """The version's tables, written once (under a lock: instances may race to it)."""
+        relation = self._relation_for(layer_id, layer.info.version)
+        con.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"zoning-table-{self.schema}.{relation}",))
+        if con.execute("SELECT to_regclass(%s)", (f"{self.schema}.{relation}",)).fetchone()[0] is None:
+            write_tables(con, self.schema, relation, layer.ids, layer.frame, layer.geoms)
+        return relation
+
+    def replace_layer(self, layer_id: str, layer) -> None:
+        """Put a version in force for every instance: its tables (written if new) and the
+        ``layers`` row in one transaction; earlier versions' tables stay for requests in flight
+        and ``as_of``."""
+        info = layer.info
+        with self.pool.connection() as con, con.transaction():
+            relation = self._ensure_tables(con, layer_id, layer)
+            con.execute(sql.SQL("ALTER TABLE {}.layers ADD COLUMN IF NOT EXISTS relation text").format(
+                sql.Identifier(self.schema)))
+            con.execute(sql.SQL(
+                "UPDATE {}.layers SET version = %s, count = %s, bbox = %s, geometry_type = %s, fields = %s, "
+                "warnings = %s, relation = %s, loaded_at = now() WHERE id = %s").format(sql.Identifier(self.schema)),
+                (info.version, info.count, list(info.bbox) if info.bbox else None, info.geometry_type,
+                 orjson.dumps(list(info.fields)).decode(), orjson.dumps(list(info.warnings)).decode(), relation,
+                 layer_id))
+        self._put(layer_id, info, relation)
+
+    def _put(self, layer_id: str, info: LayerInfo, relation: str) -> None:
+        with self._swap:  # new dicts: a snapshot keeps the ones it took
+            infos, relations = dict(self._infos), dict(self._relations)
+            infos[layer_id], relations[layer_id] = info, relation
+            self._infos, self._relations = infos, relations
+
+    def refresh_layer(self, layer_id: str) -> str:
+        """Read the layer's row again (another instance switched it); returns its version."""
+        with self.pool.connection() as con:
+            row = con.execute(sql.SQL(
+                "SELECT version, count, bbox, geometry_type, fields, warnings, coalesce(to_jsonb(l)->>'relation', id) "
+                "FROM {}.layers l WHERE id = %s").format(sql.Identifier(self.schema)), (layer_id,)).fetchone()
+        version, count, bbox, gtype, fields, warnings, relation = row
+        if version != self.info(layer_id).version:
+            info = LayerInfo(entry=self.entry(layer_id), version=version, count=count,
+                             bbox=tuple(bbox) if bbox else None, geometry_type=gtype, fields=tuple(fields),
+                             warnings=tuple(warnings))
+            self._put(layer_id, info, relation)
+        return version
+
+    def _stored_version(self, layer_id: str, version: str) -> tuple[LayerInfo, str] | None:
+        """A version whose tables are still in the database, described by its history record."""
+        rec = self.registry.version(layer_id, version)
+        meta = rec.get("meta") or {}
+        relation = meta.get("relation")
+        if not relation:
+            return None
+        with self.pool.connection() as con:
+            if con.execute("SELECT to_regclass(%s)", (f"{self.schema}.{relation}",)).fetchone()[0] is None:
+                return None
+        entry = self.entry(layer_id).model_copy(update={"vintage": dt.date.fromisoformat(rec["vintage"])})
+        info = LayerInfo(entry=entry, version=version, count=meta["count"],
+                         bbox=tuple(meta["bbox"]) if meta.get("bbox") else None,
+                         geometry_type=meta["geometry_type"], fields=tuple(meta["fields"]))
+        return info, relation
+
+    def snapshot(self) -> PostGISStore:
+        return copy.copy(self)  # shares the dicts in force now; _put replaces, never mutates them
+
+    def as_of(self, at: str) -> PostGISStore:
+        if self.registry is None:
+            return super().as_of(at)
+        view = self.snapshot()
+        for layer_id in self.registry.published_layers():
+            if layer_id not in view._infos:
+                continue
+            ev = self.registry.in_force(layer_id, at) or self.registry.events(layer_id)[0]
+            if ev["version"] == view._infos[layer_id].version:
+                continue
+            key = (layer_id, ev["version"])
+            with self._swap:
+                known = self._old.get(key)
+            if known is None:
+                known = self._stored_version(layer_id, ev["version"])
+            if known is None:  # its tables are gone: rebuilt from the version's file
+                layer = self.load_version(layer_id, ev["version"])
+                with self.pool.connection() as con, con.transaction():
+                    known = (layer.info, self._ensure_tables(con, layer_id, layer))
+                with self._swap:
+                    self._old[key] = known
+            view._infos = {**view._infos, layer_id: known[0]}
+            view._relations = {**view._relations, layer_id: known[1]}
+        return view
+
     # -- spatial search
     def query(self, layer_id, geometries, predicate="intersects", distance=None):
         self.info(layer_id)
@@ -190,7 +331,7 @@ class PostGISStore(LayerStore):
         stmt = sql.SQL(
             "SELECT DISTINCT q.i - 1, s.fid FROM (SELECT ST_GeomFromWKB(w, 4490) AS g, i "
             "FROM unnest(%s::bytea[]) WITH ORDINALITY AS u(w, i)) q JOIN {} s ON " ).format(
-            sql.Identifier(self.schema, _sub(layer_id))) + cond + sql.SQL(" ORDER BY 1, 2")
+            self._table(layer_id, sub=True)) + cond + sql.SQL(" ORDER BY 1, 2")
         wkb = [shapely.to_wkb(g) for g in geoms]
         with self.pool.connection() as con:
             rows = con.execute(stmt, (wkb, *params)).fetchall()
@@ -203,12 +344,12 @@ class PostGISStore(LayerStore):
     def geometries(self, layer_id, idx):
         self.info(layer_id)
         idx = np.asarray(idx, dtype=np.intp)
-        cache = self._geom_cache.setdefault(layer_id, {})
+        cache = self._geom_cache.setdefault(self._relations[layer_id], {})
         missing = sorted({int(i) for i in idx} - cache.keys())
         if missing:
             with self.pool.connection() as con:
                 rows = con.execute(sql.SQL("SELECT fid, ST_AsBinary(geom) FROM {} WHERE fid = ANY(%s)").format(
-                    sql.Identifier(self.schema, layer_id)), (missing,)).fetchall()
+                    self._table(layer_id)), (missing,)).fetchall()
             fetched = {fid: shapely.from_wkb(bytes(w)) for fid, w in rows}
             shapely.prepare(list(fetched.values()))
             with self._lock:
@@ -219,7 +360,7 @@ class PostGISStore(LayerStore):
         idx = [int(i) for i in np.asarray(idx, dtype=np.intp)]
         with self.pool.connection() as con:
             rows = dict(con.execute(sql.SQL("SELECT fid, {} FROM {} WHERE fid = ANY(%s)").format(
-                sql.Identifier(column), sql.Identifier(self.schema, layer_id)), (idx,)).fetchall())
+                sql.Identifier(column), self._table(layer_id)), (idx,)).fetchall())
         return [rows[i] for i in idx]
 
     def attributes(self, layer_id, idx):
@@ -236,7 +377,7 @@ class PostGISStore(LayerStore):
         self.info(layer_id)
         with self.pool.connection() as con:
             row = con.execute(sql.SQL("SELECT fid FROM {} WHERE feature_id = %s").format(
-                sql.Identifier(self.schema, layer_id)), (str(feature_id),)).fetchone()
+                self._table(layer_id)), (str(feature_id),)).fetchone()
         return row[0] if row else None
 
     # -- vector tiles, by PostGIS itself
@@ -266,7 +407,7 @@ t AS (SELECT geom, feature_id AS fid,
       FROM g WHERE geom IS NOT NULL AND NOT ST_IsEmpty(geom)
       ORDER BY ST_Area(geom) + ST_Length(geom) DESC, feature_id LIMIT %(cap)s)
 SELECT ST_AsMVT(t, %(name)s, %(extent)s, 'geom'), count(*) FROM t""").format(
-                    sub=sql.Identifier(self.schema, _sub(lid)), table=sql.Identifier(self.schema, lid))
+                    sub=self._table(lid, sub=True), table=self._table(lid))
                 data, n = con.execute(stmt, {"z": z, "x": x, "y": y, "m": buffer / extent, "tol": tol,
                                              "extent": extent, "buffer": buffer, "maxtext": max_text,
                                              "cap": max_features, "name": lid}).fetchone()
@@ -285,7 +426,7 @@ SELECT ST_AsMVT(t, %(name)s, %(extent)s, 'geom'), count(*) FROM t""").format(
         if bbox is not None:
             where.append(sql.SQL("EXISTS (SELECT 1 FROM {} s WHERE s.fid = f.fid AND "
                                  "ST_Intersects(s.geom, ST_MakeEnvelope(%s, %s, %s, %s, 4490)))").format(
-                sql.Identifier(self.schema, _sub(layer_id))))
+                self._table(layer_id, sub=True)))
             params += [float(b) for b in bbox]
         check_equals(equals, fields)
         for name, value in (equals or {}).items():
@@ -296,7 +437,7 @@ SELECT ST_AsMVT(t, %(name)s, %(extent)s, 'geom'), count(*) FROM t""").format(
             where.append(clause)
             params += more
         cond = sql.SQL(" AND ").join(where)
-        table = sql.Identifier(self.schema, layer_id)
+        table = self._table(layer_id)
         with self.pool.connection() as con:
             matched = con.execute(sql.SQL("SELECT count(*) FROM {} f WHERE ").format(table) + cond, params).fetchone()[0]
             rows = con.execute(sql.SQL("SELECT f.fid FROM {} f WHERE ").format(table) + cond

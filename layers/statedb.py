@@ -126,8 +126,11 @@ class PostgresDB(StateDB):
     def __init__(self, url: str, schema_sql: str, schema: str = "zoning_state", pool_size: int = 4):
         from psycopg_pool import ConnectionPool
 
+        import psycopg
+
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", schema):
             raise ValueError(f"bad schema name {schema!r}")
+        psycopg.connect(url, connect_timeout=10).close()  # fail now, with the server's own words
         self.schema = schema
         self.pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=True,
                                    kwargs={"options": f"-c search_path={schema}"})

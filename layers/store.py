@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import abc
 import copy
-import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -125,6 +124,10 @@ class LayerStore(abc.ABC):
             if e.id == layer_id:
                 return e
         raise UnknownLayer(layer_id)
+
+    def relation_of(self, layer_id: str, version: str | None = None) -> str | None:
+        """Where a database backend keeps a version of the layer (None: in memory)."""
+        return None
 
     def snapshot(self) -> LayerStore:
         """The layers in force now, for one request (backends that switch versions in place
@@ -240,6 +243,48 @@ def canonicalise(entry: LayerEntry, gdf: gpd.GeoDataFrame) -> tuple[pd.DataFrame
     return frame, geoms[keep], warnings
 
 
+def build_layer(entry: LayerEntry, frame: pd.DataFrame, geoms: np.ndarray, warnings: list[str],
+                version: str | None = None) -> _Layer:
+    """Ids, content version, extent and the STRtree of a layer's canonical data (coverage is
+    the store's to add)."""
+    if entry.id_field:
+        if entry.id_field not in frame.columns:
+            raise LayerLoadError(f"layer {entry.id!r}: id_field {entry.id_field!r} not in the data")
+        ids = frame[entry.id_field].astype(str).to_numpy()
+        if len(set(ids)) != len(ids):
+            raise LayerLoadError(f"layer {entry.id!r}: id_field {entry.id_field!r} is not unique")
+    else:
+        ids = np.array([str(i + 1) for i in range(len(frame))], dtype=object)
+    version = version or content_version(entry, frame, geoms)
+    shapely.prepare(geoms)
+    bounds = shapely.total_bounds(geoms) if len(geoms) else None
+    types = sorted({t for t in shapely.get_type_id(geoms).tolist()})
+    gtype = "/".join(shapely.GeometryType(t).name for t in types) if types else "None"
+    info = LayerInfo(
+        entry=entry,
+        version=version,
+        count=len(frame),
+        bbox=tuple(float(b) for b in bounds) if bounds is not None else None,
+        geometry_type=gtype,
+        fields=tuple(frame.columns),
+        warnings=tuple(warnings),
+    )
+    for w in warnings:
+        log.warning("layer %s: %s", entry.id, w)
+    return _Layer(info=info, frame=frame, geoms=geoms, ids=ids, tree=shapely.STRtree(geoms),
+                  id_index={fid: i for i, fid in enumerate(ids)},
+                  columns={str(c): frame[c].to_numpy(dtype=object) for c in frame.columns})
+
+
+def read_version_file(entry: LayerEntry, rec: dict, data_dir: Path) -> tuple[LayerEntry, pd.DataFrame, np.ndarray]:
+    """A published version's canonical data from its file (see ``layers.versions``)."""
+    vintage = dt.date.fromisoformat(rec["vintage"])
+    stored = entry.model_copy(update={"source": rec["file"], "source_layer": "layer", "fields": {},
+                                      "crs": "EPSG:4490", "vintage": vintage})
+    frame, geoms, _ = canonicalise(stored, read_entry(stored, data_dir))
+    return entry.model_copy(update={"vintage": vintage}), frame, geoms
+
+
 class EmbeddedStore(LayerStore):
     """GeoPackage files + in-memory STRtree indexes."""
 
@@ -283,14 +328,9 @@ class EmbeddedStore(LayerStore):
 
     def load_version(self, layer_id: str, version: str) -> _Layer:
         """A published version of a layer, from its file (canonical fields, EPSG:4490)."""
-        rec = self.registry.version(layer_id, version)
-        entry = self.entry(layer_id)
-        vintage = dt.date.fromisoformat(rec["vintage"])
-        stored = entry.model_copy(update={"source": rec["file"], "source_layer": "layer", "fields": {},
-                                          "crs": "EPSG:4490", "vintage": vintage})
-        layer = self._load_one(stored, version=version)
-        layer.info = dataclasses.replace(layer.info, entry=entry.model_copy(update={"vintage": vintage}))
-        return layer
+        entry, frame, geoms = read_version_file(self.entry(layer_id), self.registry.version(layer_id, version),
+                                                self.data_dir)
+        return self._build(entry, frame, geoms, [], version)
 
     def layer_from_frame(self, layer_id: str, frame: pd.DataFrame, geoms: np.ndarray,
                          vintage: dt.date) -> _Layer:
@@ -349,35 +389,9 @@ class EmbeddedStore(LayerStore):
 
     def _build(self, entry: LayerEntry, frame: pd.DataFrame, geoms: np.ndarray, warnings: list[str],
                version: str | None = None) -> _Layer:
-        if entry.id_field:
-            if entry.id_field not in frame.columns:
-                raise LayerLoadError(f"layer {entry.id!r}: id_field {entry.id_field!r} not in the data")
-            ids = frame[entry.id_field].astype(str).to_numpy()
-            if len(set(ids)) != len(ids):
-                raise LayerLoadError(f"layer {entry.id!r}: id_field {entry.id_field!r} is not unique")
-        else:
-            ids = np.array([str(i + 1) for i in range(len(frame))], dtype=object)
-        version = version or content_version(entry, frame, geoms)
-        shapely.prepare(geoms)
-        bounds = shapely.total_bounds(geoms) if len(geoms) else None
-        types = sorted({t for t in shapely.get_type_id(geoms).tolist()})
-        gtype = "/".join(shapely.GeometryType(t).name for t in types) if types else "None"
-        info = LayerInfo(
-            entry=entry,
-            version=version,
-            count=len(frame),
-            bbox=tuple(float(b) for b in bounds) if bounds is not None else None,
-            geometry_type=gtype,
-            fields=tuple(frame.columns),
-            warnings=tuple(warnings),
-        )
-        layer = _Layer(info=info, frame=frame, geoms=geoms, ids=ids, tree=shapely.STRtree(geoms),
-                       id_index={fid: i for i, fid in enumerate(ids)},
-                       columns={str(c): frame[c].to_numpy(dtype=object) for c in frame.columns})
+        layer = build_layer(entry, frame, geoms, warnings, version)
         if entry.coverage is not None:
             layer.coverage = self._coverage_geometry(entry)
-        for w in warnings:
-            log.warning("layer %s: %s", entry.id, w)
         return layer
 
     def _coverage_geometry(self, entry: LayerEntry) -> shapely.Geometry:

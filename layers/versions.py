@@ -99,6 +99,7 @@ class LayerRegistry:
     def __init__(self, db: StateDB, folder: Path):
         self.db = db
         self.folder = Path(folder)
+        self.db.add_columns("layer_versions", {"meta": "TEXT"})  # histories from before it had one
 
     @classmethod
     def open(cls, state_dir: Path, url: str | None = None) -> LayerRegistry:
@@ -129,14 +130,15 @@ class LayerRegistry:
 
     def version(self, layer_id: str, version: str) -> dict:
         rows = self.db.read("SELECT layer_id, version, created, actor, vintage, source_name, source_sha256, "
-                            "feature_count, summary, report, file, note FROM layer_versions "
+                            "feature_count, summary, report, file, note, meta FROM layer_versions "
                             "WHERE layer_id = ? AND version = ?", (layer_id, version))
         if not rows:
             raise VersionNotFound(f"layer {layer_id!r} has no version {version!r}")
         keys = ("layer_id", "version", "created", "actor", "vintage", "source_name", "source_sha256",
-                "feature_count", "summary", "report", "file", "note")
+                "feature_count", "summary", "report", "file", "note", "meta")
         out = dict(zip(keys, rows[0]))
         out["summary"], out["report"] = json.loads(out["summary"]), json.loads(out["report"])
+        out["meta"] = json.loads(out["meta"]) if out["meta"] else {}
         return out
 
     def history(self, layer_id: str) -> list[dict]:
@@ -167,10 +169,11 @@ class LayerRegistry:
             if not exists:
                 db.execute(
                     "INSERT INTO layer_versions (layer_id, version, created, actor, vintage, source_name, "
-                    "source_sha256, feature_count, summary, report, file, note) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "source_sha256, feature_count, summary, report, file, note, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (rec["layer_id"], rec["version"], now(), rec["actor"], rec["vintage"], rec.get("source_name"),
                      rec.get("source_sha256"), rec["feature_count"], json.dumps(rec["summary"], ensure_ascii=False),
-                     json.dumps(rec["report"], ensure_ascii=False), rec["file"], rec.get("note")))
+                     json.dumps(rec["report"], ensure_ascii=False), rec["file"], rec.get("note"),
+                     json.dumps(rec.get("meta") or {}, ensure_ascii=False)))
             seq = db.execute("SELECT coalesce(max(seq), 0) + 1 FROM layer_events WHERE layer_id = ?",
                              (rec["layer_id"],)).fetchone()[0]
             db.execute("INSERT INTO layer_events (layer_id, seq, version, action, at, actor, note) "
@@ -409,13 +412,19 @@ def read_layer_file(data: bytes, filename: str, crs: str | None, limits) -> tupl
 
 def _publishable(store, layer_id: str) -> LayerEntry:
     if not hasattr(store, "replace_layer") or getattr(store, "registry", None) is None:
-        raise PublishError("this backend takes new layer versions through `zoning load-postgis` "
-                           "(an atomic schema swap); publish on the embedded store")
+        raise PublishError("this service keeps no layer version history (no state folder or database)")
     entry = store.entry(layer_id)
     if entry.kind in ("admin", "raster"):
         raise PublishError(f"layer {layer_id!r} is of kind {entry.kind}: admin boundaries define the other "
                            "layers' coverage and rasters are files; change them in the catalog")
     return entry
+
+
+def layer_meta(info, relation: str | None) -> dict:
+    """What a backend needs to serve a version without reading its file: the field order,
+    extent, geometry type, count — and, in PostGIS, the table holding it."""
+    return {"fields": list(info.fields), "bbox": list(info.bbox) if info.bbox else None,
+            "geometry_type": info.geometry_type, "count": info.count, "relation": relation}
 
 
 def publish(store, layer_id: str, data: bytes, filename: str, *, actor: str, limits, crs: str | None = None,
@@ -446,7 +455,8 @@ def publish(store, layer_id: str, data: bytes, filename: str, *, actor: str, lim
     summary = change_summary(old_ids, old_frame, old_geoms, new_layer.ids, new_layer.frame, new_layer.geoms)
     rec = {"layer_id": layer_id, "version": version, "actor": actor, "vintage": vintage.isoformat(),
            "source_name": filename, "source_sha256": sha256(data), "feature_count": len(frame),
-           "summary": summary, "report": report.as_dict(), "note": note}
+           "summary": summary, "report": report.as_dict(), "note": note,
+           "meta": layer_meta(new_layer.info, store.relation_of(layer_id, version))}
     if dry_run:
         return {**rec, "dry_run": True, "previous": current}
     folder = registry.folder / layer_id
@@ -457,7 +467,8 @@ def publish(store, layer_id: str, data: bytes, filename: str, *, actor: str, lim
         registry.add({"layer_id": layer_id, "version": base.version, "actor": "catalog",
                       "vintage": base.entry.vintage.isoformat(), "source_name": base.entry.source,
                       "feature_count": base.count, "summary": {}, "report": {},
-                      "file": str(registry.path(layer_id, base.version)), "note": "the catalog's data"},
+                      "file": str(registry.path(layer_id, base.version)), "note": "the catalog's data",
+                      "meta": layer_meta(base, store.relation_of(layer_id))},
                      "baseline", at=start_of_day(base.entry.vintage))
     pause("staging")
     tmp = write_version_file(frame, geoms, folder)
@@ -494,7 +505,11 @@ def sync(store) -> list[str]:
             info = store.info(layer_id)
         except KeyError:
             continue
-        if cur is not None and cur["version"] != info.version:
+        if cur is not None and cur["version"] != info.version and hasattr(store, "refresh_layer"):
+            if store.refresh_layer(layer_id) == cur["version"]:  # another instance switched the database
+                changed.append(layer_id)
+                continue
+        if cur is not None and cur["version"] != store.info(layer_id).version:
             store.replace_layer(layer_id, store.load_version(layer_id, cur["version"]))
             changed.append(layer_id)
     return changed

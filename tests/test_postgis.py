@@ -163,3 +163,76 @@ def test_unknown_equality_property_is_a_filter_error(store, pg_store):
     for s in (store, pg_store):
         with pytest.raises(InvalidFilter, match="nope"):
             s.select("control_units", equals={"nope": "1"})
+
+
+def test_layer_versions_on_postgis(pg_database, store, tmp_path):
+    """Publish, switch, rollback and as_of on the PostGIS backend: every instance on the same
+    database sees the version in force; a request's snapshot keeps the version it started with;
+    answers equal the embedded store's with the same version."""
+    import io
+
+    import geopandas as gpd
+
+    from layers.ingest import Limits
+    from layers.postgis import PostGISStore, load
+    from layers.store import EmbeddedStore
+    from layers.versions import LayerRegistry, publish, rollback, sync
+    from zoning.overlay import features_at
+
+    url = pg_database()
+    registry = LayerRegistry.open(tmp_path, url)
+    load(DEFAULT_CATALOG, url, registry=registry)
+    a = PostGISStore.open(DEFAULT_CATALOG, url, registry=registry)
+    b = PostGISStore.open(DEFAULT_CATALOG, url, registry=LayerRegistry.open(tmp_path, url))  # a second instance
+    old = a.info("control_units").version
+    code = str(features_at(a, *TAIYUAN)["control_units"].ids[0])
+    gdf = gpd.read_file("data/sample/control_units.gpkg")
+    gdf.loc[gdf["HJZHGKDYBM"] == code, "KJBJYS"] = "（新版）禁止新建钢铁项目。"
+    buf = io.BytesIO()
+    gdf.to_file(buf, driver="GPKG", layer="u")
+    limits = Limits(max_features=100_000, max_vertices=50_000_000, max_vertices_per_feature=50_000_000,
+                    max_bytes=500 * 2**20)
+    before = a.snapshot()
+    out = publish(a, "control_units", buf.getvalue(), "u.gpkg", actor="t", limits=limits)
+    new = out["version"]
+    assert a.info("control_units").version == new and before.info("control_units").version == old
+
+    def text(s):
+        return features_at(s, *TAIYUAN)["control_units"].row(0)["spatial_layout"]
+
+    assert text(a) == "（新版）禁止新建钢铁项目。" and text(before) != text(a)
+    assert sync(b) == ["control_units"] and b.info("control_units").version == new and text(b) == text(a)
+    # the same version on the embedded store gives the same answers
+    em = EmbeddedStore.open(DEFAULT_CATALOG, registry=LayerRegistry.open(tmp_path / "em", None))
+    assert publish(em, "control_units", buf.getvalue(), "u.gpkg", actor="t", limits=limits)["version"] == new
+    site = parse_site(square(*TAIYUAN, 0.01))
+    from zoning.industries import load_industries
+    from zoning.rules import load_rules
+
+    rules, industries = load_rules(), load_industries()
+    ja = dataclasses.asdict(judge(a, rules, industries, site, Project("C3120")))
+    je = dataclasses.asdict(judge(em, rules, industries, site, Project("C3120")))
+    ja.pop("assessed_at"), je.pop("assessed_at")
+    assert ja == je
+    # as_of yesterday: the catalog's version again
+    import datetime as dt
+
+    from layers.versions import CST, end_of_day
+
+    then = a.as_of(end_of_day(dt.datetime.now(CST).date() - dt.timedelta(days=1)))
+    assert then.info("control_units").version == old and text(then) == text(before)
+    # another instance needs no version file for that: the tables are in the database
+    (tmp_path / "layers").rename(tmp_path / "hidden")
+    then_b = b.as_of(end_of_day(dt.datetime.now(CST).date() - dt.timedelta(days=1)))
+    assert then_b.info("control_units").version == old and text(then_b) == text(before)
+    (tmp_path / "hidden").rename(tmp_path / "layers")
+    rollback(a, "control_units", old, actor="t")
+    assert a.info("control_units").version == old and sync(b) == ["control_units"]
+    assert b.info("control_units").version == old and text(b) == text(before)
+    # a reload of the whole catalog keeps the version in force
+    registry.activate("control_units", new, "t")
+    load(DEFAULT_CATALOG, url, registry=registry)
+    c = PostGISStore.open(DEFAULT_CATALOG, url, registry=registry)
+    assert c.info("control_units").version == new and text(c) == "（新版）禁止新建钢铁项目。"
+    for s in (a, b, c):
+        s.close()
