@@ -237,7 +237,7 @@ def _gk_areas(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
-def check_units(frame: pd.DataFrame, geoms: np.ndarray, ids: np.ndarray, report: Report) -> None:
+def check_units(frame: pd.DataFrame, report: Report) -> None:
     """Environmental control units: the code pattern, the class digit against the class field."""
     codes = frame["code"].astype(str).to_numpy()
     bad = [c for c in codes if not UNIT_CODE.match(c)]
@@ -327,7 +327,7 @@ def validate(entry: LayerEntry, frame: pd.DataFrame, geoms: np.ndarray, coverage
     else:
         ids = np.array([str(i + 1) for i in range(len(frame))], dtype=object)
     if entry.kind == "control_unit":
-        check_units(frame, geoms, ids, report)
+        check_units(frame, report)
     if not len(invalid):
         check_coverage(geoms, ids, coverage, report)
     return report
