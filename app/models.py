@@ -352,17 +352,22 @@ class ValidationReportOut(BaseModel):
     counts: dict[str, Any] = {}
 
 
-class LayerVersionOut(BaseModel):
-    layer_id: str
-    version: str
-    previous: str | None = None
-    dry_run: bool = False
-    actor: str
+class _VersionFields(BaseModel):
+    """What a layer version is: its data's date, source file and checksum, size and changes."""
+
     vintage: str
     source_name: str | None = None
     source_sha256: str | None = None
     feature_count: int
     summary: dict[str, Any]
+
+
+class LayerVersionOut(_VersionFields):
+    layer_id: str
+    version: str
+    previous: str | None = None
+    dry_run: bool = False
+    actor: str
     report: ValidationReportOut
     note: str | None = None
     event: dict[str, Any] | None = None
@@ -378,14 +383,9 @@ class _EventOut(BaseModel):
     note: str | None = None
 
 
-class LayerEventOut(_EventOut):
+class LayerEventOut(_EventOut, _VersionFields):
     version: str
     created: str
-    vintage: str
-    source_name: str | None = None
-    source_sha256: str | None = None
-    feature_count: int
-    summary: dict[str, Any]
     published_by: str
 
 

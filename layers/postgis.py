@@ -295,19 +295,16 @@ class PostGISStore(LayerStore):
         if self.registry is None:
             return super().as_of(at)
         view = self.snapshot()
-        for layer_id in self.registry.published_layers():
-            if layer_id not in view._infos:
+        for layer_id, version in self.registry.versions_at(at).items():
+            if layer_id not in view._infos or version == view._infos[layer_id].version:
                 continue
-            ev = self.registry.in_force(layer_id, at) or self.registry.events(layer_id)[0]
-            if ev["version"] == view._infos[layer_id].version:
-                continue
-            key = (layer_id, ev["version"])
+            key = (layer_id, version)
             with self._swap:
                 known = self._old.get(key)
             if known is None:
-                known = self._stored_version(layer_id, ev["version"])
+                known = self._stored_version(layer_id, version)
             if known is None:  # its tables are gone: rebuilt from the version's file
-                layer = self.load_version(layer_id, ev["version"])
+                layer = self.load_version(layer_id, version)
                 with self.pool.connection() as con, con.transaction():
                     known = (layer.info, self._ensure_tables(con, layer_id, layer))
                 with self._swap:

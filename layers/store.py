@@ -364,17 +364,14 @@ class EmbeddedStore(LayerStore):
         if self.registry is None:
             return view
         layers = dict(view._layers)
-        for layer_id in self.registry.published_layers():
-            if layer_id not in layers:
+        for layer_id, version in self.registry.versions_at(at).items():
+            if layer_id not in layers or version == layers[layer_id].info.version:
                 continue
-            ev = self.registry.in_force(layer_id, at) or self.registry.events(layer_id)[0]
-            if ev["version"] == layers[layer_id].info.version:
-                continue
-            key = (layer_id, ev["version"])
+            key = (layer_id, version)
             with self._swap:
                 old = self._old.get(key)
             if old is None:
-                old = self.load_version(layer_id, ev["version"])
+                old = self.load_version(layer_id, version)
                 with self._swap:
                     self._old[key] = old
                     while len(self._old) > 8:

@@ -128,6 +128,15 @@ class LayerRegistry:
         ev = [e for e in self.events(layer_id) if e["at"] <= at]
         return ev[-1] if ev else None
 
+    def versions_at(self, at: str) -> dict[str, str]:
+        """For every published layer, the version in force at UTC text ``at`` (before its first
+        event: the earliest version, its catalog data)."""
+        out = {}
+        for layer_id in self.published_layers():
+            ev = self.in_force(layer_id, at) or self.events(layer_id)[0]
+            out[layer_id] = ev["version"]
+        return out
+
     def version(self, layer_id: str, version: str) -> dict:
         rows = self.db.read("SELECT layer_id, version, created, actor, vintage, source_name, source_sha256, "
                             "feature_count, summary, report, file, note, meta FROM layer_versions "
