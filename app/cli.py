@@ -31,9 +31,10 @@ def _serve(args) -> int:
     print(f"zoning service: http://{host}:{port}/  (API docs: http://{host}:{port}/docs)", flush=True)
     # a keep-alive longer than uvicorn's 5 s: under load a busy event loop could close an idle
     # connection just as a client sends its next request on it (seen as client ReadErrors)
-    keep_alive = int(os.environ.get("ZONING_KEEP_ALIVE_S", "30"))
+    from app.settings import get_settings
+
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, log_level="info",
-                timeout_keep_alive=keep_alive)
+                timeout_keep_alive=get_settings().keep_alive_s)
     return 0
 
 

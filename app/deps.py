@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -42,3 +43,16 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def services_at(services: Services, at: str) -> Services:
+    """The services with the layers and rules in force at UTC text ``at``."""
+    rules = services.rules_registry.ruleset(at) if services.rules_registry is not None else services.rules
+    return dataclasses.replace(services, store=services.store.as_of(at), rules=rules)
+
+
+def services_as_of(services: Services, date: dt.date | None) -> Services:
+    """The services as they stood at the end of ``date`` (China Standard Time); None: now."""
+    from layers.versions import end_of_day
+
+    return services if date is None else services_at(services, end_of_day(date))

@@ -42,12 +42,11 @@ log = logging.getLogger("zoning")
 def open_store(settings: Settings):
     from layers.versions import LayerRegistry
 
+    registry = LayerRegistry.open(settings.state_dir, settings.state_url)
     if settings.database_url:
         from layers.postgis import PostGISStore
 
-        return PostGISStore.open(settings.catalog, settings.database_url, settings.data_dir,
-                                 registry=LayerRegistry.open(settings.state_dir, settings.state_url))
-    registry = LayerRegistry.open(settings.state_dir, settings.state_url)
+        return PostGISStore.open(settings.catalog, settings.database_url, settings.data_dir, registry=registry)
     return EmbeddedStore.open(settings.catalog, settings.data_dir, registry=registry)
 
 

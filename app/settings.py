@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     batch_max_vertices: int = Field(50_000_000, ge=4, description="vertices per batch job")
     run_jobs: bool = Field(True, description="run batch jobs in this process (a background thread)")
     dask_scheduler: str | None = Field(None, description="tcp://host:8786: run batch-job chunks on a Dask cluster")
+    keep_alive_s: int = Field(30, ge=1, le=600, description="idle HTTP keep-alive; uvicorn's 5 s "
+                              "dropped connections under load (bench/load.py)")
     # memory: both caches are bounded; RSS levels off once they are full (bench/load.py)
     tile_cache_mb: int = Field(256, ge=0, description="encoded tiles kept in memory (LRU)")
     gdal_cache_mb: int = Field(256, ge=8, description="GDAL's raster block cache (its default is 5% of RAM)")

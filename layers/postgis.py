@@ -272,6 +272,15 @@ class PostGISStore(LayerStore):
             self._put(layer_id, info, relation)
         return version
 
+    def _version_tables(self, layer_id: str, version: str) -> tuple[LayerInfo, str]:
+        """A version's info and tables: those still in the database, else rebuilt from its file."""
+        known = self._stored_version(layer_id, version)
+        if known is None:
+            layer = self.load_version(layer_id, version)
+            with self.pool.connection() as con, con.transaction():
+                known = (layer.info, self._ensure_tables(con, layer_id, layer))
+        return known
+
     def _stored_version(self, layer_id: str, version: str) -> tuple[LayerInfo, str] | None:
         """A version whose tables are still in the database, described by its history record."""
         rec = self.registry.version(layer_id, version)
@@ -298,17 +307,8 @@ class PostGISStore(LayerStore):
         for layer_id, version in self.registry.versions_at(at).items():
             if layer_id not in view._infos or version == view._infos[layer_id].version:
                 continue
-            key = (layer_id, version)
-            with self._swap:
-                known = self._old.get(key)
-            if known is None:
-                known = self._stored_version(layer_id, version)
-            if known is None:  # its tables are gone: rebuilt from the version's file
-                layer = self.load_version(layer_id, version)
-                with self.pool.connection() as con, con.transaction():
-                    known = (layer.info, self._ensure_tables(con, layer_id, layer))
-                with self._swap:
-                    self._old[key] = known
+            known = self._remember((layer_id, version),
+                                   lambda lid=layer_id, v=version: self._version_tables(lid, v))
             view._infos = {**view._infos, layer_id: known[0]}
             view._relations = {**view._relations, layer_id: known[1]}
         return view

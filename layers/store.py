@@ -134,6 +134,18 @@ class LayerStore(abc.ABC):
         return a view)."""
         return self
 
+    def _remember(self, key: tuple[str, str], make, keep: int = 8):
+        """A version met by :meth:`as_of`, made once and kept (the ``keep`` latest)."""
+        with self._swap:
+            hit = self._old.get(key)
+        if hit is None:
+            hit = make()
+            with self._swap:
+                self._old[key] = hit
+                while len(self._old) > keep:
+                    self._old.pop(next(iter(self._old)))
+        return hit
+
     def as_of(self, at: str) -> LayerStore:
         raise VersionsUnavailable("judging as of a date needs the layer version history of the embedded "
                                   "store; this backend serves only the versions it was loaded with")
@@ -354,9 +366,7 @@ class EmbeddedStore(LayerStore):
 
     def snapshot(self) -> EmbeddedStore:
         """A view of the layers in force now, unaffected by later :meth:`replace_layer`."""
-        view = copy.copy(self)
-        view._layers = self._layers
-        return view
+        return copy.copy(self)  # shares the dict in force now; replace_layer binds a new one
 
     def as_of(self, at: str) -> EmbeddedStore:
         """A view with, for every published layer, the version in force at UTC text ``at``."""
@@ -367,16 +377,8 @@ class EmbeddedStore(LayerStore):
         for layer_id, version in self.registry.versions_at(at).items():
             if layer_id not in layers or version == layers[layer_id].info.version:
                 continue
-            key = (layer_id, version)
-            with self._swap:
-                old = self._old.get(key)
-            if old is None:
-                old = self.load_version(layer_id, version)
-                with self._swap:
-                    self._old[key] = old
-                    while len(self._old) > 8:
-                        self._old.pop(next(iter(self._old)))
-            layers[layer_id] = old
+            layers[layer_id] = self._remember((layer_id, version),
+                                              lambda lid=layer_id, v=version: self.load_version(lid, v))
         view._layers = layers
         return view
 

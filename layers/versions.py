@@ -313,7 +313,8 @@ def validate(entry: LayerEntry, frame: pd.DataFrame, geoms: np.ndarray, coverage
     """Every check on a canonical frame (fields already mapped): schema, geometry, ids, unit
     codes and classes, overlaps and gaps. Errors refuse the upload; warnings are reported."""
     report = Report(counts={"features": len(frame)})
-    missing = [f for f in REQUIRED_FIELDS[entry.kind] if f not in frame.columns]
+    needed = [*REQUIRED_FIELDS[entry.kind], *([entry.id_field] if entry.id_field else [])]
+    missing = [f for f in dict.fromkeys(needed) if f not in frame.columns]  # the id field too
     if missing:
         source = {v: k for k, v in entry.fields.items()}
         report.error("schema", f"required fields missing: {missing}",
@@ -426,6 +427,10 @@ def _publishable(store, layer_id: str) -> LayerEntry:
     if entry.kind in ("admin", "raster"):
         raise PublishError(f"layer {layer_id!r} is of kind {entry.kind}: admin boundaries define the other "
                            "layers' coverage and rasters are files; change them in the catalog")
+    gtype = store.info(layer_id).geometry_type
+    if "POLYGON" not in gtype:  # the upload reader keeps polygons only
+        raise PublishError(f"layer {layer_id!r} holds {gtype} features; versions are published for polygon "
+                           "layers — load point and line layers through the catalog")
     return entry
 
 

@@ -134,6 +134,16 @@ def test_bad_versions_are_refused_with_the_whole_report(vclient, keys):
     assert vclient.get("/v1/layers/control_units/versions").json()["history"] == []
 
 
+def test_a_missing_id_field_and_a_line_layer_are_clear_4xx(vclient, keys):
+    areas = gpd.read_file("data/sample/protected_areas.gpkg").drop(columns=["code"])  # code is the id field
+    r = vclient.post("/v1/layers/protected_areas/versions", files={"file": ("pa.gpkg", gpkg_bytes(areas))},
+                     headers=keys["editor"])
+    assert r.status_code == 422 and r.json()["report"]["errors"][0]["expected_source_columns"] == ["code"]
+    r = vclient.post("/v1/layers/grid_lines/versions", files={"file": ("pa.gpkg", gpkg_bytes(areas))},
+                     headers=keys["editor"])
+    assert r.status_code == 422 and "polygon layers" in r.json()["detail"]
+
+
 def test_publish_history_as_of_rerun_and_rollback(vclient, keys):
     lon, lat = TAIYUAN
     old = unit_at(vclient, lon, lat)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from pathlib import Path
 
 from layers.statedb import StateDB, now, open_state_db
@@ -50,6 +51,9 @@ class RulesRegistry:
     def __init__(self, db: StateDB, folder: Path = RULES_DIR):
         self.db = db
         self.folder = Path(folder)
+        self._baseline = rule_files(self.folder)  # the deployed files; a deploy restarts the service
+        self._sets: dict[tuple, RuleSet] = {}  # rule sets by the (file, sha256) pairs in force
+        self._lock = threading.Lock()
 
     @classmethod
     def open(cls, state_dir, url: str | None = None, folder: Path = RULES_DIR) -> RulesRegistry:
@@ -70,15 +74,28 @@ class RulesRegistry:
             raise RulesVersionNotFound(f"rules file {file} has no version {sha}")
         return bytes(rows[0][0])
 
+    def _in_force(self, at: str | None) -> dict[str, str]:
+        """file -> sha256 of the uploaded versions in force (files never uploaded are absent)."""
+        return {file: sha for _, file, sha, *_ in self._events(at)}  # the latest event wins
+
     def files(self, at: str | None = None) -> dict[str, bytes]:
         """The rules files in force (now, or at UTC text ``at``)."""
-        files = rule_files(self.folder)
-        for _, file, sha, *_ in self._events(at):
-            files[file] = self._content(file, sha)
-        return files
+        return self._files(self._in_force(at))
+
+    def _files(self, in_force: dict[str, str]) -> dict[str, bytes]:
+        return {**self._baseline, **{file: self._content(file, sha) for file, sha in in_force.items()}}
 
     def ruleset(self, at: str | None = None) -> RuleSet:
-        return rules_from(self.files(at))
+        """The rule set in force, parsed once per combination of files (``as_of`` asks often)."""
+        in_force = self._in_force(at)
+        key = tuple(sorted(in_force.items()))
+        with self._lock:
+            hit = self._sets.get(key)
+        if hit is None:
+            hit = rules_from(self._files(in_force))
+            with self._lock:
+                self._sets[key] = hit
+        return hit
 
     def generation(self) -> int:
         return int(self.db.read("SELECT count(*) FROM rules_events")[0][0])

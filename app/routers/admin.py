@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from typing import Annotated
 
@@ -21,6 +20,7 @@ from fastapi.responses import JSONResponse, Response
 
 from app.auth import Admin, Editor, PrincipalDep, audit, ensure_readable
 from app.deps import ServicesDep
+from app.routers.uploads import read_limited
 from app.models import (
     AuditOut,
     KeyIn,
@@ -34,18 +34,9 @@ from app.models import (
     RulesRollbackIn,
     RulesVersionOut,
 )
-from layers.ingest import UploadTooLarge
 from layers.versions import PublishError, publish, rollback
 
 router = APIRouter(tags=["versions and access"])
-UPLOAD_PATHS = ("/v1/layers/", "/v1/rules/")  # prefixes: multipart bodies up to the layer limit
-
-
-def _read(file: UploadFile, max_bytes: int) -> bytes:
-    data = file.file.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise UploadTooLarge(f"the file is larger than {max_bytes / 2**20:.0f} MB")
-    return data
 
 
 @router.post("/v1/layers/{layer_id}/versions", response_model=LayerVersionOut, status_code=201,
@@ -67,7 +58,7 @@ def publish_version(
 ):
     """Validate a file as the next version of a layer and put it in force."""
     live = request.app.state.services.store  # publish switches the live store, not this request's view
-    data = _read(file, services.settings.layer_max_bytes)
+    data = read_limited(file, services.settings.layer_max_bytes)
     try:
         out = publish(live, layer_id, data, file.filename or "upload", actor=who.name,
                       limits=services.settings.layer_limits(), crs=crs, vintage=vintage, note=note,
@@ -127,7 +118,7 @@ def publish_rules(
 ):
     """Validate a rules file with the families in force and put it in force."""
     registry = _rules_registry(services)
-    raw = _read(upload, 1_000_000)
+    raw = read_limited(upload, 1_000_000)
     out = registry.publish(file, raw, who.name, note=note, dry_run=dry_run)
     if not dry_run:
         live = request.app.state.services
@@ -187,14 +178,3 @@ def audit_log(services: ServicesDep, who: Admin,
     """Audit entries after ``after`` (oldest first) and whether the hash chain is intact."""
     intact, broken = services.audit.verify()
     return AuditOut(intact=intact, broken_at=broken, entries=services.audit.entries(limit, after, action))
-
-
-def as_of_services(services, date: dt.date | None):
-    """The services with the layers and rules in force at the end of ``date`` (CST)."""
-    if date is None:
-        return services
-    from layers.versions import end_of_day
-
-    at = end_of_day(date)
-    rules = services.rules_registry.ruleset(at) if services.rules_registry is not None else services.rules
-    return dataclasses.replace(services, store=services.store.as_of(at), rules=rules)

@@ -8,9 +8,8 @@ import orjson
 from fastapi import APIRouter
 
 from app.auth import PrincipalDep, audit, ensure_may_assess
-from app.deps import ServicesDep
+from app.deps import ServicesDep, services_as_of
 from app.models import AssessRequest, AssessResponse
-from app.routers.admin import as_of_services
 from zoning.judge import Project, judge
 from zoning.site import parse_site
 
@@ -27,7 +26,7 @@ def assess(body: AssessRequest, services: ServicesDep, who: PrincipalDep) -> Ass
         body.site.model_dump(exclude_none=True),
         max_vertices=services.settings.max_site_vertices,
     )
-    s = as_of_services(services, body.as_of)
+    s = services_as_of(services, body.as_of)
     result = judge(
         s.store,
         s.rules,

@@ -3,7 +3,6 @@ whole, store the result), GET /v1/assessments/{id} and its report as HTML or PDF
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from typing import Annotated, Literal
 
@@ -11,9 +10,8 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from app.auth import PrincipalDep, audit, ensure_may_assess
-from app.deps import ServicesDep
+from app.deps import ServicesDep, services_as_of, services_at
 from app.models import RerunOut, SitesResponse, UploadAssessmentOut
-from app.routers.admin import as_of_services
 from layers.versions import end_of_day
 from layers.ingest import UploadTooLarge, read_upload
 from zoning.errors import InvalidParameter
@@ -29,11 +27,17 @@ FORMATS_HELP = ("GeoJSON, zipped Shapefile, KML, KMZ, GeoPackage, CSV/XLSX bound
                 "用地报批 coordinate TXT or DXF")
 
 
+def read_limited(file: UploadFile, max_bytes: int) -> bytes:
+    """An uploaded file's bytes, refused past ``max_bytes`` without reading the rest."""
+    data = file.file.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise UploadTooLarge(f"the file is larger than {max_bytes / 2**20:.0f} MB")
+    return data
+
+
 def read_site_file(file: UploadFile, crs: str | None, limits):
     """The uploaded file read up to its size limit, parsed (in the limited subprocess)."""
-    data = file.file.read(limits.max_bytes + 1)
-    if len(data) > limits.max_bytes:
-        raise UploadTooLarge(f"the file is larger than {limits.max_bytes / 2**20:.0f} MB")
+    data = read_limited(file, limits.max_bytes)
     return read_upload(data, file.filename or "upload", crs=crs or None, limits=limits)
 
 
@@ -77,7 +81,7 @@ def assess_upload_file(
     is stored (GET /v1/assessments/{id}) with a report in Chinese or English."""
     ensure_may_assess(services, who)
     upload = read_site_file(file, crs, services.settings.upload_limits())
-    s = as_of_services(services, as_of)
+    s = services_as_of(services, as_of)
     record = assess_upload(
         s.store, s.rules, s.industries, upload,
         Project(industry, action, product, name),
@@ -104,14 +108,10 @@ def rerun_assessment(
     """Judge a stored assessment's parcels again and compare with what was recorded."""
     ensure_may_assess(services, who)
     record = services.records.get(assessment_id, kind="upload")
+    s = services
     if against == "recorded":
         at = record.get("as_of")
-        when = end_of_day(dt.date.fromisoformat(at)) if at else record["created"]
-        store = services.store.as_of(when) if services.store.registry is not None else services.store
-        rules = services.rules_registry.ruleset(when) if services.rules_registry is not None else services.rules
-        s = dataclasses.replace(services, store=store, rules=rules)
-    else:
-        s = services
+        s = services_at(services, end_of_day(dt.date.fromisoformat(at)) if at else record["created"])
     out = rerun(s.store, s.rules, s.industries, record, services.settings.max_site_vertices)
     audit(services, who, "assess.rerun", assessment_id, record.get("input_sha256"),
           {"against": against, "same": out["same"], "verdict": out["verdict_after"]})
