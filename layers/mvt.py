@@ -142,9 +142,110 @@ _GROUPS = {  # MVT type -> shapely type ids (plain ints: enum look-ups cost per 
 }
 
 
+# Python walks a feature in ~2.4 µs + 0.26 µs a vertex, NumPy a layer in ~64 µs + 0.8 µs a
+# feature + 0.07 µs a vertex (bench on this machine): plain Python below this many vertices,
+# counting each feature as 8
+SMALL_COST = 256
+
+
 def geometry_streams(geoms: np.ndarray) -> tuple[list[bytes], np.ndarray]:
     """The packed geometry bytes of each geometry and its MVT type (0: nothing to draw).
     Coordinates must be integers in tile pixels (``shapely.set_precision(g, 1)``)."""
+    if shapely.get_num_coordinates(geoms).sum() + 8 * len(geoms) <= SMALL_COST:
+        return _streams_small(geoms)
+    return _streams_vectorised(geoms)
+
+
+# zig-zag varints of every delta a tile can hold (|d| < 2**14, two bytes at most)
+_ZZ_HALF = 1 << 14
+_ZZ = [_varint_slow((d << 1) ^ (d >> 63)) for d in range(-_ZZ_HALF, _ZZ_HALF)]
+_WKB_COUNT = struct.Struct("<I")
+_WKB_KIND = struct.Struct("<BI")
+
+
+def _zz(d: int) -> bytes:
+    return _ZZ[d + _ZZ_HALF] if -_ZZ_HALF <= d < _ZZ_HALF else _varint_slow((d << 1) ^ (d >> 63))
+
+
+def _streams_small(geoms: np.ndarray) -> tuple[list[bytes], np.ndarray]:
+    """:func:`geometry_streams` for small tiles: a few features with a few dozen vertices are
+    cheaper to walk in Python (from their WKB) than to pass through some 30 NumPy calls. Gives
+    the same bytes as the vectorised path (tests compare them)."""
+    n = len(geoms)
+    kinds = shapely.get_type_id(geoms)
+    nonempty = ~shapely.is_empty(geoms)
+    polys = np.flatnonzero((kinds == 3) | (kinds == 6))  # POLYGON, MULTIPOLYGON
+    if len(polys):
+        geoms = geoms.copy()
+        geoms[polys] = shapely.orient_polygons(geoms[polys], exterior_cw=False)
+    blobs: list[bytes] = [b""] * n
+    types = np.zeros(n, dtype=np.int64)
+    draw = np.flatnonzero(nonempty & (kinds >= 0) & (kinds <= 6) & (kinds != 2))  # no collections, linear rings
+    for i, kind, wkb in zip(draw.tolist(), kinds[draw].tolist(),
+                            shapely.to_wkb(geoms[draw], byte_order=1, output_dimension=2).tolist()):
+        out = bytearray()
+        cursor = [0, 0]
+        if kind in (0, 4):  # points
+            offs = [5] if kind == 0 else [9 + 21 * k + 5 for k in range(_WKB_COUNT.unpack_from(wkb, 5)[0])]
+            pts = [(int(x), int(y)) for x, y in (struct.unpack_from("<2d", wkb, o) for o in offs) if x == x]
+            out += _varint(len(pts) << 3 | MOVE_TO)
+            for x, y in pts:
+                out += _zz(x - cursor[0]) + _zz(y - cursor[1])
+                cursor = [x, y]
+            types[i] = POINT
+        elif kind in (1, 5):  # lines
+            if kind == 1:
+                _path(wkb, 5, out, cursor, closed=False)
+            else:
+                off = 9
+                for _ in range(_WKB_COUNT.unpack_from(wkb, 5)[0]):
+                    off = _path(wkb, off + 5, out, cursor, closed=False)
+            types[i] = LINESTRING
+        else:  # polygons
+            if kind == 3:
+                _polygon(wkb, 5, out, cursor)
+            else:
+                off = 9
+                for _ in range(_WKB_COUNT.unpack_from(wkb, 5)[0]):
+                    off = _polygon(wkb, off + 5, out, cursor)
+            types[i] = POLYGON
+        blobs[i] = bytes(out)
+    return blobs, types
+
+
+def _path(wkb: bytes, off: int, out: bytearray, cursor: list[int], closed: bool) -> int:
+    """Commands for the WKB point sequence (count, then x y pairs) at ``off``; returns the
+    offset after it. A ring's repeated last point becomes ClosePath."""
+    n = _WKB_COUNT.unpack_from(wkb, off)[0]
+    xy = struct.unpack_from(f"<{2 * n}d", wkb, off + 4)
+    end = off + 4 + 16 * n
+    if closed:
+        n -= 1
+    if n <= 0:
+        return end
+    cx, cy = cursor
+    x, y = int(xy[0]), int(xy[1])
+    out += _varint(1 << 3 | MOVE_TO)
+    out += _zz(x - cx) + _zz(y - cy)
+    out += _varint((n - 1) << 3 | LINE_TO)
+    for k in range(2, 2 * n, 2):
+        nx, ny = int(xy[k]), int(xy[k + 1])
+        out += _zz(nx - x) + _zz(ny - y)
+        x, y = nx, ny
+    if closed:
+        out += _varint(1 << 3 | CLOSE_PATH)
+    cursor[0], cursor[1] = x, y
+    return end
+
+
+def _polygon(wkb: bytes, off: int, out: bytearray, cursor: list[int]) -> int:
+    off_rings = off + 4
+    for _ in range(_WKB_COUNT.unpack_from(wkb, off)[0]):
+        off_rings = _path(wkb, off_rings, out, cursor, closed=True)
+    return off_rings
+
+
+def _streams_vectorised(geoms: np.ndarray) -> tuple[list[bytes], np.ndarray]:
     n = len(geoms)
     kinds = shapely.get_type_id(geoms)
     nonempty = ~shapely.is_empty(geoms)
@@ -187,34 +288,42 @@ def _value(v) -> bytes:
     return _field(1, str(v).encode("utf-8"))  # string_value
 
 
+def feature_tags(properties: dict) -> tuple[tuple[bytes, bytes], ...]:
+    """A feature's properties as encoded (key, value) message pairs; None and non-finite
+    floats are left out. Equal pairs are equal bytes, so a layer's key and value tables are
+    built by dictionary look-ups, and the pairs of a feature can be kept between tiles."""
+    return tuple((_field(3, k.encode("utf-8")), _field(4, _value(v))) for k, v in properties.items()
+                 if v is not None and not (v.__class__ is float and not math.isfinite(v)))
+
+
 def encode_layer(name: str, geoms: np.ndarray, properties: list[dict], ids: list[int] | None = None,
                  extent: int = 4096) -> bytes:
     """One layer message (version 2). ``properties``: per feature, values that are str, int,
     float or bool; None and non-finite floats are left out."""
+    return encode_layer_tags(name, geoms, [feature_tags(p) for p in properties], ids, extent)
+
+
+def encode_layer_tags(name: str, geoms: np.ndarray, tags: list[tuple[tuple[bytes, bytes], ...]],
+                      ids: list[int] | None = None, extent: int = 4096) -> bytes:
+    """:func:`encode_layer` with each feature's properties already encoded by
+    :func:`feature_tags`."""
     blobs, types = geometry_streams(geoms)
-    keys: dict[str, int] = {}
-    values: dict[tuple, int] = {}
+    keys: dict[bytes, int] = {}
+    values: dict[bytes, int] = {}
     feats = []
-    for i, (blob, t, props) in enumerate(zip(blobs, types, properties)):
+    for i, (blob, t, pairs) in enumerate(zip(blobs, types.tolist(), tags)):
         if not t:
             continue
-        tags = []
-        for k, v in props.items():
-            if v is None or (v.__class__ is float and not math.isfinite(v)):
-                continue
-            tags.append(_varint(keys.setdefault(k, len(keys))))
-            tags.append(_varint(values.setdefault((v.__class__, v), len(values))))
         fid = ids[i] if ids is not None else i + 1
         body = b"\x08" + _varint(fid)
-        if tags:
-            body += _field(2, b"".join(tags))
-        body += b"\x18" + _varint(int(t)) + _field(4, blob)
+        if pairs:
+            refs = b"".join(_varint(keys.setdefault(k, len(keys))) + _varint(values.setdefault(v, len(values)))
+                            for k, v in pairs)
+            body += _field(2, refs)
+        body += b"\x18" + _SMALL[t] + _field(4, blob)
         feats.append(_field(2, body))
-    parts = [b"\x78\x02", _field(1, name.encode("utf-8")), *feats]
-    parts += [_field(3, k.encode("utf-8")) for k in keys]
-    parts += [_field(4, _value(v)) for _, v in values]
-    parts.append(b"\x28" + _varint(extent))
-    return b"".join(parts)
+    return b"".join([b"\x78\x02", _field(1, name.encode("utf-8")), *feats, *keys, *values,
+                     b"\x28" + _varint(extent)])
 
 
 def encode_tile(layers: list[bytes]) -> bytes:

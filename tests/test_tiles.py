@@ -228,12 +228,15 @@ def test_raster_tilejson_style_and_legend(client, store):
 @pytest.mark.parametrize(("layer", "z", "lon", "lat"), [
     ("control_units", 7, 112.55, 37.87), ("admin_county", 5, 112.55, 37.87), ("grid_lines", 9, 112.55, 37.87),
     ("grid_substations", 8, 106.2, 38.47), ("candidate_land", 9, 106.2, 38.47), ("roads", 10, 112.55, 37.87)])
-def test_vectorised_encoder_equals_mapbox_vector_tile(store, layer, z, lon, lat):
-    """The same features, encoded by layers.mvt and by mapbox-vector-tile, decode to identical
-    geometries (ring orientation included), properties and ids."""
+@pytest.mark.parametrize("path", ["python", "numpy"])
+def test_vectorised_encoder_equals_mapbox_vector_tile(store, layer, z, lon, lat, path, monkeypatch):
+    """The same features, encoded by layers.mvt (either stream builder) and by
+    mapbox-vector-tile, decode to identical geometries (ring orientation included),
+    properties and ids."""
     from layers import mvt
     from layers.tiles import layer_tile
 
+    monkeypatch.setattr(mvt, "SMALL_COST", 10**9 if path == "python" else -1)
     t = TMS.tile(lon, lat, z)
     geoms, props = layer_tile(store, layer, z, t.x, t.y)
     assert len(geoms), "the case should have features"
@@ -249,6 +252,81 @@ def test_vectorised_encoder_equals_mapbox_vector_tile(store, layer, z, lon, lat)
     for a, b in zip(mine["features"], ref["features"]):
         assert (a["id"], a["type"], a["properties"]) == (b["id"], b["type"], b["properties"])
         assert a["geometry"] == b["geometry"]
+
+
+def _random_geometries(rng, k: int) -> np.ndarray:
+    out = []
+    for _ in range(k):
+        c = rng.integers(-64, 4160, (8, 2)).astype(float)
+        out.append([
+            shapely.Point(c[0]), shapely.MultiPoint(c[:3]), shapely.LineString(c[:4]),
+            shapely.MultiLineString([c[:3], c[3:6]]), shapely.convex_hull(shapely.MultiPoint(c)),
+            shapely.box(*c[0], *(c[0] + 400)).difference(shapely.box(*(c[0] + 100), *(c[0] + 150))),  # a hole
+            shapely.MultiPolygon([shapely.box(*c[1], *(c[1] + 9)), shapely.box(*(c[1] + 20), *(c[1] + 35))]),
+            shapely.Polygon(), shapely.GeometryCollection([shapely.Point(c[2])]),
+            shapely.LineString(c[:4]).buffer(30),  # many vertices
+        ][rng.integers(0, 10)])
+    return np.array(out, dtype=object)
+
+
+def test_python_and_numpy_streams_give_the_same_bytes(store):
+    """Small tiles take the plain-Python stream builder; it must give exactly the bytes of the
+    vectorised one: random mixes of every geometry type (empties, holes, multi-parts,
+    collections) and real tiles of polygon, line and point layers."""
+    from layers import mvt
+    from layers.tiles import layer_tile, snap_to_pixels
+
+    rng = np.random.default_rng(7)
+    cases = [snap_to_pixels(_random_geometries(rng, int(rng.integers(1, 8)))) for _ in range(200)]
+    for layer, z, lon, lat in [("control_units", 13, 112.55, 37.87), ("control_units", 11, 112.3, 37.6),
+                               ("roads", 12, 112.55, 37.87), ("grid_substations", 8, 106.2, 38.47),
+                               ("candidate_land", 10, 106.2, 38.47)]:
+        t = TMS.tile(lon, lat, z)
+        cases.append(layer_tile(store, layer, z, t.x, t.y)[0])
+    assert sum(len(c) for c in cases[-5:]) > 5
+    for geoms in cases:
+        small, vec = mvt._streams_small(geoms), mvt._streams_vectorised(geoms)
+        assert small[0] == vec[0] and small[1].tolist() == vec[1].tolist(), geoms
+
+
+def test_tile_bounds_equal_morecantile():
+    from layers.tiles import tile_bounds
+
+    rng = np.random.default_rng(3)
+    for z in range(0, 25):
+        for x, y in rng.integers(0, 2**z, (20, 2)):
+            assert np.allclose(tile_bounds(z, int(x), int(y)), TMS.xy_bounds(int(x), int(y), z), rtol=0, atol=1e-6)
+
+
+class _Rows:
+    """A layer of three rows whose attributes a test can change (what ``tile_properties`` reads)."""
+
+    def __init__(self):
+        self.names = np.array(["a", "b", "c"], dtype=object)
+
+    def attribute_columns(self, layer_id, idx):
+        return {"name": self.names[idx]}
+
+    def feature_ids(self, layer_id, idx):
+        return np.array(["f0", "f1", "f2"], dtype=object)[idx]
+
+
+def test_tag_cache_follows_versions_and_stays_bounded():
+    from layers import mvt
+    from layers.tiles import TagCache
+
+    rows, cache = _Rows(), TagCache(max_features=4)
+    want = lambda i: mvt.feature_tags({"fid": f"f{i}", "name": rows.names[i]})  # noqa: E731
+    assert cache.tags(rows, "l", "v1", np.array([0, 2])) == [want(0), want(2)]
+    rows.names[0] = "changed"
+    # same version: the cached encoding (a version's attributes never change) ...
+    assert cache.tags(rows, "l", "v1", np.array([0]))[0] == mvt.feature_tags({"fid": "f0", "name": "a"})
+    # ... a new version reads them afresh
+    assert cache.tags(rows, "l", "v2", np.array([0, 1, 2])) == [want(0), want(1), want(2)]
+    assert cache._size <= 4  # v1 was evicted to make room
+    for v in range(10):
+        assert cache.tags(rows, "l", f"w{v}", np.array([1, 2])) == [want(1), want(2)]
+        assert cache._size <= 4
 
 
 def test_encoder_varints_and_values():

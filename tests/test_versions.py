@@ -12,12 +12,15 @@ import zipfile
 from pathlib import Path
 
 import geopandas as gpd
+import mapbox_vector_tile
+import morecantile
 import pytest
 import shapely
 
 from layers.versions import CST
 from tests.conftest import TAIYUAN, square
 
+TMS = morecantile.tms.get("WebMercatorQuad")
 ADMIN = {"X-API-Key": "test-admin-key-0123456789"}
 UNITS = "data/sample/control_units.gpkg"
 
@@ -155,6 +158,14 @@ def test_publish_history_as_of_rerun_and_rollback(vclient, keys):
     assert upload.status_code == 200, upload.text
     rid = upload.json()["id"]
 
+    tile = TMS.tile(lon, lat, 12)
+    tile_url = f"/tiles/control_units/12/{tile.x}/{tile.y}.mvt"
+
+    def tile_props() -> dict:
+        layer = mapbox_vector_tile.decode(vclient.get(tile_url).content)["control_units"]
+        return next(f["properties"] for f in layer["features"] if f["properties"]["fid"] == code)
+
+    tile_before = tile_props()  # also fills the per-feature tag cache with the old version
     src = gpd.read_file(UNITS)
     new = src.copy()
     row = int((new["HJZHGKDYBM"] == code).to_numpy().nonzero()[0][0])
@@ -178,6 +189,8 @@ def test_publish_history_as_of_rerun_and_rollback(vclient, keys):
     now = unit_at(vclient, lon, lat)
     assert now["version"] == out["version"]
     assert now["features"][0]["properties"]["spatial_layout"] == "（新版）禁止新建钢铁项目。"
+    assert tile_before.get("spatial_layout") != "（新版）禁止新建钢铁项目。"
+    assert tile_props()["spatial_layout"] == "（新版）禁止新建钢铁项目。"  # tiles follow the version
     # the same file again changes nothing
     again = vclient.post("/v1/layers/control_units/versions", files={"file": ("units.gpkg", data)},
                          headers=keys["editor"])
@@ -207,6 +220,7 @@ def test_publish_history_as_of_rerun_and_rollback(vclient, keys):
     r = vclient.post("/v1/layers/control_units/rollback", json={"version": old["version"]}, headers=keys["editor"])
     assert r.status_code == 200 and r.json()["previous"] == out["version"]
     assert unit_at(vclient, lon, lat) == old
+    assert tile_props() == tile_before
     assert vclient.post("/v1/layers/control_units/rollback", json={"version": old["version"]},
                         headers=keys["editor"]).status_code == 409
     assert vclient.post("/v1/layers/control_units/rollback", json={"version": "nope"},
