@@ -3,6 +3,7 @@ routers. Layers load in the lifespan hook, before the server accepts requests.""
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from contextlib import asynccontextmanager
@@ -125,6 +126,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             log.info("loaded %d layers", len(app.state.services.store.layers()))
         services = app.state.services
         s = services.settings
+        if s.gc_freeze:
+            gc.collect()
+            gc.freeze()
         if services.records is None:
             services.records = AssessmentStore.open(s.state_dir, s.state_url)
         if services.jobs is None:

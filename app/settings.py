@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # memory: both caches are bounded; RSS levels off once they are full (bench/load.py)
     tile_cache_mb: int = Field(256, ge=0, description="encoded tiles kept in memory (LRU)")
     gdal_cache_mb: int = Field(256, ge=8, description="GDAL's raster block cache (its default is 5% of RAM)")
+    gc_freeze: bool = Field(True, description="after loading, move the loaded layers out of the cyclic "
+                            "garbage collector's view (gc.freeze): its full passes over millions of "
+                            "geometries paused requests for ~40-50 ms")
     # access control and layer versions (docs/security.md)
     admin_key: str | None = Field(None, description="a bootstrap admin API key (compared by hash, never "
                                   "stored); make lasting keys with `zoning keys create`")

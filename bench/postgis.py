@@ -16,6 +16,7 @@ Loads the sample catalog into the database first (a throwaway database is create
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import subprocess
 import sys
@@ -67,6 +68,8 @@ def main() -> None:
     em = EmbeddedStore.open(DEFAULT_CATALOG)
     pg = PostGISStore.open(DEFAULT_CATALOG, args.url)
     rules, industries = load_rules(), load_industries()
+    gc.collect()
+    gc.freeze()  # as the server does after loading (ZONING_GC_FREEZE)
     rng = np.random.default_rng(1)
     pts = np.column_stack([rng.uniform(110.5, 114.0, args.n), rng.uniform(35.0, 40.5, args.n)])
     plain = psycopg.connect(args.url, autocommit=True)

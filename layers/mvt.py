@@ -13,6 +13,7 @@ with that library's own encoding of the same features.
 
 from __future__ import annotations
 
+import functools
 import math
 import struct
 
@@ -288,11 +289,22 @@ def _value(v) -> bytes:
     return _field(1, str(v).encode("utf-8"))  # string_value
 
 
+@functools.lru_cache(maxsize=4096)
+def _key_message(key: str) -> bytes:
+    return _field(3, key.encode("utf-8"))
+
+
+@functools.lru_cache(maxsize=65536, typed=True)  # typed: 1, 1.0 and True are different values
+def _value_message(value) -> bytes:
+    return _field(4, _value(value))
+
+
 def feature_tags(properties: dict) -> tuple[tuple[bytes, bytes], ...]:
     """A feature's properties as encoded (key, value) message pairs; None and non-finite
     floats are left out. Equal pairs are equal bytes, so a layer's key and value tables are
-    built by dictionary look-ups, and the pairs of a feature can be kept between tiles."""
-    return tuple((_field(3, k.encode("utf-8")), _field(4, _value(v))) for k, v in properties.items()
+    built by dictionary look-ups, and the pairs of a feature can be kept between tiles. Keys
+    and values that recur (provinces, classes, labels) are encoded once."""
+    return tuple((_key_message(k), _value_message(v)) for k, v in properties.items()
                  if v is not None and not (v.__class__ is float and not math.isfinite(v)))
 
 

@@ -5,7 +5,8 @@ tile pixels (extent 4096, y down), simplify by one pixel (Douglas-Peucker), snap
 integer grid (which makes geometries valid again), cap the feature count keeping the largest, then encode with
 the vectorised encoder in ``layers.mvt``. Long text attributes (> 48 characters, e.g. access-list clauses) are left out of tiles; the
 feature endpoints carry them. Encoded tiles are cached (gzip) in an LRU keyed by the layer
-versions, so a data change never serves a stale tile.
+versions, and so are each feature's encoded properties (``TagCache``), so a data change never
+serves a stale tile.
 """
 
 from __future__ import annotations

@@ -19,6 +19,9 @@ from zoning.industries import load_industries
 from zoning.rules import load_rules
 
 warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarning)
+# one test process starts many apps: freezing each one's objects out of the garbage collector
+# would keep the cycles of the ones done with (the served app freezes: see live_server)
+os.environ.setdefault("ZONING_GC_FREEZE", "false")
 
 
 @pytest.fixture(scope="session")
@@ -123,7 +126,7 @@ def live_server(tmp_path_factory):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port),
-           "ZONING_STATE_DIR": str(tmp_path_factory.mktemp("live-state"))}
+           "ZONING_STATE_DIR": str(tmp_path_factory.mktemp("live-state")), "ZONING_GC_FREEZE": "true"}
     proc = subprocess.Popen([sys.executable, "-m", "app"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
