@@ -299,13 +299,18 @@ def _value_message(value) -> bytes:
     return _field(4, _value(value))
 
 
-def feature_tags(properties: dict) -> tuple[tuple[bytes, bytes], ...]:
-    """A feature's properties as encoded (key, value) message pairs; None and non-finite
-    floats are left out. Equal pairs are equal bytes, so a layer's key and value tables are
-    built by dictionary look-ups, and the pairs of a feature can be kept between tiles. Keys
-    and values that recur (provinces, classes, labels) are encoded once."""
-    return tuple((_key_message(k), _value_message(v)) for k, v in properties.items()
-                 if v is not None and not (v.__class__ is float and not math.isfinite(v)))
+def feature_tags(properties: dict) -> tuple[bytes, ...]:
+    """A feature's properties as encoded key and value messages, flat (key, value, key,
+    value, ...); None and non-finite floats are left out. Equal values are equal bytes, so a
+    layer's key and value tables are built by dictionary look-ups, and a feature's tags can be
+    kept between tiles. Keys and values that recur (provinces, classes, labels) are encoded
+    once."""
+    out: list[bytes] = []
+    for k, v in properties.items():
+        if v is None or (v.__class__ is float and not math.isfinite(v)):
+            continue
+        out += (_key_message(k), _value_message(v))
+    return tuple(out)
 
 
 def encode_layer(name: str, geoms: np.ndarray, properties: list[dict], ids: list[int] | None = None,
@@ -315,7 +320,7 @@ def encode_layer(name: str, geoms: np.ndarray, properties: list[dict], ids: list
     return encode_layer_tags(name, geoms, [feature_tags(p) for p in properties], ids, extent)
 
 
-def encode_layer_tags(name: str, geoms: np.ndarray, tags: list[tuple[tuple[bytes, bytes], ...]],
+def encode_layer_tags(name: str, geoms: np.ndarray, tags: list[tuple[bytes, ...]],
                       ids: list[int] | None = None, extent: int = 4096) -> bytes:
     """:func:`encode_layer` with each feature's properties already encoded by
     :func:`feature_tags`."""
@@ -323,14 +328,15 @@ def encode_layer_tags(name: str, geoms: np.ndarray, tags: list[tuple[tuple[bytes
     keys: dict[bytes, int] = {}
     values: dict[bytes, int] = {}
     feats = []
-    for i, (blob, t, pairs) in enumerate(zip(blobs, types.tolist(), tags)):
+    for i, (blob, t, flat) in enumerate(zip(blobs, types.tolist(), tags)):
         if not t:
             continue
         fid = ids[i] if ids is not None else i + 1
         body = b"\x08" + _varint(fid)
-        if pairs:
+        if flat:
+            it = iter(flat)
             refs = b"".join(_varint(keys.setdefault(k, len(keys))) + _varint(values.setdefault(v, len(values)))
-                            for k, v in pairs)
+                            for k, v in zip(it, it))
             body += _field(2, refs)
         body += b"\x18" + _SMALL[t] + _field(4, blob)
         feats.append(_field(2, body))

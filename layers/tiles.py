@@ -44,11 +44,6 @@ class Tile:
     features: int
 
 
-def _merc(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    lat = np.clip(lat, -MAX_LAT, MAX_LAT)
-    return R * np.radians(lon), R * np.log(np.tan(np.pi / 4 + np.radians(lat) / 2))
-
-
 def _lonlat(mx: float, my: float) -> tuple[float, float]:
     lon = min(max(math.degrees(mx / R), -180.0), 180.0)
     lat = min(max(math.degrees(math.atan(math.sinh(my / R))), -90.0), 90.0)
@@ -62,6 +57,8 @@ def snap_to_pixels(geoms: np.ndarray) -> np.ndarray:
     out = shapely.set_precision(geoms, 1.0, mode="pointwise")
     valid = shapely.is_valid(out)
     # a valid ring keeps >= 3 distinct points, so dropping repeats cannot collapse it
+    if valid.all():  # the usual case, without the indexing
+        return shapely.remove_repeated_points(out, 0.0)
     out[valid] = shapely.remove_repeated_points(out[valid], 0.0)
     bad = np.flatnonzero(~valid & ~shapely.is_empty(out))
     if len(bad):
@@ -104,11 +101,21 @@ def tile_geometries(store: LayerStore, layer_id: str, z: int, x: int, y: int,
         return idx, np.array([], dtype=object)
     idx = np.sort(idx)
     geoms = shapely.clip_by_rect(store.geometries(layer_id, idx), lon_w, lat_s, lon_e, lat_n)
+    # lon/lat straight to tile pixels: x = (R·λ - left)·s, y = (top - R·ln tan(π/4 + φ/2))·s
     scale = EXTENT / span
+    kx, ky = R * math.pi / 180 * scale, R * scale
 
     def to_px(xy: np.ndarray) -> np.ndarray:
-        mx, my = _merc(xy[:, 0], xy[:, 1])
-        return np.column_stack([(mx - left) * scale, (top - my) * scale])
+        out = np.empty_like(xy)
+        np.multiply(xy[:, 0], kx, out=out[:, 0])
+        out[:, 0] -= left * scale
+        lat = np.clip(xy[:, 1], -MAX_LAT, MAX_LAT, out=out[:, 1])
+        lat *= math.pi / 360
+        lat += math.pi / 4
+        np.log(np.tan(lat, out=lat), out=lat)
+        lat *= -ky
+        lat += top * scale
+        return out
 
     geoms = shapely.transform(geoms, to_px)
     # Douglas-Peucker (3-5x faster than the topology-preserving simplifier on big polygons);
@@ -167,7 +174,7 @@ class TagCache:
     neighbouring tiles and zoom levels show the same features again, and their attributes
     change only with a new version (which is a new key). Bounded by a feature count."""
 
-    def __init__(self, max_features: int = 200_000):
+    def __init__(self, max_features: int = 100_000):  # ~0.4 KB each with 15 attributes
         self.max_features = max_features
         self._data: OrderedDict[tuple[str, str], dict[int, tuple]] = OrderedDict()
         self._size = 0
