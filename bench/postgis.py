@@ -6,9 +6,9 @@ the same layers and machine, in one run (figures, not pass/fail):
 - point query: everything at a point (all vector layers);
 - 1 km² site: the judgment (embedded, PostGIS backend) vs one SQL overlay of the zoning
   layers with Gauss-Krüger areas;
-- batch: 1 km² squares overlaid on the 2,875 counties, ``overlay_many`` vs a set-based SQL
-  join on the ``ST_Subdivide``'d polygons with geodesic areas;
-- MVT: our tiles (embedded) vs ``ST_AsMVT`` (the PostGIS backend), cold;
+- batch: 1 km² squares and points overlaid on the 2,875 counties, ``overlay_many`` vs a
+  set-based SQL join on the ``ST_Subdivide``'d polygons (squares: with geodesic areas);
+- MVT: our tiles (embedded) vs ``ST_AsMVT`` (the PostGIS backend), cold: raw MVT and served;
 - cold start: a new process to its first answer.
 Loads the sample catalog into the database first (a throwaway database is created if missing).
 """
@@ -44,6 +44,7 @@ def main() -> None:
     ap.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/zoning_bench")
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--batch", type=int, default=20_000, help="squares in the county-overlay batch")
+    ap.add_argument("--points", type=int, default=50_000, help="points in the county-overlay batch")
     args = ap.parse_args()
     import morecantile
     import psycopg
@@ -104,43 +105,50 @@ def main() -> None:
                      ("PostGIS-backend judge", r_pg), ("plain SQL overlay", r_plain)):
         print(f"{label:<34}{r:>10.0f}{r / r_plain:>13.2f}x")
 
-    # the issue's reference: a set-based join of 1 km² squares with the ST_Subdivide'd county
-    # polygons and geodesic overlap areas, against overlay_many on the same layer (GK areas)
-    m = args.batch
-    cx, cy = rng.uniform(100.0, 120.0, m), rng.uniform(25.0, 42.0, m)
-    squares = shapely.box(cx - 0.0057, cy - 0.0045, cx + 0.0057, cy + 0.0045)
-    plain.execute("DROP TABLE IF EXISTS bench_sites")
-    plain.execute("CREATE TABLE bench_sites (id int PRIMARY KEY, geom geometry(Polygon, 4490))")
-    with plain.cursor().copy("COPY bench_sites (id, geom) FROM STDIN") as cp:
-        for i, w in enumerate(shapely.to_wkb(squares, hex=True)):
-            cp.write_row((i, "SRID=4490;" + w))
-    plain.execute("CREATE INDEX ON bench_sites USING gist (geom)")
-    plain.execute("ANALYZE bench_sites")
-    join_sql = ("SELECT s.id, c.fid, sum(ST_Area(ST_Intersection(s.geom, c.geom)::geography)) "
-                "FROM bench_sites s JOIN zoning.admin_county__sub c ON ST_Intersects(s.geom, c.geom) "
-                "GROUP BY s.id, c.fid")
-    county_sites = [parse_site(shapely.geometry.mapping(g)) for g in squares]
+    # the issue's reference: a set-based join of 1 km² squares (with geodesic overlap areas)
+    # and of points with the ST_Subdivide'd county polygons, against overlay_many on the same
+    # layer (GK areas; for points, which county holds each)
     from zoning.overlay import overlay_many
 
-    # three runs each, alternating, median: the first of either pays one-time costs (shapely
-    # preparing the counties; PostgreSQL reading the table into its buffers), and autovacuum
-    # may still be busy with the fresh table on a 2-core machine
-    joins, overlays = [], []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        n_pairs = len(plain.execute(join_sql).fetchall())
-        joins.append(m / (time.perf_counter() - t0))
-        t0 = time.perf_counter()
-        ours = overlay_many(em, county_sites, layer_ids={"admin_county"})
-        overlays.append(m / (time.perf_counter() - t0))
-    r_join, r_ours = statistics.median(joins), statistics.median(overlays)
-    ours_pairs = sum(len(o["admin_county"]) for o in ours)
-    print(f"(runs, sites/s: SQL join {', '.join(f'{r:.0f}' for r in joins)}; "
-          f"overlay_many {', '.join(f'{r:.0f}' for r in overlays)})")
-    print(f"\n{'1 km² squares x counties (batch)':<34}{'sites/s':>10}{'vs SQL join':>14}")
-    print(f"{'overlay_many (GK areas)':<34}{r_ours:>10.0f}{r_ours / r_join:>13.2f}x   ({ours_pairs} pairs)")
-    print(f"{'SQL join on ST_Subdivide pieces':<34}{r_join:>10.0f}{1:>13.2f}x   ({n_pairs} pairs)")
-    plain.execute("DROP TABLE bench_sites")
+    def batch(label: str, geoms: np.ndarray, sql_pairs: str, kind: str) -> None:
+        m = len(geoms)
+        plain.execute("DROP TABLE IF EXISTS bench_sites")
+        plain.execute(f"CREATE TABLE bench_sites (id int PRIMARY KEY, geom geometry({kind}, 4490))")
+        with plain.cursor().copy("COPY bench_sites (id, geom) FROM STDIN") as cp:
+            for i, w in enumerate(shapely.to_wkb(geoms, hex=True)):
+                cp.write_row((i, "SRID=4490;" + w))
+        plain.execute("CREATE INDEX ON bench_sites USING gist (geom)")
+        plain.execute("ANALYZE bench_sites")
+        sites = [parse_site(shapely.geometry.mapping(g)) for g in geoms]
+        # three runs each, alternating, median: the first of either pays one-time costs
+        # (shapely preparing the counties; PostgreSQL reading the table into its buffers), and
+        # autovacuum may still be busy with the fresh table on a 2-core machine
+        joins, overlays = [], []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            n_pairs = len(plain.execute(sql_pairs).fetchall())
+            joins.append(m / (time.perf_counter() - t0))
+            t0 = time.perf_counter()
+            ours = overlay_many(em, sites, layer_ids={"admin_county"})
+            overlays.append(m / (time.perf_counter() - t0))
+        r_join, r_ours = statistics.median(joins), statistics.median(overlays)
+        ours_pairs = sum(len(o["admin_county"]) for o in ours)
+        print(f"\n{label + ' x counties (batch)':<34}{'sites/s':>10}{'vs SQL join':>14}   "
+              f"(runs: SQL {', '.join(f'{r:.0f}' for r in joins)}; ours {', '.join(f'{r:.0f}' for r in overlays)})")
+        print(f"{'overlay_many':<34}{r_ours:>10.0f}{r_ours / r_join:>13.2f}x   ({ours_pairs} pairs)")
+        print(f"{'SQL join on ST_Subdivide pieces':<34}{r_join:>10.0f}{1:>13.2f}x   ({n_pairs} pairs)")
+        plain.execute("DROP TABLE bench_sites")
+
+    m = args.batch
+    cx, cy = rng.uniform(100.0, 120.0, m), rng.uniform(25.0, 42.0, m)
+    batch("1 km² squares", shapely.box(cx - 0.0057, cy - 0.0045, cx + 0.0057, cy + 0.0045),
+          "SELECT s.id, c.fid, sum(ST_Area(ST_Intersection(s.geom, c.geom)::geography)) "
+          "FROM bench_sites s JOIN zoning.admin_county__sub c ON ST_Intersects(s.geom, c.geom) "
+          "GROUP BY s.id, c.fid", "Polygon")
+    px, py = rng.uniform(100.0, 120.0, args.points), rng.uniform(25.0, 42.0, args.points)
+    batch("points", shapely.points(px, py),
+          "SELECT DISTINCT s.id, c.fid FROM bench_sites s JOIN zoning.admin_county__sub c "
+          "ON ST_Intersects(s.geom, c.geom)", "Point")
 
     # cold tiles: no tile cache, and the per-feature attribute encodings (layers.tiles.TAGS)
     # emptied before each zoom level and each run. Two like-for-like pairs: "raw", the MVT
