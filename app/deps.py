@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -33,6 +34,20 @@ class Services:
     audit: AuditLog | None = None
     runner: object | None = None  # app.jobs.JobRunner, started by the app
     tiles: TileCache = field(default_factory=TileCache)
+
+    def loaded(self) -> None:
+        """After start-up and after a layer version switch: move what is loaded out of the
+        cyclic garbage collector's view (``gc.freeze``, when ``gc_freeze``). Its full passes
+        over the layers' objects took ~40 ms and landed inside requests. Collected first, so
+        no garbage is frozen with it."""
+        if self.settings.gc_freeze:
+            gc.collect()
+            gc.freeze()
+
+    def layers_switched(self) -> None:
+        """A layer version went into force in this process: no tile of the old one is served."""
+        self.tiles.clear()
+        self.loaded()
 
 
 def get_services(request: Request) -> Services:

@@ -3,7 +3,6 @@ routers. Layers load in the lifespan hook, before the server accepts requests.""
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 from contextlib import asynccontextmanager
@@ -95,23 +94,29 @@ class VersionSync:
         self._stop.set()
         self._thread.join(10)
 
-    def _loop(self) -> None:
+    def step(self) -> list[str]:
+        """One look: load what changed, and return the layers switched."""
         from layers.versions import sync
 
+        gen = self._generation()
+        if gen == self._seen:
+            return []
+        changed = []
+        if gen[0] != self._seen[0]:
+            changed = sync(self.services.store)
+            if changed:
+                self.services.layers_switched()
+                log.info("layer versions switched: %s", ", ".join(changed))
+        if gen[1] != self._seen[1]:
+            self.services.rules = self.services.rules_registry.ruleset()
+            log.info("rules now %s", self.services.rules.version)
+        self._seen = gen
+        return changed
+
+    def _loop(self) -> None:
         while not self._stop.wait(self.every_s):
             try:
-                gen = self._generation()
-                if gen == self._seen:
-                    continue
-                if gen[0] != self._seen[0]:
-                    changed = sync(self.services.store)
-                    if changed:
-                        self.services.tiles.clear()
-                        log.info("layer versions switched: %s", ", ".join(changed))
-                if gen[1] != self._seen[1]:
-                    self.services.rules = self.services.rules_registry.ruleset()
-                    log.info("rules now %s", self.services.rules.version)
-                self._seen = gen
+                self.step()
             except Exception:  # a bad version file is logged; what is in force stays
                 log.exception("version sync failed")
 
@@ -126,9 +131,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             log.info("loaded %d layers", len(app.state.services.store.layers()))
         services = app.state.services
         s = services.settings
-        if s.gc_freeze:
-            gc.collect()
-            gc.freeze()
+        services.loaded()
         if services.records is None:
             services.records = AssessmentStore.open(s.state_dir, s.state_url)
         if services.jobs is None:

@@ -77,3 +77,41 @@ def test_the_loaded_service_is_frozen_out_of_the_garbage_collector(tmp_path):
             assert gc.get_freeze_count() > 10_000
     finally:
         gc.unfreeze()
+
+
+def test_version_sync_loads_another_process_publish_and_freezes_it(tmp_path):
+    """What another process publishes is loaded by the sync step (tiles cleared) and frozen out
+    of the collector like the start-up load."""
+    import gc
+    import io
+
+    import geopandas as gpd
+    import numpy as np
+
+    from app.main import VersionSync, load_services, open_store
+    from app.settings import Settings
+    from layers.tiles import Tile
+    from layers.versions import publish
+
+    settings = Settings(state_dir=tmp_path, gc_freeze=True, layer_sync_s=0)
+    services = load_services(settings)
+    syncer = VersionSync(services, every_s=3600)
+    assert syncer.step() == []
+    gdf = gpd.read_file("data/sample/control_units.gpkg")
+    gdf.loc[0, "KJBJYS"] = "（新版）禁止新建钢铁项目。"
+    buf = io.BytesIO()
+    gdf.to_file(buf, driver="GPKG", layer="u")
+    other = open_store(settings)  # another process (the CLI, another instance)
+    out = publish(other, "control_units", buf.getvalue(), "u.gpkg", actor="t", limits=settings.layer_limits())
+    services.tiles.put("k", Tile(b"x", '"e"', 0))
+    gc.unfreeze()
+    try:
+        assert syncer.step() == ["control_units"]
+        assert services.store.info("control_units").version == out["version"]
+        assert services.tiles.get("k") is None
+        geoms = services.store.geometries("control_units", np.arange(3))
+        walked = {id(o) for g in range(3) for o in gc.get_objects(g)}
+        assert all(gc.is_tracked(g) and id(g) not in walked for g in geoms)
+        assert syncer.step() == []
+    finally:
+        gc.unfreeze()

@@ -67,7 +67,7 @@ def publish_version(
         audit(services, who, "layer.publish.refused", layer_id, None, {"error": str(exc)[:500]})
         raise
     if not dry_run:
-        request.app.state.services.tiles.clear()
+        request.app.state.services.layers_switched()
     audit(services, who, "layer.publish" + (".dry_run" if dry_run else ""), layer_id, out["source_sha256"],
           {"version": out["version"], "previous": out["previous"], "summary": {
               k: out["summary"][k] for k in ("added", "removed", "changed")}})
@@ -92,7 +92,7 @@ def rollback_layer(layer_id: str, body: RollbackIn, request: Request, services: 
                    who: Editor) -> RollbackOut:
     """Put a version from the layer's history back in force."""
     out = rollback(request.app.state.services.store, layer_id, body.version, actor=who.name, note=body.note)
-    request.app.state.services.tiles.clear()
+    request.app.state.services.layers_switched()
     audit(services, who, "layer.rollback", layer_id, None, {"version": body.version, "previous": out["previous"]})
     return RollbackOut(**out)
 
