@@ -77,16 +77,21 @@ Editor = Annotated[Principal, require("editor")]
 Admin = Annotated[Principal, require("admin")]
 
 
-def ensure_readable(services, who: Principal, *layer_ids: str) -> None:
-    """Raise unless every layer is public or ``who`` has a key (reader or above)."""
+def may_read(services, who: Principal, layer_id: str) -> bool:
+    """Is the layer public, or does ``who`` have a key (reader or above)? (An unknown layer
+    counts as readable: it answers 404 where it is looked up.)"""
     if who.role is not None:
-        return
+        return True
+    try:
+        return services.store.entry(layer_id).public
+    except KeyError:
+        return True
+
+
+def ensure_readable(services, who: Principal, *layer_ids: str) -> None:
+    """Raise unless ``who`` may read every layer."""
     for layer_id in layer_ids:
-        try:
-            entry = services.store.entry(layer_id)
-        except KeyError:
-            continue  # unknown layers answer 404 where they are looked up
-        if not entry.public:
+        if not may_read(services, who, layer_id):
             raise NotAuthenticated(f"layer {layer_id!r} is not public: send an API key (role reader or above)")
 
 

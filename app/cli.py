@@ -313,7 +313,7 @@ def _rules(args) -> int:
 
 def _keys(args) -> int:
     from app.settings import get_settings
-    from layers.access import AccessError, open_access
+    from layers.access import AccessError, KeyNotFound, open_access
 
     settings = get_settings()
     keys, log = open_access(settings.state_dir, settings.state_url)
@@ -325,13 +325,11 @@ def _keys(args) -> int:
             print(key)
             print(f"key {args.name!r} ({args.role}) made; it is shown this once", file=sys.stderr)
         elif args.action == "revoke":
-            if not keys.revoke(args.name):
-                print(f"error: no unrevoked key named {args.name!r}", file=sys.stderr)
-                return 2
+            keys.revoke(args.name)
             log.append(actor, "admin", "key.revoke", args.name, None, {})
         else:
             print(json.dumps(keys.list(), ensure_ascii=False, indent=2))
-    except AccessError as exc:
+    except (AccessError, KeyNotFound) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import gc
 import datetime as dt
+import gc
 from dataclasses import dataclass, field
 from typing import Annotated
 

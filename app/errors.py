@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.auth import Forbidden, NotAuthenticated
-from layers.access import AccessError
+from layers.access import AccessError, KeyNotFound
 from layers.ingest import IngestError, UnsupportedFormat, UploadTooLarge
 from layers.jobs import JobNotFound
 from layers.query import InvalidFilter
@@ -62,6 +62,7 @@ STATUS_CODES: dict[type[Exception], int] = {
     RulesError: 422,
     RulesVersionNotFound: 404,
     AccessError: 422,
+    KeyNotFound: 404,
     VersionsUnavailable: 422,
     UploadTooLarge: 413,
     UnsupportedFormat: 415,

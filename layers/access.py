@@ -57,6 +57,13 @@ class AccessError(ValueError):
     pass
 
 
+class KeyNotFound(KeyError):
+    """No unrevoked key of that name (HTTP 404)."""
+
+    def __str__(self) -> str:
+        return f"no unrevoked key named {self.args[0]!r}"
+
+
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -102,9 +109,10 @@ class KeyStore:
         rows = self.db.read("SELECT name, role, prefix, created, created_by, revoked FROM api_keys ORDER BY created")
         return [dict(zip(("name", "role", "prefix", "created", "created_by", "revoked"), r)) for r in rows]
 
-    def revoke(self, name: str) -> bool:
-        return self.db.tx(lambda db: db.execute(
-            "UPDATE api_keys SET revoked = ? WHERE name = ? AND revoked IS NULL", (now(), name)).rowcount) == 1
+    def revoke(self, name: str) -> None:
+        if self.db.tx(lambda db: db.execute(
+                "UPDATE api_keys SET revoked = ? WHERE name = ? AND revoked IS NULL", (now(), name)).rowcount) != 1:
+            raise KeyNotFound(name)
 
     def count(self) -> int:
         return self.db.read("SELECT count(*) FROM api_keys WHERE revoked IS NULL")[0][0]

@@ -103,25 +103,23 @@ class JobStore:
     def get(self, jid: str) -> dict:
         def read(db):
             row = db.execute(f"SELECT {', '.join(JOB_COLUMNS)} FROM jobs WHERE id = ?", (jid,)).fetchone()
-            chunks = db.execute("SELECT count(*), coalesce(sum(seconds), 0) FROM job_chunks WHERE job_id = ?",
-                                (jid,)).fetchone()
-            return row, chunks
-        row, chunks = self.db.tx(read)
-        if row is None:
+            if row is None:
+                return None, None
+            job = dict(zip(JOB_COLUMNS, row))
+            last = -(-job["total"] // job["chunk_size"]) - 1  # the last chunk: the only one that may be short
+            chunks = db.execute("SELECT count(*), coalesce(sum(seconds), 0), "
+                                "coalesce(sum(CASE WHEN chunk = ? THEN 1 ELSE 0 END), 0) "
+                                "FROM job_chunks WHERE job_id = ?", (last, jid)).fetchone()
+            return job, chunks
+        job, chunks = self.db.tx(read)
+        if job is None:
             raise JobNotFound(jid)
-        job = dict(zip(JOB_COLUMNS, row))
         job["params"], job["upload"] = json.loads(job["params"]), json.loads(job["upload"])
         job["chunks_done"], job["seconds"] = chunks[0], float(chunks[1])
         job["chunks_total"] = -(-job["total"] // job["chunk_size"]) if job["total"] else 0
-        job["done"] = self._done(jid, job) if chunks[0] else 0
+        has_last, short = int(chunks[2]), job["total"] - (job["chunks_total"] - 1) * job["chunk_size"]
+        job["done"] = (chunks[0] - has_last) * job["chunk_size"] + has_last * short  # sites in finished chunks
         return job
-
-    def _done(self, jid: str, job: dict) -> int:
-        """Sites in finished chunks (only the last chunk may be short)."""
-        last = job["chunks_total"] - 1
-        has_last = self.db.read("SELECT count(*) FROM job_chunks WHERE job_id = ? AND chunk = ?", (jid, last))[0][0]
-        short = job["total"] - last * job["chunk_size"]
-        return (job["chunks_done"] - has_last) * job["chunk_size"] + has_last * short
 
     def pending(self) -> list[str]:
         """Jobs to (re)start: queued, or running when the service stopped."""

@@ -39,8 +39,6 @@ from layers.store import (
     LayerLoadError,
     LayerStore,
     UnknownLayer,
-    build_layer,
-    read_version_file,
 )
 
 log = logging.getLogger(__name__)
@@ -217,15 +215,6 @@ class PostGISStore(LayerStore):
         frame = pd.DataFrame([r[1] for r in rows], columns=list(info.fields))
         return (np.array([r[0] for r in rows], dtype=object), frame,
                 np.asarray(shapely.from_wkb([bytes(r[2]) for r in rows]), dtype=object))
-
-    def layer_from_frame(self, layer_id: str, frame: pd.DataFrame, geoms: np.ndarray, vintage: dt.date):
-        entry = self.entry(layer_id).model_copy(update={"vintage": vintage})
-        return build_layer(entry, frame.reset_index(drop=True), np.asarray(geoms, dtype=object), [])
-
-    def load_version(self, layer_id: str, version: str):
-        entry, frame, geoms = read_version_file(self.entry(layer_id), self.registry.version(layer_id, version),
-                                                self.data_dir)
-        return build_layer(entry, frame, geoms, [], version)
 
     def _ensure_tables(self, con, layer_id: str, layer) -> str:
         """The version's tables, written once (under a lock: instances may race to it)."""

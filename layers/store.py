@@ -146,6 +146,23 @@ class LayerStore(abc.ABC):
                     self._old.pop(next(iter(self._old)))
         return hit
 
+    # -- versions (layers.versions): the layer objects a backend switches between
+    def _build(self, entry: LayerEntry, frame: pd.DataFrame, geoms: np.ndarray, warnings: list[str],
+               version: str | None = None) -> _Layer:
+        return build_layer(entry, frame, geoms, warnings, version)
+
+    def load_version(self, layer_id: str, version: str) -> _Layer:
+        """A published version of a layer, from its file (canonical fields, EPSG:4490)."""
+        entry, frame, geoms = read_version_file(self.entry(layer_id), self.registry.version(layer_id, version),
+                                                self.data_dir)
+        return self._build(entry, frame, geoms, [], version)
+
+    def layer_from_frame(self, layer_id: str, frame: pd.DataFrame, geoms: np.ndarray,
+                         vintage: dt.date) -> _Layer:
+        """A layer built from canonical data in memory (a version about to be published)."""
+        entry = self.entry(layer_id).model_copy(update={"vintage": vintage})
+        return self._build(entry, frame.reset_index(drop=True), np.asarray(geoms, dtype=object), [])
+
     def as_of(self, at: str) -> LayerStore:
         raise VersionsUnavailable("judging as of a date needs the layer version history of the embedded "
                                   "store; this backend serves only the versions it was loaded with")
@@ -338,18 +355,6 @@ class EmbeddedStore(LayerStore):
                     raise LayerLoadError(str(exc)) from exc
         self.loaded_at = dt.datetime.now(dt.UTC)
 
-    def load_version(self, layer_id: str, version: str) -> _Layer:
-        """A published version of a layer, from its file (canonical fields, EPSG:4490)."""
-        entry, frame, geoms = read_version_file(self.entry(layer_id), self.registry.version(layer_id, version),
-                                                self.data_dir)
-        return self._build(entry, frame, geoms, [], version)
-
-    def layer_from_frame(self, layer_id: str, frame: pd.DataFrame, geoms: np.ndarray,
-                         vintage: dt.date) -> _Layer:
-        """A layer built from canonical data in memory (a version about to be published)."""
-        entry = self.entry(layer_id).model_copy(update={"vintage": vintage})
-        return self._build(entry, frame.reset_index(drop=True), np.asarray(geoms, dtype=object), [])
-
     def layer_data(self, layer_id: str) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
         """(feature ids, canonical attributes, geometries) of the version in force."""
         layer = self._get(layer_id)
@@ -382,13 +387,13 @@ class EmbeddedStore(LayerStore):
         view._layers = layers
         return view
 
-    def _load_one(self, entry: LayerEntry, version: str | None = None) -> _Layer:
+    def _load_one(self, entry: LayerEntry) -> _Layer:
         frame, geoms, warnings = canonicalise(entry, read_entry(entry, self.data_dir))
-        return self._build(entry, frame, geoms, warnings, version)
+        return self._build(entry, frame, geoms, warnings)
 
     def _build(self, entry: LayerEntry, frame: pd.DataFrame, geoms: np.ndarray, warnings: list[str],
                version: str | None = None) -> _Layer:
-        layer = build_layer(entry, frame, geoms, warnings, version)
+        layer = super()._build(entry, frame, geoms, warnings, version)
         if entry.coverage is not None:
             layer.coverage = self._coverage_geometry(entry)
         return layer

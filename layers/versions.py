@@ -130,11 +130,12 @@ class LayerRegistry:
 
     def versions_at(self, at: str) -> dict[str, str]:
         """For every published layer, the version in force at UTC text ``at`` (before its first
-        event: the earliest version, its catalog data)."""
-        out = {}
-        for layer_id in self.published_layers():
-            ev = self.in_force(layer_id, at) or self.events(layer_id)[0]
-            out[layer_id] = ev["version"]
+        event: the earliest version, its catalog data). One query for all layers."""
+        out: dict[str, str] = {}
+        for layer_id, version, when in self.db.read("SELECT layer_id, version, at FROM layer_events "
+                                                    "ORDER BY layer_id, seq"):
+            if layer_id not in out or when <= at:  # the first event, then each one in force by then
+                out[layer_id] = version
         return out
 
     def version(self, layer_id: str, version: str) -> dict:
@@ -192,11 +193,16 @@ class LayerRegistry:
         seq = self.db.tx(write)
         return {"seq": seq, "version": rec["version"], "action": action}
 
-    def activate(self, layer_id: str, version: str, actor: str, note: str | None = None) -> dict:
-        """Roll back (or forward) to a version already in the history."""
+    def stored_version(self, layer_id: str, version: str) -> dict:
+        """A version of the history whose file is still there (404 / 409 otherwise)."""
         v = self.version(layer_id, version)
         if not Path(v["file"]).exists():
             raise VersionConflict(f"the file of version {version} is missing: {v['file']}")
+        return v
+
+    def activate(self, layer_id: str, version: str, actor: str, note: str | None = None) -> dict:
+        """Roll back (or forward) to a version already in the history."""
+        v = self.stored_version(layer_id, version)
         cur = self.current(layer_id)
         if cur is not None and cur["version"] == version:
             raise VersionConflict(f"version {version} of {layer_id} is already in force")
@@ -500,6 +506,7 @@ def rollback(store, layer_id: str, version: str, *, actor: str, note: str | None
     """Put an earlier (or later) version from the history back in force."""
     registry: LayerRegistry = store.registry
     _publishable(store, layer_id)
+    registry.stored_version(layer_id, version)  # an unknown version or a lost file: a clear 404 / 409
     layer = store.load_version(layer_id, version)  # read before switching: a bad file changes nothing
     previous = store.info(layer_id).version
     event = registry.activate(layer_id, version, actor, note)

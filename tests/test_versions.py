@@ -80,6 +80,9 @@ def test_keys_roles_and_hashing(vclient, keys):
     tmp = {"Authorization": "Bearer " + r.json()["key"]}
     assert vclient.get("/v1/layers/control_units/versions", headers=tmp).status_code == 200
     assert vclient.delete("/v1/admin/keys/tmp", headers=keys["admin"]).status_code == 204
+    again = vclient.delete("/v1/admin/keys/tmp", headers=keys["admin"])
+    assert again.status_code == 404 and again.json() == {"error": "KeyNotFound",
+                                                         "detail": "no unrevoked key named 'tmp'"}
     assert vclient.get("/v1/layers/control_units/versions", headers=tmp).status_code == 401
     assert vclient.delete("/v1/admin/keys/tmp", headers=keys["admin"]).status_code == 404
     assert vclient.post("/v1/admin/keys", json={"name": "bad name!", "role": "editor"},
@@ -334,3 +337,44 @@ def test_keys_audit_and_histories_in_postgresql(pg_database, tmp_path):
     raw = (RULES_DIR / name).read_bytes()
     out = rules.publish(name, raw + b"\n# note\n", "a")
     assert rules.ruleset().version == out["rules_version"] and rules.generation() == 2
+
+
+def test_rollbacks_that_cannot_be_are_clear_4xx(tmp_path):
+    """A rules rollback whose old rules now collide with another family's, and a layer
+    rollback whose version file is gone, are refused with what is wrong (were 500s)."""
+    import shutil
+
+    import yaml
+
+    from layers.catalog import DEFAULT_CATALOG
+    from layers.ingest import Limits
+    from layers.store import EmbeddedStore
+    from layers.versions import LayerRegistry, VersionConflict, publish, rollback
+    from zoning.rules import RULES_DIR
+    from zoning.rules_history import RulesError, RulesRegistry
+
+    folder = tmp_path / "rules"
+    shutil.copytree(RULES_DIR, folder)
+    reg = RulesRegistry.open(tmp_path, None, folder)
+    cu = yaml.safe_load((folder / "control_units.yaml").read_bytes())
+    moved = cu["rules"][0]
+    # control_units drops a rule, land takes it over under the same id ...
+    reg.publish("control_units.yaml", yaml.safe_dump({**cu, "rules": cu["rules"][1:]}, allow_unicode=True).encode(), "t")
+    land = yaml.safe_load((folder / "land.yaml").read_bytes())
+    reg.publish("land.yaml", yaml.safe_dump({**land, "rules": [*land["rules"], moved]}, allow_unicode=True).encode(), "t")
+    # ... so control_units' first version cannot come back
+    base = next(h for h in reg.history("control_units.yaml") if h["action"] == "baseline")
+    with pytest.raises(RulesError, match="duplicate rule ids"):
+        reg.rollback("control_units.yaml", base["sha256"], "t")
+
+    registry = LayerRegistry.open(tmp_path)
+    store = EmbeddedStore.open(DEFAULT_CATALOG, registry=registry)
+    old = store.info("red_lines").version
+    gdf = gpd.read_file("data/sample/red_lines.gpkg")
+    gdf = gdf.iloc[1:]
+    publish(store, "red_lines", gpkg_bytes(gdf), "r.gpkg", actor="t",
+            limits=Limits(max_features=100_000, max_vertices=50_000_000, max_vertices_per_feature=50_000_000,
+                          max_bytes=500 * 2**20))
+    registry.path("red_lines", old).unlink()
+    with pytest.raises(VersionConflict, match="missing"):
+        rollback(store, "red_lines", old, actor="t")

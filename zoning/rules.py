@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -168,16 +169,15 @@ def load_rules(directory: Path = RULES_DIR) -> RuleSet:
 
 def rules_from(files: dict[str, bytes]) -> RuleSet:
     """A rule set from file name -> YAML bytes (a folder, or versions from the history)."""
+    if not files:
+        raise ValueError("no rules files")
     parsed, digest = [], hashlib.sha256()
     for name in sorted(files):
         raw = files[name]
         digest.update(name.encode() + b"\0" + raw)
         parsed.append(parse_rule_file(name, raw))
-    files = parsed
-    if not files:
-        raise ValueError("no rules files")
-    ids = [r.id for f in files for r in f.rules]
-    dup = {i for i in ids if ids.count(i) > 1}
+    ids = Counter(r.id for f in parsed for r in f.rules)
+    dup = sorted(i for i, n in ids.items() if n > 1)
     if dup:
-        raise ValueError(f"duplicate rule ids: {sorted(dup)}")
-    return RuleSet(files=files, digest=digest.hexdigest())
+        raise ValueError(f"duplicate rule ids: {dup}")
+    return RuleSet(files=parsed, digest=digest.hexdigest())

@@ -160,7 +160,10 @@ class RulesRegistry:
         if files.get(file) == raw:
             raise RulesConflict(f"that version of {file} is already in force")
         files[file] = raw
-        new_set = rules_from(files)
+        try:  # the old file against the families in force now (e.g. a rule id taken since)
+            new_set = rules_from(files)
+        except ValueError as exc:
+            raise RulesError(f"{file} version {sha256[:12]} cannot go back in force: {exc}") from None
         parsed = parse_rule_file(file, raw)
         seq = self.db.tx(lambda db: self._add(db, file, raw, parsed.family, parsed.version, "rollback", actor, note))
         return {"file": file, "sha256": sha256, "rules_version": new_set.version, "seq": seq}

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.auth import PrincipalDep
+from app.auth import PrincipalDep, may_read
 from app.deps import ServicesDep
 from app.models import FeatureRefOut, HereLayerOut, HereResponse, RasterValueOut
 from layers.raster import sample
@@ -34,11 +34,11 @@ def here(
             features=[FeatureRefOut.model_validate(f) for f in feature_refs(h)],
         )
         for h in hits.values()
-        if who.role is not None or services.store.entry(h.info.id).public  # non-public layers need a key
+        if may_read(services, who, h.info.id)  # non-public layers need a key
     ]
     values = []
     for r in services.store.rasters():
-        if who.role is None and not services.store.entry(r.id).public:
+        if not may_read(services, who, r.id):
             continue
         v = float(sample(r, lon, lat)[0])
         values.append(RasterValueOut(id=r.id, quantity=r.spec.quantity, unit=r.spec.unit,
