@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -44,6 +45,23 @@ def _build_sample(args) -> int:
     return build_main(["--force"] if args.force else [])
 
 
+def _project_arguments(p: argparse.ArgumentParser, required: bool) -> None:
+    p.add_argument("--industry", required=required,
+                   help="GB/T 4754-2017 code at any level, e.g. C3120 or C31")
+    p.add_argument("--action", default="new", choices=["new", "expand", "rebuild"])
+    p.add_argument("--product", help="from the industry's vocabulary, e.g. eaf_steel (GET /v1/industries)")
+    p.add_argument("--name", help="project name")
+    p.add_argument("--captive", action="store_true", help="自备: a captive plant")
+    p.add_argument("--capacity-replacement", action="store_true", help="产能置换: built by capacity replacement")
+    p.add_argument("--major-project", action="store_true", help="国家重大项目: claim a state major project")
+
+
+def _project(args):
+
+    return Project(args.industry, args.action, args.product, args.name, args.captive,
+                   args.capacity_replacement, args.major_project)
+
+
 def _assess(args) -> int:
     """Any site file in any accepted format and CRS, judged parcel by parcel and as a whole
     (the same as POST /v1/assess/upload); JSON on stdout, optionally a report file."""
@@ -52,7 +70,6 @@ def _assess(args) -> int:
     from layers.ingest import IngestError, read_upload
     from layers.records import AssessmentStore
     from zoning.errors import ZoningError
-    from zoning.judge import Project
     from zoning.report import render_html, render_pdf
     from zoning.uploads import assess_upload
 
@@ -67,7 +84,7 @@ def _assess(args) -> int:
         upload = read_upload(data, path.name, crs=args.crs, limits=settings.upload_limits())
         services = load_services(settings)
         record = assess_upload(services.store, services.rules, services.industries, upload,
-                               Project(args.industry, args.action, args.product, args.name),
+                               _project(args),
                                edition=args.edition or settings.key_region_edition,
                                max_vertices=settings.max_site_vertices)
     except (IngestError, ZoningError) as exc:
@@ -146,6 +163,7 @@ def _batch(args) -> int:
     from layers.ingest import IngestError, read_upload
     from layers.jobs import export_results
     from zoning.errors import ZoningError
+    from zoning.judge import check_project
     from zoning.uploads import upload_summary
 
     settings = get_settings()
@@ -156,11 +174,11 @@ def _batch(args) -> int:
             jid = args.resume
             jobs.get(jid)
         else:
-            services.industries.get(args.industry)
+            project = _project(args)
+            check_project(services.industries, project)
             limits = settings.batch_limits()
             upload = read_upload(Path(args.sites).read_bytes(), Path(args.sites).name, crs=args.crs, limits=limits)
-            params = {"industry": args.industry, "action": args.action, "product": None, "name": None,
-                      "edition": args.edition or settings.key_region_edition}
+            params = {**dataclasses.asdict(project), "edition": args.edition or settings.key_region_edition}
             jid = jobs.create([(shapely.to_wkb(p.geometry), p.properties) for p in upload.parcels], params,
                               upload_summary(upload), args.chunk_size)
     except (OSError, KeyError, IngestError, ZoningError) as exc:
@@ -362,10 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     b.set_defaults(func=_build_sample)
     a = sub.add_parser("assess", help="judge a project on a site file (any accepted format and CRS)")
     a.add_argument("site", help="GeoJSON, zipped Shapefile, KML/KMZ, GeoPackage, CSV/XLSX, 用地报批 TXT or DXF")
-    a.add_argument("--industry", required=True, help="GB/T 4754-2017 class, e.g. C3120")
-    a.add_argument("--action", default="new", choices=["new", "expand", "rebuild"])
-    a.add_argument("--product")
-    a.add_argument("--name", help="project name")
+    _project_arguments(a, required=True)
     a.add_argument("--crs", help="when the file does not say: EPSG:4490, 4513-4554, 4491-4512, 3857, GCJ-02, BD-09")
     a.add_argument("--edition", choices=["2018", "2023"])
     a.add_argument("--report", help="write the report here (.pdf, or .html)")
@@ -384,8 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     g.set_defaults(func=_siting)
     bt = sub.add_parser("batch", help="judge every site of a file for one project (a resumable job)")
     bt.add_argument("sites", nargs="?", help="site file, any accepted format")
-    bt.add_argument("--industry")
-    bt.add_argument("--action", default="new", choices=["new", "expand", "rebuild"])
+    _project_arguments(bt, required=False)
     bt.add_argument("--crs")
     bt.add_argument("--edition", choices=["2018", "2023"])
     bt.add_argument("--chunk-size", type=int, default=1000)

@@ -55,7 +55,7 @@ class JobRunner:
         if job["state"] not in ("queued", "running") or not self.jobs.claim(jid, self.owner):
             return  # finished, or another live instance holds it
         p = job["params"]
-        project = Project(p["industry"], p["action"], p.get("product"), p.get("name"))
+        project = Project.from_params(p)
         made = 0
         try:
             if self.dask is not None:

@@ -17,12 +17,22 @@ SiteGeoJSON = Annotated[
 class ProjectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     industry: str = Field(
-        min_length=1, max_length=8, description="GB/T 4754-2017 class, e.g. C3120 (炼钢)",
+        min_length=1, max_length=8,
+        description="GB/T 4754-2017 code at any level: C3120 (炼钢), or C31 for the whole division",
         examples=["C3120"],
     )
     action: Literal["new", "expand", "rebuild"] = Field("new", description="新建 / 扩建 / 改建")
-    product: str | None = Field(None, max_length=200, description="product, e.g. 光伏压延玻璃")
+    product: str | None = Field(
+        None, max_length=200,
+        description="product or process from the industry's vocabulary (GET /v1/industries): key, "
+                    "Chinese or English name, e.g. eaf_steel, 水泥粉磨站, 光伏压延玻璃")
     name: str | None = Field(None, max_length=200)
+    captive: bool = Field(False, description="自备: a captive plant of an industrial user")
+    capacity_replacement: bool = Field(
+        False, description="产能置换: the capacity replaces shut-down capacity under the replacement rules")
+    major_project: bool = Field(
+        False, description="国家重大项目: the caller claims a state major project (the answer shows it; "
+                           "such projects go to the State Council)")
 
 
 class AssessRequest(BaseModel):
@@ -113,10 +123,14 @@ class SiteOut(_Out):
 
 class ProjectOut(_Out):
     industry: str
+    industry_level: Literal["section", "division", "group", "class"]
     industry_name: TextOut
     action: str
     product: str | None
     name: str | None
+    captive: bool
+    capacity_replacement: bool
+    major_project: bool
 
 
 class AssessResponse(_Out):
@@ -219,17 +233,29 @@ class LayersResponse(BaseModel):
 
 class IndustryOut(BaseModel):
     code: str
+    level: Literal["section", "division", "group", "class"]
     zh: str
-    en: str
+    en: str | None
     two_high: str | None
     renewable: str | None
     energy_intensive: bool
+    products: list[str] = Field(description="keys of the product vocabulary of this code")
+
+
+class ProductOut(BaseModel):
+    key: str
+    zh: str
+    en: str
+    classes: list[str]
+    aliases: list[str]
 
 
 class IndustriesResponse(BaseModel):
     standard: str
     version: str
+    coverage: str = Field(description="complete, or partial: which levels the table holds")
     industries: list[IndustryOut]
+    products: list[ProductOut]
 
 
 class RulesResponse(BaseModel):

@@ -76,9 +76,30 @@ def test_industries_and_rules(client):
     inds = client.get("/v1/industries").json()
     steel = next(i for i in inds["industries"] if i["code"] == "C3120")
     assert steel["two_high"] == "钢铁" and steel["energy_intensive"] is True
+    assert steel["level"] == "class" and set(steel["products"]) == {"bf_bof_steel", "eaf_steel"}
+    levels = {i["level"] for i in inds["industries"]}
+    assert levels == {"section", "division", "group", "class"}
+    assert sum(i["level"] == "section" for i in inds["industries"]) == 20
+    assert sum(i["level"] == "division" for i in inds["industries"]) == 97
+    cement = client.get("/v1/industries", params={"q": "水泥"}).json()["industries"]
+    assert {i["code"] for i in cement} >= {"C301", "C3011"} and all("水泥" in i["zh"] for i in cement)
+    assert client.get("/v1/industries", params={"level": "section"}).json()["industries"][0]["code"] == "A"
     rules = client.get("/v1/rules").json()
     ids = [r["id"] for f in rules["families"] for r in f["rules"]]
     assert "key_region.capacity_ban" in ids and "land.pv_on_basic_farmland" in ids
+
+
+@pytest.mark.parametrize("code", ["C31", "N7724", "A0111", "C2662", "C3831", "N77", "D"])
+def test_any_valid_code_at_any_level_is_judged_and_named(client, code):
+    r = _post(client, {"site": {"type": "Point", "coordinates": [112.55, 37.87]}, "project": {"industry": code}})
+    assert r.status_code == 200, r.text
+    assert r.json()["project"]["industry"] == code and r.json()["project"]["industry_name"]["zh"]
+
+
+def test_a_2011_edition_code_names_its_2017_successors(client):
+    r = _post(client, {"site": {"type": "Point", "coordinates": [112.55, 37.87]}, "project": {"industry": "B0710"}})
+    assert r.status_code == 422
+    assert "2011" in r.text and "B0711" in r.text and "B0712" in r.text
 
 
 def _post(client, body, raw=None):

@@ -43,12 +43,59 @@ def test_new_steel_in_tangshan_is_prohibited_citing_the_key_region_clause(run, s
     assert a.synthetic is False and a.notice is None  # only real layers speak in 唐山
 
 
-@pytest.mark.parametrize("product", ["光伏压延玻璃", "超白光伏玻璃原片", "PV glass cover"])
+@pytest.mark.parametrize("product", ["光伏压延玻璃", "pv_rolled_glass", "PV glass", "光伏玻璃"])
 def test_pv_glass_in_tangshan_is_not_caught_by_the_ban(run, product):
     a = run(TANGSHAN, "C3041", product=product)
     assert "key_region.capacity_ban" not in rule_ids(a)
-    # plain flat glass is
+    assert a.project["product"] == "pv_rolled_glass"
+    # float glass is, and so is flat glass whose product is not stated (it may be float)
     assert "key_region.capacity_ban" in rule_ids(run(TANGSHAN, "C3041", product="浮法玻璃"))
+    unstated = next(r for r in run(TANGSHAN, "C3041").reasons if r.rule_id == "key_region.capacity_ban")
+    assert "浮法平板玻璃" in unstated.note and "光伏压延玻璃" not in unstated.note
+
+
+@pytest.mark.parametrize("industry, product", [
+    ("C3011", "grinding_station"),      # 粉磨站: no clinker capacity
+    ("C3216", "recycled_aluminium"),    # 再生铝: promoted by the plan's 三（八）
+    ("C3216", "alumina"),               # the clause names 电解铝 only
+])
+def test_products_the_key_region_ban_does_not_name_pass_it(run, industry, product):
+    assert "key_region.capacity_ban" not in rule_ids(run(TANGSHAN, industry, product=product))
+
+
+@pytest.mark.parametrize("industry, product", [("C3011", "clinker"), ("C3216", "electrolytic_aluminium"),
+                                               ("C3120", "eaf_steel"), ("C3120", "bf_bof_steel")])
+def test_banned_capacity_in_a_key_region_is_prohibited(run, industry, product):
+    a = run(TANGSHAN, industry, product=product)
+    assert a.verdict == "prohibited" and "key_region.capacity_ban" in rule_ids(a, "prohibited")
+
+
+def test_an_unknown_product_lists_the_vocabulary(run):
+    with pytest.raises(InvalidParameter, match="eaf_steel"):
+        run(TANGSHAN, "C3120", product="不锈钢")
+    with pytest.raises(InvalidParameter, match="no product vocabulary"):
+        run(TANGSHAN, "C3130", product="螺纹钢")
+
+
+def test_new_steel_is_banned_nationwide_unless_built_by_capacity_replacement(store, rules, industries):
+    site = parse_site(square(*LANZHOU))  # outside every key region
+    new = judge(store, rules, industries, site, Project("C3120"))
+    assert new.verdict == "prohibited" and "capacity.steel_ban" in rule_ids(new, "prohibited")
+    assert next(r for r in new.reasons if r.rule_id == "capacity.steel_ban").clause["number"] == "国发〔2023〕24号"
+    replaced = judge(store, rules, industries, site, Project("C3120", capacity_replacement=True))
+    assert replaced.verdict != "prohibited" and "capacity.replacement" in rule_ids(replaced, "conditional")
+    assert replaced.project["capacity_replacement"] is True
+    # in a key region too: replaced capacity is not new capacity
+    tangshan = judge(store, rules, industries, parse_site(square(*TANGSHAN)), Project("C3120", capacity_replacement=True))
+    assert tangshan.verdict != "prohibited"
+
+
+def test_captive_coal_plants_are_banned(store, rules, industries):
+    site = parse_site(square(*LANZHOU))
+    captive = judge(store, rules, industries, site, Project("D4411", product="coal_fired", captive=True))
+    assert "capacity.captive_coal_plant" in rule_ids(captive, "prohibited")
+    gas = judge(store, rules, industries, site, Project("D4411", product="gas_fired", captive=True))
+    assert "capacity.captive_coal_plant" not in rule_ids(gas)
 
 
 def test_cement_in_lanzhou_is_not_in_a_key_region(run):
@@ -88,7 +135,7 @@ def test_casting_ban_belongs_to_the_2018_edition_only(run):
     assert "key_region.casting_ban_2018" not in rule_ids(run(TANGSHAN, "C3391", edition="2023"))
 
 
-def test_site_in_a_synthetic_red_line_is_prohibited_for_industry(run, store):
+def test_site_in_a_synthetic_red_line_is_prohibited_for_industry(run, store, rules, industries):
     _, red = _all(store, "red_lines")
     lon, lat = interior_point(red[0])
     a = run((lon, lat, 0.0005), "C3670")
@@ -100,7 +147,15 @@ def test_site_in_a_synthetic_red_line_is_prohibited_for_industry(run, store):
     assert "red_line.development_ban" in rule_ids(run((lon, lat, 0.0005), "D4416"))
     # ecological restoration is allowed; linear infrastructure is conditional
     assert "red_line.development_ban" not in rule_ids(run((lon, lat, 0.0005), "N7711"))
-    assert "red_line.allowed_infrastructure" in rule_ids(run((lon, lat, 0.0005), "E4812"), "conditional")
+    assert "red_line.limited_activities" in rule_ids(run((lon, lat, 0.0005), "E4812"), "conditional")
+    # waste and pollution-treatment plants are not protection or restoration
+    for code in ("N7723", "N7724", "N772"):
+        assert "red_line.development_ban" in rule_ids(run((lon, lat, 0.0005), code), "prohibited")
+    # a claimed state major project goes to the State Council: conditional, and shown
+    major = judge(store, rules, industries, parse_site(square(lon, lat, 0.0005)),
+                  Project("N7723", major_project=True))
+    assert major.verdict == "conditional" and major.project["major_project"] is True
+    assert "red_line.major_project" in rule_ids(major, "conditional")
 
 
 def test_priority_unit_quotes_the_units_own_access_list(run, store):

@@ -44,7 +44,7 @@ class LayersPlugin(WorkerPlugin):
 
 def chunk_on_worker(sites: list, params: dict, max_vertices: int) -> list[dict]:
     store, rules, industries = get_worker().zoning_services
-    project = Project(params["industry"], params["action"], params.get("product"), params.get("name"))
+    project = Project.from_params(params)
     return assess_chunk(store, rules, industries, sites, project, params["edition"], max_vertices)
 
 

@@ -20,7 +20,7 @@ from layers.store import LayerStore
 from zoning.errors import InvalidParameter
 from zoning.industries import Industry, IndustryCatalogue
 from zoning.overlay import LayerHits, overlay, overlay_many
-from zoning.rules import SEVERITY, FeatureTest, Rule, RuleSet
+from zoning.rules import FLAGS, SEVERITY, FeatureTest, Rule, RuleSet
 from zoning.site import Site
 
 EDITIONS = ("2018", "2023")
@@ -44,6 +44,15 @@ class Project:
     action: str = "new"
     product: str | None = None
     name: str | None = None
+    captive: bool = False               # 自备: a captive plant of an industrial user
+    capacity_replacement: bool = False  # 产能置换: capacity replaced under the replacement rules
+    major_project: bool = False         # 国家重大项目: claimed state major project
+
+    @classmethod
+    def from_params(cls, p: dict) -> Project:
+        """A project from stored or submitted parameters (jobs, uploads, re-runs)."""
+        return cls(p["industry"], p.get("action") or "new", p.get("product"), p.get("name"),
+                   **{f: bool(p.get(f)) for f in FLAGS})
 
 
 @dataclass
@@ -129,20 +138,61 @@ def layer_ref(hits: LayerHits) -> LayerRef:
     )
 
 
-def _matches_project(rule: Rule, industry: Industry, project: Project, params: dict) -> bool:
+def check_project(industries: IndustryCatalogue, project: Project) -> tuple[Industry, str | None]:
+    """The project's industry and product key; a 422-mapped error for an unknown code, a
+    2011-edition code or a product outside the industry's vocabulary."""
+    industry = industries.get(project.industry)
+    product = industries.product(industry.code, project.product).key if project.product else None
+    return industry, product
+
+
+def completions(industries: IndustryCatalogue, industry: Industry,
+                product: str | None) -> list[tuple[str, str | None]]:
+    """Every (class, product) the project may be. A code above class level stands for each
+    class under it; an unstated product for each product of the class's vocabulary. Rules
+    fire when any completion matches, so an incomplete description never escapes a rule."""
+    leaves = [i.code for i in industries.under(industry.code) if i.level == "class"] or [industry.code]
+    if product is not None:
+        return [(c, product) for c in leaves
+                if any(p.key == product for p in industries.products_of(c))]
+    return [(c, p.key) for c in leaves for p in industries.products_of(c)] + [
+        (c, None) for c in leaves if not industries.products_of(c)]
+
+
+def _matches_completion(rule: Rule, code: str, product: str | None) -> bool:
     w = rule.when
-    code = industry.code
-    if w.industry is not None and not code.startswith(tuple(w.industry)):
+    # `l.startswith(code)`: a rule on a class below a leaf the partial catalogue lacks
+    if w.industry is not None and not any(code.startswith(p) or p.startswith(code) for p in w.industry):
         return False
-    if w.industry_not and code.startswith(tuple(w.industry_not)):
+    if any(code.startswith(p) for p in w.industry_not):
         return False
+    if w.product is not None and product not in w.product:
+        return False
+    return product is None or product not in w.product_not
+
+
+def _matches_project(rule: Rule, options: list[tuple[str, str | None]], project: Project,
+                     params: dict) -> list[tuple[str, str | None]]:
+    """The completions the rule takes (empty: it does not fire)."""
+    w = rule.when
     if w.action is not None and project.action not in w.action:
-        return False
-    if w.product_not and project.product:
-        product = project.product.lower()
-        if any(k.lower() in product for k in w.product_not):
-            return False
-    return all(params.get(k) == v for k, v in w.params.items())
+        return []
+    if any(getattr(project, f) != v for f, v in w.flags.items()):
+        return []
+    if any(params.get(k) != v for k, v in w.params.items()):
+        return []
+    return [o for o in options if _matches_completion(rule, *o)]
+
+
+def _scope_note(taken: list[tuple[str, str | None]], options: list[tuple[str, str | None]],
+                industries: IndustryCatalogue) -> str | None:
+    """Says which of an incompletely described project's classes or products a rule takes."""
+    if len(options) == 1 or len(taken) == len(options):
+        return None
+    names = {p.key: p.zh for p in industries.products}
+    shown = [f"{c} {industries.by_code[c].zh}" + (f"（{names[p]}）" if p else "") for c, p in taken[:6]]
+    more = f" and {len(taken) - 6} more" if len(taken) > 6 else ""
+    return "applies to " + "; ".join(shown) + more + " of what the project may be"
 
 
 def _resolve(where: dict, params: dict) -> dict:
@@ -167,6 +217,7 @@ def _format_clause(rule: Rule, hit_props: dict | None) -> dict:
         "article": c.article,
         "text": text,
         "quote_checked": c.quote_checked,
+        "source": c.source,
     }
 
 
@@ -284,7 +335,8 @@ def judge_hits(rules: RuleSet, industries: IndustryCatalogue, site: Site, projec
                hits: dict[str, LayerHits], edition: str = DEFAULT_EDITION,
                now: dt.datetime | None = None) -> Assessment:
     """The rules over one site's overlay (from :func:`overlay` or :func:`overlay_many`)."""
-    industry = industries.get(project.industry)
+    industry, product = check_project(industries, project)
+    options = completions(industries, industry, product)
     params = {"edition": edition}
     by_kind: dict[str, list[LayerHits]] = {}
     for h in hits.values():
@@ -292,14 +344,16 @@ def judge_hits(rules: RuleSet, industries: IndustryCatalogue, site: Site, projec
 
     reasons: list[Reason] = []
     for rule in rules.rules:
-        if not _matches_project(rule, industry, project, params):
+        taken = _matches_project(rule, options, project, params)
+        if not taken:
             continue
         test = rule.when.spatial
-        if test is None:
-            reasons.append(Reason(rule.id, rule.verdict, rule.summary.model_dump(),
-                                  _format_clause(rule, None), None))
-            continue
-        reasons.extend(_spatial_reasons(rule, test, by_kind.get(test.kind, []), site, params))
+        found = ([Reason(rule.id, rule.verdict, rule.summary.model_dump(), _format_clause(rule, None), None)]
+                 if test is None else _spatial_reasons(rule, test, by_kind.get(test.kind, []), site, params))
+        scope = _scope_note(taken, options, industries)
+        for r in found:
+            r.note = "; ".join(n for n in (r.note, scope) if n) or None
+        reasons.extend(found)
 
     reasons.sort(key=lambda r: (-SEVERITY[r.verdict], r.rule_id))
     verdict = reasons[0].verdict if reasons else "permitted"
@@ -326,10 +380,12 @@ def judge_hits(rules: RuleSet, industries: IndustryCatalogue, site: Site, projec
         },
         project={
             "industry": industry.code,
+            "industry_level": industry.level,
             "industry_name": {"zh": industry.zh, "en": industry.en},
             "action": project.action,
-            "product": project.product,
+            "product": product,
             "name": project.name,
+            **{f: getattr(project, f) for f in FLAGS},
         },
         layers=used,
         rules_version=rules.version,

@@ -68,15 +68,17 @@ class LayerHits:
     def matching(self, where: dict) -> np.ndarray:
         """Boolean mask of hits whose attributes pass every test in ``where`` (values already
         resolved): a scalar means equality, a list means membership; compared as text so an
-        integer class 1 matches '1'."""
+        integer class 1 matches '1'. A field the layer lacks reads as empty everywhere, so a
+        test that lists "" (an unknown value) still takes its features."""
         mask = np.ones(len(self.idx), dtype=bool)
         if not len(self.idx):
             return mask
         for field, expected in where.items():
-            if field not in self.attrs:
-                return np.zeros(len(self.idx), dtype=bool)
-            col = self.attrs[field]
-            values = np.array(["" if pd.isna(v) else _as_text(v) for v in col], dtype=object)
+            col = self.attrs.get(field)
+            if col is None:
+                values = np.full(len(self.idx), "", dtype=object)
+            else:
+                values = np.array(["" if pd.isna(v) else _as_text(v) for v in col], dtype=object)
             allowed = {_as_text(v) for v in (expected if isinstance(expected, list) else [expected])}
             mask &= np.isin(values, list(allowed))
         return mask

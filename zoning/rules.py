@@ -26,11 +26,14 @@ Action = Literal["new", "expand", "rebuild"]
 # (a needed layer does not cover the site) outranks conditions and permission.
 SEVERITY: dict[str, int] = {"permitted": 0, "conditional": 1, "undetermined": 2, "prohibited": 3}
 PARAMS = ("edition",)  # request parameters a rule may test or reference as $name
+# What a project claims about itself; a rule may test them (`when.flags`). Each is false until
+# the caller claims it, and the answer shows it.
+FLAGS = ("captive", "capacity_replacement", "major_project")
 
 RULES_DIR = Path(__file__).with_name("rules")
 
 Scalar = str | int | float | bool
-_PREFIX = re.compile(r"[A-T]\d{0,4}")  # a GB/T 4754 section letter and up to 4 digits
+_PREFIX = re.compile(r"[A-T](\d{2}(\d{1,2})?)?")  # a GB/T 4754 code at any level
 
 
 class Text(BaseModel):
@@ -51,14 +54,18 @@ class Clause(BaseModel):
     text: str | None = None
     text_field: str | None = None
     quote_checked: bool = Field(
-        True,
-        description="false: quoted from a secondary source, to be checked against the official text",
+        False,
+        description="true only for a text matched word for word against a public copy (source)",
     )
+    source: str | None = Field(None, description="address of the copy the quote was matched against")
+    note: str | None = Field(None, description="what was checked, what was not, what superseded what")
 
     @model_validator(mode="after")
     def _one_text(self) -> Clause:
         if (self.text is None) == (self.text_field is None):
             raise ValueError("a clause needs exactly one of text / text_field")
+        if self.quote_checked and not self.source:
+            raise ValueError("quote_checked: true needs the source the quote was matched against")
         return self
 
 
@@ -81,7 +88,11 @@ class When(BaseModel):
     industry: list[str] | None = Field(None, description="GB/T 4754 code prefixes, any matches")
     industry_not: list[str] = Field(default_factory=list, description="prefixes that never match")
     action: list[Action] | None = None
-    product_not: list[str] = Field(default_factory=list, description="keywords that exempt a product")
+    product: list[str] | None = Field(
+        None, description="product keys (zoning/industries.yaml) the rule takes; an unstated "
+                          "product counts as each product of the class")
+    product_not: list[str] = Field(default_factory=list, description="product keys that never match")
+    flags: dict[str, bool] = Field(default_factory=dict, description="project claims required")
     params: dict[str, str] = Field(default_factory=dict, description="request parameters required")
     intersects: FeatureTest | None = None
     not_within: FeatureTest | None = None
@@ -92,6 +103,14 @@ class When(BaseModel):
         for p in v or []:
             if not _PREFIX.fullmatch(p):
                 raise ValueError(f"{p!r} is not a GB/T 4754 code prefix (e.g. C31, C3110)")
+        return v
+
+    @field_validator("flags")
+    @classmethod
+    def _flag_names(cls, v):
+        unknown = set(v) - set(FLAGS)
+        if unknown:
+            raise ValueError(f"unknown project flags {sorted(unknown)}; known: {list(FLAGS)}")
         return v
 
     @field_validator("params")

@@ -67,7 +67,7 @@ def rerun(store: LayerStore, rules: RuleSet, industries: IndustryCatalogue, reco
     if len(sites) > 1:
         sites.append(site_from_geometry(shapely.union_all(geoms), max_vertices=max_vertices * len(sites)))
     p = record["project"]
-    project = Project(p["industry"], p["action"], p.get("product"), p.get("name"))
+    project = Project.from_params(p)
     after = [_jsonable(asdict(a)) for a in judge_many(store, rules, industries, sites, project,
                                                       edition=record["key_region_edition"])]
     before = [p["assessment"] for p in record["parcels"]] + ([record["union"]] if len(sites) > 1 else [])

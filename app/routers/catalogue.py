@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
 
 from app.deps import ServicesDep
-from app.models import IndustriesResponse, IndustryOut, RulesResponse
+from app.models import IndustriesResponse, IndustryOut, ProductOut, RulesResponse
 
 router = APIRouter(prefix="/v1", tags=["catalogue"])
 
 
 @router.get("/industries", response_model=IndustriesResponse, operation_id="listIndustries")
-def industries(services: ServicesDep) -> IndustriesResponse:
+def industries(
+    services: ServicesDep,
+    q: Annotated[str | None, Query(min_length=1, max_length=50,
+                                   description="part of a code or of a Chinese or English name, e.g. 水泥")] = None,
+    level: Annotated[Literal["section", "division", "group", "class"] | None, Query()] = None,
+) -> IndustriesResponse:
+    """The GB/T 4754-2017 classification (every level) and the product vocabulary."""
     cat = services.industries
+    found = cat.search(q) if q else cat.industries
     return IndustriesResponse(
         standard=cat.standard,
         version=cat.version,
+        coverage=cat.coverage,
         industries=[
-            IndustryOut(**i.model_dump(), energy_intensive=i.energy_intensive) for i in cat.industries
+            IndustryOut(**i.model_dump(), level=i.level, energy_intensive=i.energy_intensive,
+                        products=[p.key for p in cat.products_of(i.code)])
+            for i in found if level is None or i.level == level
         ],
+        products=[ProductOut(**p.model_dump()) for p in cat.products],
     )
 
 

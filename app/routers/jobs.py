@@ -4,6 +4,7 @@ POST /v1/jobs/{id}/cancel. Jobs persist and resume after a restart."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Literal
 
 import shapely
@@ -15,6 +16,7 @@ from app.deps import ServicesDep
 from app.models import JobOut
 from app.routers.uploads import read_site_file
 from layers.jobs import export_results
+from zoning.judge import Project, check_project
 from zoning.uploads import upload_summary
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -42,17 +44,21 @@ def submit(
     action: Annotated[Literal["new", "expand", "rebuild"], Form()] = "new",
     product: Annotated[str | None, Form(max_length=200)] = None,
     name: Annotated[str | None, Form(max_length=200)] = None,
+    captive: Annotated[bool, Form(description="自备: a captive plant")] = False,
+    capacity_replacement: Annotated[bool, Form(description="产能置换: built by capacity replacement")] = False,
+    major_project: Annotated[bool, Form(description="国家重大项目: claimed state major project")] = False,
     crs: Annotated[str | None, Form(max_length=64)] = None,
     key_region_edition: Annotated[Literal["2018", "2023"] | None, Form()] = None,
     chunk_size: Annotated[int, Form(ge=10, le=20_000)] = 1000,
 ) -> JobOut:
     """Queue the judgment of every site of the file for one project; 202 with the job."""
     ensure_may_assess(services, who)
-    services.industries.get(industry)  # an unknown industry is a 422 now, not a failed job later
+    project = Project(industry, action, product, name, captive, capacity_replacement, major_project)
+    check_project(services.industries, project)  # a bad industry or product is a 422 now, not a failed job later
     s = services.settings
     limits = s.batch_limits()
     upload = read_site_file(file, crs, limits)
-    params = {"industry": industry, "action": action, "product": product, "name": name, "submitted_by": who.name,
+    params = {**dataclasses.asdict(project), "submitted_by": who.name,
               "edition": key_region_edition or s.key_region_edition}
     sites = [(shapely.to_wkb(p.geometry), p.properties) for p in upload.parcels]
     jid = services.jobs.create(sites, params, upload_summary(upload), chunk_size)

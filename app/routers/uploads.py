@@ -72,6 +72,9 @@ def assess_upload_file(
     action: Annotated[Literal["new", "expand", "rebuild"], Form()] = "new",
     product: Annotated[str | None, Form(max_length=200)] = None,
     name: Annotated[str | None, Form(max_length=200)] = None,
+    captive: Annotated[bool, Form(description="自备: a captive plant")] = False,
+    capacity_replacement: Annotated[bool, Form(description="产能置换: built by capacity replacement")] = False,
+    major_project: Annotated[bool, Form(description="国家重大项目: claimed state major project")] = False,
     crs: Annotated[str | None, Form(max_length=64, description=CRS_HELP)] = None,
     key_region_edition: Annotated[Literal["2018", "2023"] | None, Form()] = None,
     as_of: Annotated[dt.date | None, Form(description="judge against the layers and rules in force at "
@@ -84,7 +87,7 @@ def assess_upload_file(
     s = services_as_of(services, as_of)
     record = assess_upload(
         s.store, s.rules, s.industries, upload,
-        Project(industry, action, product, name),
+        Project(industry, action, product, name, captive, capacity_replacement, major_project),
         edition=key_region_edition or services.settings.key_region_edition,
         max_vertices=services.settings.max_site_vertices,
     )

@@ -263,11 +263,15 @@ def build_protected_areas(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     for n, r in enumerate(rows, start=1):
         rng = r["rng"]
         cat = cats[int(rng.integers(len(cats)))]
+        # functional zone (中办发〔2019〕42号): reserves have core and general zones; the
+        # natural parks (forest, wetland, scenic, geological) are managed as general zones
+        zone = ("core" if rng.random() < 0.5 else "general") if cat == "自然保护区" else "natural_park"
         out.append(
             {
                 "code": f"ZRBHD{r['county']}{n:03d}",
                 "name": f"合成{cat}{n}号",
                 "category": cat,
+                "zone": zone,
                 "level": "国家级" if rng.random() < 0.3 else "省级",
                 "county": r["county"],
                 "remark": REMARK,

@@ -1,0 +1,179 @@
+"""The guard: what the law allows at each kind of restricted place, checked against every code
+of the classification.
+
+The table below is written from the legal texts, not read from the rules files: for each kind
+of place, which industries the law prohibits there (the verdict may not be milder than
+``prohibited``) and which it allows (the verdict may not be ``prohibited`` on account of that
+place). Every code of the classification, at every level, is judged at a point inside each
+kind, and any answer outside the bounds fails. A code above class level stands for every class
+under it, so it is bound by the strictest of them. Finally, a restrictive layer that appears
+under a site never makes the verdict milder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from tests.conftest import TANGSHAN, interior_point
+from zoning.judge import Project, judge_hits
+from zoning.overlay import overlay
+from zoning.rules import SEVERITY
+from zoning.site import parse_site
+
+RESTRICTIVE = {"red_line", "protected_area", "basic_farmland", "candidate_land", "key_region"}
+# a point for one place lies in none of these others (the key regions restrict only capacity
+# industries, which no ceiling below is about)
+ISOLATING = RESTRICTIVE - {"key_region"}
+
+# 自然资发〔2022〕142号 一: the limited activities allowed in a red line outside core zones —
+# protection, restoration, research, surveying, monitoring (1, 8), residents' farming, grazing
+# and fishing (2), plantation tending (4), modest tourism (5), linear infrastructure, flood
+# control and water supply (6), geological survey (7).
+RED_LINE_ALLOWED = ("N771", "M73", "M744", "M746", "M747", "A01", "A02", "A03", "A04", "N786",
+                    "E481", "E482", "E485", "D4420")
+# 中办发〔2019〕42号: a core zone bans human activity save protection management and monitoring.
+CORE_ALLOWED = ("N771", "M746")
+# 土地管理法 第三十五、三十七条: permanent basic farmland keeps crop farming; orchards, nurseries,
+# fish ponds and every construction are other uses.
+FARMING = ("A011", "A012", "A013", "A0141", "A0142", "A017")
+
+
+def inside(code: str, prefixes: tuple[str, ...]) -> bool:
+    """Every class of ``code`` lies under one of ``prefixes``."""
+    return code.startswith(prefixes)
+
+
+def touches(code: str, prefixes: tuple[str, ...]) -> bool:
+    """Some class of ``code`` lies under one of ``prefixes``."""
+    return any(code.startswith(p) or p.startswith(code) for p in prefixes)
+
+
+@dataclasses.dataclass(frozen=True)
+class Bound:
+    place: str
+    floor: object    # code -> the mildest verdict the law allows there, or None
+    allowed: object  # code -> True where the law allows it there (never prohibited on that account)
+    project: dict = dataclasses.field(default_factory=dict)
+
+
+def prohibited_if(test):
+    return lambda c: "prohibited" if test(c) else None
+
+
+BOUNDS = [
+    Bound("red_line", prohibited_if(lambda c: not touches(c, RED_LINE_ALLOWED) or c[0] in "BC"
+                                    or c.startswith("N772")),
+          lambda c: inside(c, ("N771", "M73", "M746"))),
+    Bound("protected_core", prohibited_if(lambda c: not inside(c, CORE_ALLOWED)), lambda c: False),
+    Bound("protected_general", prohibited_if(lambda c: c[0] in "BCK" or c.startswith(("D441", "N772"))),
+          lambda c: inside(c, ("N771", "N786", "M746"))),
+    Bound("natural_park", prohibited_if(lambda c: c[0] in "BCK" or c.startswith(("D441", "N772"))),
+          lambda c: inside(c, ("N771", "N786", "M746"))),
+    Bound("basic_farmland", prohibited_if(lambda c: not inside(c, FARMING)), lambda c: inside(c, FARMING)),
+    # the state major-project path goes to the State Council: at least conditional; PV never
+    # (自然资办发〔2023〕12号 "一律不得")
+    Bound("basic_farmland",
+          lambda c: "prohibited" if c.startswith("D4416") else (None if inside(c, FARMING) else "conditional"),
+          lambda c: inside(c, FARMING), {"major_project": True}),
+    Bound("priority_unit", prohibited_if(lambda c: c[0] in "BC" or c.startswith(("D4411", "D4412"))),
+          lambda c: False),
+    Bound("listed_contaminated_plot", prohibited_if(lambda c: not c.startswith("N7726")), lambda c: False),
+    # 环综合〔2022〕42号 三（五） in the key regions; 国发〔2023〕24号 二（三） bans new steel everywhere
+    Bound("key_region", prohibited_if(lambda c: c.startswith(("C311", "C312", "C2521", "C2511"))),
+          lambda c: False),
+    Bound("degraded_land", lambda c: None, lambda c: inside(c, ("D4415", "D4416"))),
+]
+
+
+def _features(store, layer_id):
+    idx = np.arange(store.info(layer_id).count)
+    return store.attributes(layer_id, idx), store.geometries(layer_id, idx)
+
+
+PLACES = {
+    "red_line": ("red_lines", lambda a: np.ones(len(a), bool)),
+    "protected_core": ("protected_areas", lambda a: (a["zone"] == "core").to_numpy()),
+    "protected_general": ("protected_areas", lambda a: (a["zone"] == "general").to_numpy()),
+    "natural_park": ("protected_areas", lambda a: (a["zone"] == "natural_park").to_numpy()),
+    "basic_farmland": ("basic_farmland", lambda a: np.ones(len(a), bool)),
+    "priority_unit": ("control_units", lambda a: (a["unit_class"].astype(str) == "1").to_numpy()),
+    "listed_contaminated_plot": ("candidate_land", lambda a: ((a["land_kind"] == "contaminated_plot")
+                                                              & (a["listing_status"] == "listed")).to_numpy()),
+    "degraded_land": ("candidate_land", lambda a: a["land_kind"].isin(
+        ["abandoned_mine", "coal_subsidence", "closed_landfill", "desert_gobi"]).to_numpy()),
+}
+
+
+def _point(store, lon, lat):
+    site = parse_site({"type": "Point", "coordinates": [lon, lat]})
+    return site, overlay(store, site)
+
+
+@pytest.fixture(scope="module")
+def places(store):
+    """Per kind of place, a point inside it with its overlay; the point lies in no other
+    restrictive layer, so a bound on what the law allows there is not confused with another
+    place's (a protected area may lie in a red line)."""
+    out = {"key_region": _point(store, *TANGSHAN)}
+    for place, (layer_id, select) in PLACES.items():
+        attrs, geoms = _features(store, layer_id)
+        tolerated = {"candidate_land"} if layer_id == "candidate_land" else set()
+        if layer_id == "protected_areas":
+            tolerated = {"protected_area", "red_line"}
+        for g in geoms[select(attrs)][:40]:
+            site, hits = _point(store, *interior_point(g))
+            if {h.info.kind for h in hits.values() if len(h)} & ISOLATING <= tolerated | {PLACE_KIND[layer_id]}:
+                out[place] = (site, hits)
+                break
+        assert place in out, f"no clean point inside {place} in the sample data"
+    return out
+
+
+PLACE_KIND = {"red_lines": "red_line", "protected_areas": "protected_area", "basic_farmland": "basic_farmland",
+              "control_units": "control_unit", "candidate_land": "candidate_land"}
+
+
+def test_every_code_stays_within_the_law_at_every_kind_of_place(places, rules, industries):
+    codes = [i.code for i in industries.industries]
+    assert len(codes) >= 20 + 97, "the classification must hold every section and division"
+    failures = []
+    for b in BOUNDS:
+        site, hits = places[b.place]
+        for code in codes:
+            a = judge_hits(rules, industries, site, Project(code, "new", **b.project), hits)
+            floor = b.floor(code)
+            name = f"{b.place}{b.project or ''}: {code} {industries.by_code[code].zh}"
+            if floor and SEVERITY[a.verdict] < SEVERITY[floor]:
+                failures.append(f"{name} is {a.verdict}; the law allows no milder than {floor}")
+            if b.allowed(code) and a.verdict == "prohibited":
+                failures.append(f"{name} is prohibited though the law allows it: "
+                                + ", ".join(r.rule_id for r in a.reasons if r.verdict == "prohibited"))
+    assert not failures, f"{len(failures)} answers outside the law:\n" + "\n".join(failures[:40])
+
+
+def _without_features(h):
+    """The same layer, covering the site, with none of its features there."""
+    none = np.zeros(len(h), bool)
+    return dataclasses.replace(h, idx=h.idx[none], ids=h.ids[none], geoms=h.geoms[none],
+                               attrs={k: np.asarray(v)[none] for k, v in h.attrs.items()},
+                               overlap_m2=h.overlap_m2[none], share=h.share[none], covered=True)
+
+
+def test_a_restrictive_layer_under_a_site_never_makes_the_verdict_milder(places, rules, industries):
+    codes = [i.code for i in industries.industries]
+    failures = []
+    for place, (site, hits) in places.items():
+        for layer_id, h in hits.items():
+            if h.info.kind not in RESTRICTIVE | {"control_unit"} or not len(h):
+                continue
+            bare = {**hits, layer_id: _without_features(h)}
+            for code in codes:
+                project = Project(code)
+                with_layer = judge_hits(rules, industries, site, project, hits).verdict
+                without = judge_hits(rules, industries, site, project, bare).verdict
+                if SEVERITY[with_layer] < SEVERITY[without]:
+                    failures.append(f"{place}: {code} is {with_layer} with {layer_id}, {without} without")
+    assert not failures, "\n".join(failures[:40])
