@@ -10,6 +10,7 @@
     zoning layers publish LAYER FILE [--crs …] [--vintage DATE] [--note …] [--dry-run]
     zoning layers history LAYER | zoning layers rollback LAYER VERSION
     zoning rules publish FILE.yaml [--dry-run] | zoning rules history | zoning rules rollback FILE SHA256
+    zoning rules doc [--out docs/rules.md]
     zoning keys create NAME --role reader|editor|admin | zoning keys list | zoning keys revoke NAME
     zoning audit [--verify] [--after N]
 """
@@ -57,6 +58,7 @@ def _project_arguments(p: argparse.ArgumentParser, required: bool) -> None:
 
 
 def _project(args):
+    from zoning.judge import Project
 
     return Project(args.industry, args.action, args.product, args.name, args.captive,
                    args.capacity_replacement, args.major_project)
@@ -309,6 +311,17 @@ def _rules(args) -> int:
     from app.settings import get_settings
     from zoning.rules_history import RulesError, RulesRegistry, RulesVersionNotFound
 
+    if args.action == "doc":
+        from zoning.industries import load_industries
+        from zoning.rules import load_rules
+        from zoning.rules_doc import render
+
+        text = render(load_rules(), load_industries())
+        if args.out:
+            Path(args.out).write_text(text, encoding="utf-8")
+        else:
+            print(text, end="")
+        return 0
     settings = get_settings()
     registry = RulesRegistry.open(settings.state_dir, settings.state_url, settings.rules_dir)
     try:
@@ -443,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
     rr.add_argument("--note")
     for p in rus.choices.values():
         p.add_argument("--as", dest="actor")
+    rd = rus.add_parser("doc", help="the table of every rule and its legal basis (docs/rules.md)")
+    rd.add_argument("--out", help="write here instead of stdout")
     ru.set_defaults(func=_rules)
     ke = sub.add_parser("keys", help="make, list and revoke API keys")
     kes = ke.add_subparsers(dest="action", required=True)

@@ -76,3 +76,26 @@ def test_duplicate_rule_ids_are_rejected(tmp_path):
     shutil.copy(RULES_DIR / "land.yaml", d / "b.yaml")
     with pytest.raises(ValueError, match="duplicate rule ids"):
         load_rules(d)
+
+
+def test_docs_rules_md_is_generated_from_the_rules(rules, industries):
+    from pathlib import Path
+
+    from zoning.rules_doc import render
+
+    doc = Path(__file__).parents[1] / "docs" / "rules.md"
+    assert doc.read_text(encoding="utf-8") == render(rules, industries), \
+        "docs/rules.md is stale: run `zoning rules doc --out docs/rules.md`"
+
+
+def test_rules_name_only_known_codes_and_products(rules, industries):
+    keys = {p.key for p in industries.products}
+    for r in rules.rules:
+        for code in (r.when.industry or []) + r.when.industry_not:
+            industries.get(code)  # a code the classification does not hold fails here
+        assert set(r.when.product or []) | set(r.when.product_not) <= keys, r.id
+
+
+def test_a_checked_quote_names_its_source(rules):
+    for r in rules.rules:
+        assert not r.clause.quote_checked or r.clause.source, r.id
