@@ -120,20 +120,14 @@ def places(store):
     out = {"key_region": _point(store, *TANGSHAN)}
     for place, (layer_id, select) in PLACES.items():
         attrs, geoms = _features(store, layer_id)
-        tolerated = {"candidate_land"} if layer_id == "candidate_land" else set()
-        if layer_id == "protected_areas":
-            tolerated = {"protected_area", "red_line"}
+        own = {store.info(layer_id).kind} | ({"red_line"} if layer_id == "protected_areas" else set())
         for g in geoms[select(attrs)][:40]:
             site, hits = _point(store, *interior_point(g))
-            if {h.info.kind for h in hits.values() if len(h)} & ISOLATING <= tolerated | {PLACE_KIND[layer_id]}:
+            if {h.info.kind for h in hits.values() if len(h)} & ISOLATING <= own:
                 out[place] = (site, hits)
                 break
         assert place in out, f"no clean point inside {place} in the sample data"
     return out
-
-
-PLACE_KIND = {"red_lines": "red_line", "protected_areas": "protected_area", "basic_farmland": "basic_farmland",
-              "control_units": "control_unit", "candidate_land": "candidate_land"}
 
 
 def test_every_code_stays_within_the_law_at_every_kind_of_place(places, rules, industries):
@@ -177,3 +171,29 @@ def test_a_restrictive_layer_under_a_site_never_makes_the_verdict_milder(places,
                 if SEVERITY[with_layer] < SEVERITY[without]:
                     failures.append(f"{place}: {code} is {with_layer} with {layer_id}, {without} without")
     assert not failures, "\n".join(failures[:40])
+
+
+# Products and claims the law tells apart (环综合〔2022〕42号 三（五）、三（六）、三（八）;
+# 国发〔2023〕24号 二（三）): (industry, project fields, floor, allowed) at a key-region point.
+PRODUCT_BOUNDS = [
+    ("C3011", {"product": "clinker"}, "prohibited", False),
+    ("C3011", {"product": "grinding_station"}, None, True),          # no clinker capacity
+    ("C3216", {"product": "electrolytic_aluminium"}, "prohibited", False),
+    ("C3216", {"product": "recycled_aluminium"}, None, True),        # promoted, 三（八）
+    ("C3041", {"product": "float_glass"}, "prohibited", False),
+    ("C3041", {"product": "pv_rolled_glass"}, None, True),           # 不含光伏玻璃
+    ("C3120", {"product": "eaf_steel"}, "prohibited", False),        # new capacity all the same
+    ("C3120", {"capacity_replacement": True}, "conditional", True),  # replaced, not new
+    ("D4411", {"product": "coal_fired", "captive": True}, "prohibited", False),
+    ("D4411", {"product": "gas_fired", "captive": True}, None, True),
+]
+
+
+@pytest.mark.parametrize("code, fields, floor, allowed", PRODUCT_BOUNDS)
+def test_products_and_claims_stay_within_the_law(places, rules, industries, code, fields, floor, allowed):
+    site, hits = places["key_region"]
+    a = judge_hits(rules, industries, site, Project(code, "new", **fields), hits)
+    if floor:
+        assert SEVERITY[a.verdict] >= SEVERITY[floor], a.reasons
+    if allowed:
+        assert a.verdict != "prohibited", [r.rule_id for r in a.reasons if r.verdict == "prohibited"]

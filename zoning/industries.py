@@ -102,6 +102,24 @@ class IndustryCatalogue(BaseModel):
         """The code itself and every code below it."""
         return [i for i in self.industries if i.code.startswith(code)]
 
+    def completions(self, code: str, product: str | None) -> tuple[tuple[str, str | None], ...]:
+        """Every (class, product key) a project of ``code`` and ``product`` may be. A code above
+        class level stands for each class under it (itself where the table has none below it);
+        an unstated product for each product of the class's vocabulary. Memoised: it is asked
+        for every judged site."""
+        key = (code, product)
+        if key not in self._completions:
+            leaves = [i.code for i in self.under(code) if i.level == "class"] or [code]
+            keys = {c: [p.key for p in self.products_of(c)] for c in leaves}
+            self._completions[key] = tuple(
+                (c, p) for c in leaves for p in ([product] if product else keys[c] or [None])
+                if product is None or product in keys[c])
+        return self._completions[key]
+
+    @cached_property
+    def _completions(self) -> dict:
+        return {}
+
     def search(self, q: str) -> list[Industry]:
         """Codes whose code, Chinese or English name contains ``q`` (case-insensitive)."""
         q = q.strip().casefold()

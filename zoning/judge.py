@@ -146,19 +146,6 @@ def check_project(industries: IndustryCatalogue, project: Project) -> tuple[Indu
     return industry, product
 
 
-def completions(industries: IndustryCatalogue, industry: Industry,
-                product: str | None) -> list[tuple[str, str | None]]:
-    """Every (class, product) the project may be. A code above class level stands for each
-    class under it; an unstated product for each product of the class's vocabulary. Rules
-    fire when any completion matches, so an incomplete description never escapes a rule."""
-    leaves = [i.code for i in industries.under(industry.code) if i.level == "class"] or [industry.code]
-    if product is not None:
-        return [(c, product) for c in leaves
-                if any(p.key == product for p in industries.products_of(c))]
-    return [(c, p.key) for c in leaves for p in industries.products_of(c)] + [
-        (c, None) for c in leaves if not industries.products_of(c)]
-
-
 def _matches_completion(rule: Rule, code: str, product: str | None) -> bool:
     w = rule.when
     # `l.startswith(code)`: a rule on a class below a leaf the partial catalogue lacks
@@ -171,7 +158,7 @@ def _matches_completion(rule: Rule, code: str, product: str | None) -> bool:
     return product is None or product not in w.product_not
 
 
-def _matches_project(rule: Rule, options: list[tuple[str, str | None]], project: Project,
+def _matches_project(rule: Rule, options: tuple[tuple[str, str | None], ...], project: Project,
                      params: dict) -> list[tuple[str, str | None]]:
     """The completions the rule takes (empty: it does not fire)."""
     w = rule.when
@@ -184,7 +171,7 @@ def _matches_project(rule: Rule, options: list[tuple[str, str | None]], project:
     return [o for o in options if _matches_completion(rule, *o)]
 
 
-def _scope_note(taken: list[tuple[str, str | None]], options: list[tuple[str, str | None]],
+def _scope_note(taken: list[tuple[str, str | None]], options: tuple[tuple[str, str | None], ...],
                 industries: IndustryCatalogue) -> str | None:
     """Says which of an incompletely described project's classes or products a rule takes."""
     if len(options) == 1 or len(taken) == len(options):
@@ -336,7 +323,7 @@ def judge_hits(rules: RuleSet, industries: IndustryCatalogue, site: Site, projec
                now: dt.datetime | None = None) -> Assessment:
     """The rules over one site's overlay (from :func:`overlay` or :func:`overlay_many`)."""
     industry, product = check_project(industries, project)
-    options = completions(industries, industry, product)
+    options = industries.completions(industry.code, product)
     params = {"edition": edition}
     by_kind: dict[str, list[LayerHits]] = {}
     for h in hits.values():

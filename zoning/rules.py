@@ -105,20 +105,13 @@ class When(BaseModel):
                 raise ValueError(f"{p!r} is not a GB/T 4754 code prefix (e.g. C31, C3110)")
         return v
 
-    @field_validator("flags")
+    @field_validator("flags", "params")
     @classmethod
-    def _flag_names(cls, v):
-        unknown = set(v) - set(FLAGS)
+    def _known_names(cls, v, info):
+        known, what = (FLAGS, "project flags") if info.field_name == "flags" else (PARAMS, "request parameters")
+        unknown = set(v) - set(known)
         if unknown:
-            raise ValueError(f"unknown project flags {sorted(unknown)}; known: {list(FLAGS)}")
-        return v
-
-    @field_validator("params")
-    @classmethod
-    def _param_names(cls, v):
-        unknown = set(v) - set(PARAMS)
-        if unknown:
-            raise ValueError(f"unknown request parameters {sorted(unknown)}")
+            raise ValueError(f"unknown {what} {sorted(unknown)}; known: {list(known)}")
         return v
 
     @property

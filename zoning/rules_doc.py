@@ -71,10 +71,10 @@ def _scope(rule) -> str:
 
 
 def _layer(rule) -> str:
-    w = rule.when
-    test, how = (w.intersects, "in") if w.intersects else (w.not_within, "not within") if w.not_within else (None, "")
+    test = rule.when.spatial
     if test is None:
         return "anywhere"
+    how = "in" if rule.when.intersects else "not within"
     where = ", ".join(f"{k}={'|'.join(map(str, v)) if isinstance(v, list) else v}" for k, v in test.where.items())
     return f"{how} {test.kind}" + (f" ({where})" if where else "")
 
