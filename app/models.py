@@ -82,6 +82,8 @@ class ClauseOut(_Out):
     document: str
     number: str | None = None
     article: str
+    binds: str | None = Field(None, description="whom the clause binds, as its document says "
+                                                "(absent in answers stored before it was recorded)")
     text: str
     quote_checked: bool
 

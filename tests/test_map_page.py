@@ -189,6 +189,47 @@ def test_drawn_site_gets_the_api_verdict(page, client):
     page.screenshot(path=ARTIFACTS / "map-page-drawn-site.png")
 
 
+def test_product_and_claims_reach_the_verdict(page, client, tmp_path):
+    """The form offers the product vocabulary of the chosen code and the three claims; what is
+    chosen is what the API judges (drawn and uploaded sites), and the answer shows it."""
+    site = square(*TAIYUAN, 0.004)  # a key-region city (2023 map)
+    page.select_option("[data-testid=industry]", "C3011")
+    offered = page.locator("[data-testid=product] option").evaluate_all("els => els.map(e => e.value)")
+    assert offered == ["", "clinker", "grinding_station"]
+    page.select_option("[data-testid=product]", "grinding_station")
+    page.evaluate(f"assess({json.dumps(site)}, false)")
+    verdict = page.locator("[data-testid=verdict]")
+    verdict.wait_for(timeout=TIMEOUT_MS)
+    api = client.post("/v1/assess", json={"site": site, "key_region_edition": "2023", "project": {
+        "industry": "C3011", "product": "grinding_station"}}).json()
+    assert verdict.get_attribute("data-verdict") == api["verdict"]
+    shown = page.locator("#result .reason").evaluate_all("els => els.map(e => e.dataset.rule)")
+    assert shown == [r["rule_id"] for r in api["reasons"]]
+    assert "key_region.capacity_ban" not in shown and "水泥粉磨站" in page.inner_text("[data-testid=project]")
+
+    # steel with the capacity-replacement claim, from an uploaded file: the replacement path
+    page.select_option("[data-testid=industry]", "C3120")
+    assert page.locator("[data-testid=product] option").count() == 3  # not stated, BF-BOF, EAF
+    page.check("[data-testid=capacity_replacement]")
+    ring = " ".join(f"{x},{y}" for x, y in site["coordinates"][0])
+    path = tmp_path / "steel.kml"  # not GeoJSON, so it goes through /v1/assess/upload
+    path.write_text('<kml xmlns="http://www.opengis.net/kml/2.2"><Placemark><Polygon><outerBoundaryIs>'
+                    f"<LinearRing><coordinates>{ring}</coordinates></LinearRing></outerBoundaryIs>"
+                    "</Polygon></Placemark></kml>", encoding="utf-8")
+    page.set_input_files("[data-testid=upload]", str(path))
+    page.wait_for_function("document.querySelector('[data-testid=upload-summary], [data-testid=error]')", timeout=TIMEOUT_MS)
+    assert page.locator("[data-testid=upload-summary]").count() == 1, page.inner_text("#result")
+    api = client.post("/v1/assess", json={"site": site, "key_region_edition": "2023", "project": {
+        "industry": "C3120", "capacity_replacement": True}}).json()
+    rules = page.evaluate("zoningMap.state.lastAssessment.reasons.map(r => r.rule_id)")
+    assert rules == [r["rule_id"] for r in api["reasons"]]
+    assert "capacity.replacement" in rules and "capacity.steel_ban" not in rules
+    assert "产能置换" in page.inner_text("[data-testid=project]")
+    # a code without a vocabulary offers none
+    page.select_option("[data-testid=industry]", "D4416")
+    assert page.locator("[data-testid=product]").is_disabled()
+
+
 def test_uploaded_geojson_site_gets_a_verdict(page, client, tmp_path):
     site = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"name": "地块1"}, "geometry": square(106.2, 38.47, 0.004)}]}

@@ -13,7 +13,7 @@ def test_every_rule_cites_a_clause(rules):
     assert len(rules.rules) >= 12
     for r in rules.rules:
         c = r.clause
-        assert c.document and c.article, r.id
+        assert c.document and c.article and c.binds, r.id
         assert c.text or c.text_field, r.id
         assert r.summary.zh and r.summary.en, r.id
 
@@ -66,6 +66,16 @@ def test_invalid_rules_are_rejected_with_a_reason(tmp_path, patch, message):
     raw["rules"][0]["when"].update(patch)
     (d / "key_regions.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     with pytest.raises(ValueError, match=message):
+        load_rules(d)
+
+
+def test_a_clause_must_say_whom_it_binds(tmp_path):
+    d = tmp_path / "rules"
+    d.mkdir()
+    raw = yaml.safe_load((RULES_DIR / "key_regions.yaml").read_text(encoding="utf-8"))
+    del raw["rules"][0]["clause"]["binds"]
+    (d / "key_regions.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError, match="binds"):
         load_rules(d)
 
 

@@ -202,6 +202,7 @@ def _format_clause(rule: Rule, hit_props: dict | None) -> dict:
         "document": doc,
         "number": c.number,
         "article": c.article,
+        "binds": c.binds,
         "text": text,
         "quote_checked": c.quote_checked,
         "source": c.source,

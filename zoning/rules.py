@@ -51,6 +51,8 @@ class Clause(BaseModel):
     document: str
     number: str | None = None
     article: str
+    binds: str = Field(description="whom the text binds: every unit and person, project owners, the "
+                                   "approving authorities …, as the document itself says")
     text: str | None = None
     text_field: str | None = None
     quote_checked: bool = Field(

@@ -19,6 +19,8 @@ level (`C31`) or without a product is judged by every class and product it may b
 strictest applies. Flags (`captive`, `capacity_replacement`, `major_project`) are false until
 the caller claims them, and the answer shows them.
 
+**Binds** says whom the cited text addresses, as the document itself does (a State Council
+plan binds the governments that approve projects; a law's 任何单位和个人 binds everyone).
 **Checked** means the quoted text was matched word for word against the public copy named in
 the rule's `source`; *no* means it was not (the rule's `note` says what was found instead).
 
@@ -45,8 +47,8 @@ the rule's `source`; *no* means it was not (the rule's `note` says what was foun
 
 ## The rules
 
-| id | verdict | applies to | layer | legal basis | checked |
-|---|---|---|---|---|---|
+| id | verdict | applies to | layer | legal basis | binds | checked |
+|---|---|---|---|---|---|---|
 """
 
 
@@ -95,7 +97,7 @@ def render(rules: RuleSet, industries: IndustryCatalogue) -> str:
                          counts=counts)]
     for r in rules.rules:
         checked = f"yes ({r.clause.source})" if r.clause.quote_checked else "no"
-        cells = [f"`{r.id}`", r.verdict, _scope(r), _layer(r), _basis(r), checked]
+        cells = [f"`{r.id}`", r.verdict, _scope(r), _layer(r), _basis(r), r.clause.binds, checked]
         out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |\n")
     out.append("\n## Notes on the sources\n\n")
     for r in rules.rules:

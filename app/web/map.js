@@ -19,6 +19,9 @@ const I18N = {
     find_sites: "新能源选址", tech: "技术", aoi: "区域（行政区划代码；空则为当前视图）", find: "查找",
     searching: "选址计算中…", rank: "序", land: "地类", usable: "可用(ha)", mw: "MW", score: "得分",
     rejected_n: "未入选", export: "导出",
+    product: "产品或工艺（不选则按最严格者研判）", any_product: "未指明",
+    claims: "申报事项（申报即在结论中载明）", captive: "自备电厂", capacity_replacement: "产能置换",
+    major_project: "国家重大项目", claimed: "申报",
   },
   en: {
     title: "Pollution & carbon synergy · siting and access map", layers: "Layers",
@@ -36,6 +39,9 @@ const I18N = {
     find_sites: "Find sites", tech: "Technology", aoi: "Area (admin code; empty = current view)", find: "Find",
     searching: "searching…", rank: "#", land: "Land", usable: "Usable ha", mw: "MW", score: "Score",
     rejected_n: "rejected", export: "Export",
+    product: "Product or process (none: judged by the strictest)", any_product: "not stated",
+    claims: "Claims (each is shown in the answer)", captive: "Captive plant", capacity_replacement: "Capacity replacement",
+    major_project: "State major project", claimed: "claimed",
   },
 };
 
@@ -225,12 +231,22 @@ function showError(message) {
   $("#result").innerHTML = `<p class="error" data-testid="error">${esc(message)}</p>`;
 }
 
+const CLAIMS = ["captive", "capacity_replacement", "major_project"];
+
+// The project as the API takes it: industry, action, product when one is chosen, the claims.
+function projectInput() {
+  const p = { industry: $("#industry").value, action: $("#action").value };
+  if ($("#product").value) p.product = $("#product").value;
+  for (const c of CLAIMS) p[c] = $("#" + c).checked;
+  return p;
+}
+
 async function assess(site, fit) {
   showSite(site);
   $("#status").textContent = t("assessing");
   const body = {
     site,
-    project: { industry: $("#industry").value, action: $("#action").value },
+    project: projectInput(),
     key_region_edition: state.edition,
   };
   try {
@@ -254,8 +270,7 @@ async function assessFile(file) {
   $("#status").textContent = t("assessing");
   const form = new FormData();
   form.append("file", file, file.name);
-  form.append("industry", $("#industry").value);
-  form.append("action", $("#action").value);
+  for (const [k, v] of Object.entries(projectInput())) form.append(k, String(v));
   form.append("key_region_edition", state.edition);
   if ($("#crs").value.trim()) form.append("crs", $("#crs").value.trim());
   try {
@@ -283,7 +298,7 @@ function renderAssessment(a) {
   const notice = a.notice ? `<p class="tag-synthetic">${esc(a.notice[state.lang])}</p>` : "";
   $("#result").innerHTML = `
     <div class="verdict ${esc(a.verdict)}" data-testid="verdict" data-verdict="${esc(a.verdict)}">${t("verdict")}: ${esc(t("v_" + a.verdict))}</div>
-    <div class="meta">${esc(a.project.industry)} ${esc(a.project.industry_name[state.lang])} · ${t("area")} ${(a.site.area_m2 / 1e4).toFixed(2)} ${t("ha")}
+    <div class="meta" data-testid="project">${esc(a.project.industry)} ${esc(a.project.industry_name[state.lang])}${a.project.product ? ` · ${esc(productName(a.project.product))}` : ""}${CLAIMS.filter((c) => a.project[c]).map((c) => ` · ${t("claimed")}: ${t(c)}`).join("")} · ${t("area")} ${(a.site.area_m2 / 1e4).toFixed(2)} ${t("ha")}
       · ${esc(a.admin.map((f) => f.properties.name).join(" / "))}</div>
     ${a.record ? `<div class="meta" data-testid="upload-summary">${esc(a.record.upload.filename)} · ${esc(a.record.upload.format)} · ${esc(a.record.upload.crs)} · ${a.record.parcels.length} ${t("parcels")}
       · <a data-testid="report-link" href="${esc(a.record.links.report_pdf)}?lang=${state.lang}" target="_blank">${t("report")} PDF</a>
@@ -298,6 +313,24 @@ function renderIndustries() {
   sel.innerHTML = (state.industries || []).map((i) =>
     `<option value="${esc(i.code)}">${esc(i.code)} ${esc(state.lang === "zh" ? i.zh : i.en)}</option>`).join("");
   sel.value = current;
+  renderProducts();
+}
+
+function productName(key) {
+  const p = (state.products || []).find((x) => x.key === key);
+  return p ? (state.lang === "zh" ? p.zh : p.en) : key;
+}
+
+// The vocabulary of the chosen code: its own products and those of the classes under it.
+function renderProducts() {
+  const sel = $("#product");
+  const code = $("#industry").value;
+  const current = sel.value;
+  const keys = ((state.industries || []).find((i) => i.code === code) || {}).products || [];
+  sel.innerHTML = `<option value="">${esc(t("any_product"))}</option>` +
+    keys.map((k) => `<option value="${esc(k)}">${esc(productName(k))}</option>`).join("");
+  sel.value = keys.includes(current) ? current : "";
+  sel.disabled = keys.length === 0;
 }
 
 // ---------------------------------------------------------------- find sites (/v1/siting)
@@ -378,6 +411,7 @@ async function main() {
   state.layers = layers.layers.concat(layers.rasters);
   state.legend = legend.items;
   state.industries = industries.industries;
+  state.products = industries.products;
   for (const l of style.layers) {
     if (l.metadata && l.metadata.layer && (l.layout || {}).visibility !== "none") state.visible.add(l.metadata.layer);
   }
@@ -418,6 +452,7 @@ async function main() {
 
   $("#lang").addEventListener("click", () => { state.lang = state.lang === "zh" ? "en" : "zh"; applyLang(); });
   document.querySelectorAll("input[name=edition]").forEach((r) => r.addEventListener("change", (e) => setEdition(e.target.value)));
+  $("#industry").addEventListener("change", renderProducts);
   $("#draw").addEventListener("click", startDrawing);
   $("#find").addEventListener("click", findSites);
   $("#finish").addEventListener("click", finishDrawing);
