@@ -45,7 +45,7 @@ def _key_from(request: Request) -> str | None:
     return key
 
 
-def principal(request: Request, services: ServicesDep) -> Principal:
+def _principal(request: Request, services) -> Principal:
     key = _key_from(request)
     if not key:
         return ANONYMOUS
@@ -59,17 +59,38 @@ def principal(request: Request, services: ServicesDep) -> Principal:
     return Principal(*found)
 
 
+def principal(request: Request, services: ServicesDep) -> Principal:
+    """The caller, looked up once per request (the route may have checked it before the body)."""
+    who = getattr(request.state, "principal", None)
+    if who is None:
+        who = request.state.principal = _principal(request, services)
+    return who
+
+
 PrincipalDep = Annotated[Principal, Depends(principal)]
+
+
+def _ensure_role(who: Principal, role: str) -> Principal:
+    if who.role is None:
+        raise NotAuthenticated(f"this needs an API key with role {role} or above "
+                               "(header X-API-Key or Authorization: Bearer)")
+    if not who.at_least(role):
+        raise Forbidden(f"this needs role {role} or above; the key {who.name!r} has role {who.role}")
+    return who
+
+
+def check_role(request: Request, role: str) -> None:
+    """The role check of :func:`require`, from the headers alone (app.routing runs it before
+    the body is read)."""
+    request.state.principal = who = _principal(request, request.app.state.services)
+    _ensure_role(who, role)
 
 
 def require(role: str):
     def dep(who: PrincipalDep) -> Principal:
-        if who.role is None:
-            raise NotAuthenticated(f"this needs an API key with role {role} or above "
-                                   "(header X-API-Key or Authorization: Bearer)")
-        if not who.at_least(role):
-            raise Forbidden(f"this needs role {role} or above; the key {who.name!r} has role {who.role}")
-        return who
+        return _ensure_role(who, role)
+
+    dep.min_role = role  # read by app.routing.StrictRoute
     return Depends(dep)
 
 

@@ -88,7 +88,7 @@ def _assess(args) -> int:
         record = assess_upload(services.store, services.rules, services.industries, upload,
                                _project(args),
                                edition=args.edition or settings.key_region_edition,
-                               max_vertices=settings.max_site_vertices)
+                               limits=settings.site_limits())
     except (IngestError, ZoningError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import logging
-
+import math
+import reprlib
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -19,8 +21,8 @@ from layers.jobs import JobNotFound
 from layers.query import InvalidFilter
 from layers.records import RecordNotFound
 from layers.store import LayerError, UnknownLayer, VersionsUnavailable
-from layers.versions import PublishError, VersionConflict, VersionNotFound
 from layers.tiles import TileOutsideRange
+from layers.versions import PublishError, VersionConflict, VersionNotFound
 from zoning.errors import InvalidParameter, InvalidSite, UnknownIndustry, ZoningError
 from zoning.rules_history import RulesConflict, RulesError, RulesVersionNotFound
 
@@ -102,6 +104,67 @@ def _allowed_methods(request: Request) -> set[str]:
     return out
 
 
+ECHO_CHARS = 120  # how much of a refused value a 422 shows
+_ECHO = reprlib.Repr()
+_ECHO.maxstring = _ECHO.maxother = ECHO_CHARS
+_ECHO.maxlist = _ECHO.maxtuple = _ECHO.maxdict = 4
+_ECHO.maxlevel, _ECHO.maxlong = 2, 40
+
+
+def _printable(text: str) -> str:
+    """Text any JSON encoder can write: lone surrogates become U+FFFD."""
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
+def _echo(value: Any) -> Any:
+    """A refused value as a 422 may show it: short, and serialisable whatever it was (NaN,
+    infinity, lone surrogates, bytes that are not UTF-8, a 900 KB object)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int) and abs(value) < 2**53:
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, bytes | bytearray):
+        value = bytes(value[: ECHO_CHARS * 4]).decode("utf-8", "replace")
+    text = value if isinstance(value, str) else _ECHO.repr(value)
+    text = _printable(text)
+    return text if len(text) <= ECHO_CHARS else f"{text[:ECHO_CHARS]}… ({len(text)} characters)"
+
+
+def _json_problem(doc: Any, loc: list, error: dict) -> str:
+    """Why a body is not JSON, at which character, and what stands there."""
+    pos = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
+    reason = _printable(str((error.get("ctx") or {}).get("error", error.get("msg", ""))))
+    if pos is None or not isinstance(doc, bytes | str):
+        return f"the body is not valid JSON: {reason}"
+    text = doc[pos:pos + 24]
+    text = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    if text.lstrip("-").startswith(("NaN", "Infinity")):
+        reason = "NaN and Infinity are not JSON numbers; every number must be finite"
+    elif "infinity" in reason:
+        reason = "a number is too large (it overflows to infinity); every number must be finite"
+    return f"the body is not valid JSON at character {pos} ({_echo(text)!r}): {reason}"
+
+
+def validation_problems(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """FastAPI's validation errors for people: where, what is wrong, and the refused value
+    shortened; never the whole input, never a value that cannot be written as JSON."""
+    out = []
+    for e in exc.errors()[:20]:
+        loc = [part if isinstance(part, int) else _echo(str(part)) for part in e.get("loc", ())]
+        msg = _printable(str(e.get("msg", "")))
+        if e.get("type") == "json_invalid":
+            out.append({"loc": loc, "msg": _json_problem(exc.body, loc, e), "type": "json_invalid"})
+            continue
+        out.append({"loc": loc, "msg": msg, "type": e.get("type"), "input": _echo(e.get("input"))})
+    return out
+
+
+async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    return JSONResponse(status_code=422, content={"error": "InvalidRequest", "detail": validation_problems(exc)})
+
+
 def add_exception_handlers(app: FastAPI, codes: dict[type[Exception], int] = STATUS_CODES) -> None:
     async def handler(request: Request, exc: Exception) -> JSONResponse:
         status = next(code for cls, code in codes.items() if isinstance(exc, cls))
@@ -129,3 +192,4 @@ def add_exception_handlers(app: FastAPI, codes: dict[type[Exception], int] = STA
                             headers=headers or None)
 
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)

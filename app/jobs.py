@@ -74,7 +74,7 @@ class JobRunner:
                 sites = self.jobs.chunk_sites(jid, chunk, job["chunk_size"])
                 s = self.services
                 rows = assess_chunk(s.store, s.rules, s.industries, sites, project, p["edition"],
-                                    s.settings.max_site_vertices)
+                                    s.settings.site_limits())
                 self.jobs.save_chunk(jid, chunk, rows, time.perf_counter() - t0, self.owner)
                 made += 1
         except Exception as exc:  # a failed job says why; the runner goes on
@@ -96,7 +96,7 @@ class JobRunner:
         futures = {}
         for chunk in todo:
             sites = self.jobs.chunk_sites(jid, chunk, size)
-            fut = self.dask.submit(chunk_on_worker, sites, job["params"], self.services.settings.max_site_vertices,
+            fut = self.dask.submit(chunk_on_worker, sites, job["params"], self.services.settings.site_limits(),
                                    pure=False)
             futures[fut] = (chunk, time.perf_counter())
         for fut in as_completed(futures):

@@ -31,8 +31,8 @@ from app.settings import Settings, get_settings
 from layers.access import open_access
 from layers.jobs import JobStore
 from layers.records import AssessmentStore
-from layers.tiles import TileCache
 from layers.store import EmbeddedStore
+from layers.tiles import TileCache
 from zoning.industries import load_industries
 from zoning.rules_history import RulesRegistry
 

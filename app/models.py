@@ -15,7 +15,7 @@ SiteGeoJSON = Annotated[
 
 
 class ProjectIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     industry: str = Field(
         min_length=1, max_length=8,
         description="GB/T 4754-2017 code at any level: C3120 (炼钢), or C31 for the whole division",
@@ -37,7 +37,7 @@ class ProjectIn(BaseModel):
 
 class AssessRequest(BaseModel):
     model_config = ConfigDict(
-        extra="forbid",
+        extra="forbid", allow_inf_nan=False,
         json_schema_extra={
             "examples": [
                 {
@@ -318,7 +318,7 @@ class UploadAssessmentOut(BaseModel):
 
 class SitingRequest(BaseModel):
     model_config = ConfigDict(
-        extra="forbid",
+        extra="forbid", allow_inf_nan=False,
         json_schema_extra={"examples": [{"adcode": "640000", "tech": "pv"},
                                         {"adcode": "140200", "tech": "wind", "setbacks_m": {"protected_area": 1000},
                                          "weights": {"resource": 0.6, "grid": 0.4, "slope": 0, "area": 0}}]},
@@ -424,7 +424,7 @@ class LayerHistoryOut(BaseModel):
 
 
 class RollbackIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     version: str = Field(min_length=1, max_length=100)
     note: str | None = Field(None, max_length=500)
 
@@ -460,13 +460,13 @@ class RulesHistoryOut(BaseModel):
 
 
 class RulesRollbackIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     note: str | None = Field(None, max_length=500)
 
 
 class KeyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     name: str = Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")
     role: Literal["reader", "editor", "admin"]
 

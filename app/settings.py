@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from layers.catalog import DEFAULT_CATALOG
 from zoning.rules import RULES_DIR
+from zoning.site import SERVICE_AREA, SiteLimits
 
 
 class Settings(BaseSettings):
@@ -20,7 +21,11 @@ class Settings(BaseSettings):
     data_dir: Path | None = Field(None, description="overrides the catalog's data_dir")
     rules_dir: Path = Field(RULES_DIR, description="folder of rule-family YAML files")
     key_region_edition: Literal["2018", "2023"] = "2023"
-    max_site_vertices: int = Field(100_000, ge=4, le=2_000_000)
+    max_site_vertices: int = Field(100_000, ge=4, le=2_000_000, description="vertices of one site")
+    max_site_parts: int = Field(1_000, ge=1, le=100_000, description="polygons of one site")
+    max_site_holes: int = Field(5_000, ge=0, le=100_000, description="holes (interior rings) of one site")
+    service_area: tuple[float, float, float, float] = Field(
+        SERVICE_AREA, description="lon/lat box (west, south, east, north) sites must lie in")
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="largest request body")
     cors_origins: list[str] = Field(default_factory=list, description="allowed browser origins")
     state_dir: Path = Field(Path("var"), description="stored assessments (SQLite) live here")
@@ -79,6 +84,10 @@ class Settings(BaseSettings):
         import socket
 
         return self.instance_id or f"{socket.gethostname()}:{self.state_dir.resolve()}"
+
+    def site_limits(self) -> SiteLimits:
+        return SiteLimits(max_vertices=self.max_site_vertices, max_parts=self.max_site_parts,
+                          max_holes=self.max_site_holes, area=self.service_area)
 
     def upload_limits(self):
         from layers.ingest import Limits

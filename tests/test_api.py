@@ -116,7 +116,16 @@ BOWTIE = {"type": "Polygon", "coordinates": [[[118.1, 39.6], [118.2, 39.7], [118
     [
         (None, "this is not json", "JSON"),
         (None, '{"site": {"type":"Point","coordinates":[NaN, 39.6]}, "project": {"industry":"C3120"}}', "NaN"),
-        (None, '{"site": {"type":"Point","coordinates":[Infinity, 39.6]}, "project": {"industry":"C3120"}}', "NaN or infinity"),
+        (None, '{"site": {"type":"Point","coordinates":[Infinity, 39.6]}, "project": {"industry":"C3120"}}', "Infinity"),
+        (None, '{"site": {"type":"Point","coordinates":[1e400, 39.6]}, "project": {"industry":"C3120"}}', "too large"),
+        (None, '{"site": {"type":"Point","coordinates":[118, 39.6]}, "project": {"industry":"\\ud800"}}', "surrogate"),
+        (None, '{"site": {"type":"Point","coordinates":[NaN, 1]}}', "NaN"),  # fails validation too
+        ({"site": square(-169.95, 10.05, 0.05), "project": STEEL}, None, "outside the service area"),
+        ({"site": {"type": "Polygon", "coordinates": [[[179.95, 10], [-179.95, 10], [-179.95, 10.1],
+                                                       [179.95, 10.1], [179.95, 10]]]}, "project": STEEL},
+         None, "outside the service area"),
+        ({"site": {"type": "MultiPolygon", "coordinates": [square(118 + i * 0.001, 39.6, 0.0004)["coordinates"]
+                                                           for i in range(1001)]}, "project": STEEL}, None, "1,001 polygons"),
         ({"site": {"type": "Point", "coordinates": [500, 39.6]}, "project": STEEL}, None, "out of range"),
         ({"site": {"type": "Point", "coordinates": [40520986.0, 3353189.0]}, "project": STEEL}, None, "Gauss"),
         ({"site": BOWTIE, "project": STEEL}, None, "Self-intersection"),

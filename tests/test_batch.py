@@ -22,11 +22,24 @@ def _sites(n: int, seed: int):
             out.append(parse_site({"type": "Point", "coordinates": [x, y]}))
         else:
             out.append(parse_site(square(x, y, 0.003 + 0.01 * (k % 5))))
-    # edge cases: a site across the province border (coverage edge), one far outside China
+    # edge cases: a site across the province border (coverage edge), one in China outside the
+    # sample layers (Urumqi), and sites with holes (candidates come from their outline)
     out.append(parse_site(square(110.55, 36.0, 0.2)))
-    out.append(parse_site(square(2.35, 48.85, 0.01)))
+    out.append(parse_site(square(87.6, 43.8, 0.01)))
     out.append(parse_site(square(*TAIYUAN)))
+    for x, y in pts[:6]:
+        out.append(parse_site(holed_square(x, y, 0.2, 12)))
     return out
+
+
+def holed_square(x: float, y: float, w: float, k: int) -> dict:
+    """A w-degree square with k x k small square holes."""
+    outer = square(x, y, w / 2)["coordinates"][0]
+    x0, y0, d = x - w / 2, y - w / 2, w / k
+    holes = [[[x0 + (i + .3) * d, y0 + (j + .3) * d], [x0 + (i + .3) * d, y0 + (j + .7) * d],
+              [x0 + (i + .7) * d, y0 + (j + .7) * d], [x0 + (i + .7) * d, y0 + (j + .3) * d],
+              [x0 + (i + .3) * d, y0 + (j + .3) * d]] for i in range(k) for j in range(k)]
+    return {"type": "Polygon", "coordinates": [outer, *holes]}
 
 
 def test_batch_equals_single_calls(store, rules, industries):

@@ -103,7 +103,7 @@ def test_setbacks_remove_more_as_they_grow_and_reach_outside_the_area(store, rul
     ({"tech": "pv"}, "exactly one"),
     ({"tech": "pv", "adcode": "999999"}, "not a province"),
     ({"tech": "pv", "adcode": "640000", "setbacks_m": {"roads": 100}}, "unknown layer kinds"),
-    ({"tech": "pv", "adcode": "640000", "weights": {"resource": -1}}, "non-negative"),
+    ({"tech": "pv", "adcode": "640000", "weights": {"resource": -1}}, "numbers from 0"),
     ({"tech": "solar", "adcode": "640000"}, "tech"),
 ])
 def test_bad_siting_queries_get_422(client, body, words):

@@ -10,19 +10,19 @@ from zoning.errors import InvalidSite
 from zoning.industries import IndustryCatalogue
 from zoning.judge import Project, judge_many
 from zoning.rules import RuleSet
-from zoning.site import site_from_geometry
+from zoning.site import SiteLimits, site_from_geometry
 from zoning.uploads import geometry_json
 
 
 def assess_chunk(store: LayerStore, rules: RuleSet, industries: IndustryCatalogue,
                  sites: list[tuple[int, bytes, dict]], project: Project, edition: str,
-                 max_vertices: int) -> list[dict]:
+                 limits: SiteLimits) -> list[dict]:
     rows, ok, parsed = [], [], []
     for idx, wkb, props in sites:
         geom = shapely.from_wkb(wkb)
         base = {"index": idx, "properties": props, "geometry": geometry_json(geom)}
         try:
-            parsed.append(site_from_geometry(geom, max_vertices=max_vertices))
+            parsed.append(site_from_geometry(geom, limits=limits))
             ok.append(base)
         except InvalidSite as exc:
             rows.append({**base, "verdict": "error", "area_m2": None, "reasons": "", "prohibited_by": "",

@@ -42,10 +42,10 @@ class LayersPlugin(WorkerPlugin):
         worker.zoning_services = (store, load_rules(Path(self.rules_dir)), load_industries())
 
 
-def chunk_on_worker(sites: list, params: dict, max_vertices: int) -> list[dict]:
+def chunk_on_worker(sites: list, params: dict, limits) -> list[dict]:
     store, rules, industries = get_worker().zoning_services
     project = Project.from_params(params)
-    return assess_chunk(store, rules, industries, sites, project, params["edition"], max_vertices)
+    return assess_chunk(store, rules, industries, sites, project, params["edition"], limits)
 
 
 def connect(address: str, settings):

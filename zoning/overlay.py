@@ -93,15 +93,19 @@ def _as_text(v) -> str:
     return str(v)
 
 
-def covered(store: LayerStore, layer_id: str, geom: shapely.Geometry) -> bool:
-    """Does the layer speak for the whole geometry (up to :data:`COVERAGE_TOLERANCE`)?"""
+def covered(store: LayerStore, layer_id: str, geom: shapely.Geometry,
+            outline: shapely.Geometry | None = None) -> bool:
+    """Does the layer speak for the whole geometry (up to :data:`COVERAGE_TOLERANCE`)?
+    ``outline``, the geometry with its holes filled, answers the common case at the cost of
+    its few vertices: what covers the outline covers the geometry."""
     cov = store.coverage(layer_id)
     if cov is None:
         return False
+    outline = geom if outline is None else outline
     with PREPARED_LOCK:
-        if cov.covers(geom):
+        if cov.covers(outline):
             return True
-        if geom.geom_type == "Point" or not cov.intersects(geom):
+        if geom.geom_type == "Point" or not cov.intersects(outline):
             return False
     outside = shapely.difference(geom, shapely.clip_by_rect(cov, *geom.bounds))
     return shapely.area(outside) <= COVERAGE_TOLERANCE * shapely.area(geom)
@@ -123,9 +127,17 @@ def _hits(store: LayerStore, info: LayerInfo, idx: np.ndarray, overlap: np.ndarr
 
 def overlay_layer(store: LayerStore, info: LayerInfo, site: Site) -> LayerHits:
     geom = site.geometry
-    _, idx = store.query(info.id, np.array([geom], dtype=object), predicate="intersects")
+    # candidates from the outline (holes filled): a site's hole rings cost every predicate, and
+    # the polygons that fall into a hole are dropped below by their zero overlap
+    _, idx = store.query(info.id, np.array([site.outline], dtype=object), predicate="intersects")
     idx = np.sort(idx)
     feats = store.geometries(info.id, idx)
+    if site.filled is not None and len(idx):
+        lines_points = ~np.isin(shapely.get_type_id(feats), [3, 6])
+        if lines_points.any():  # no overlap area to tell them by: test them against the site
+            keep = ~lines_points
+            keep[lines_points] = shapely.intersects(feats[lines_points], geom)
+            idx, feats = idx[keep], feats[keep]
     n = len(idx)
     overlap = np.full(n, np.nan)
     share = np.full(n, np.nan)
@@ -137,7 +149,7 @@ def overlay_layer(store: LayerStore, info: LayerInfo, site: Site) -> LayerHits:
         # a feature that contains the whole site (a province, a big unit) needs no overlay:
         # the prepared containment test is cheap, intersecting 100k-vertex polygons is not
         with PREPARED_LOCK:
-            inside = shapely.contains_properly(pf, geom)
+            inside = shapely.contains_properly(pf, site.outline)
         area = np.full(len(pf), site.area_m2)
         if (~inside).any():
             inter = shapely.intersection(pf[~inside], geom)
@@ -148,7 +160,7 @@ def overlay_layer(store: LayerStore, info: LayerInfo, site: Site) -> LayerHits:
         keep = ~polygonal
         keep[polygonal] = area >= MIN_OVERLAP_M2
         idx, overlap, share = idx[keep], overlap[keep], share[keep]
-    return _hits(store, info, idx, overlap, share, covered(store, info.id, geom))
+    return _hits(store, info, idx, overlap, share, covered(store, info.id, geom, site.outline))
 
 
 def overlay(store: LayerStore, site: Site, kinds: set[str] | None = None) -> dict[str, LayerHits]:
@@ -188,6 +200,8 @@ def overlay_many(store: LayerStore, sites: list[Site], kinds: set[str] | None = 
     operations; Python only assembles the per-site results."""
     n = len(sites)
     geoms = np.array([s.geometry for s in sites], dtype=object)
+    outlines = np.array([s.outline for s in sites], dtype=object)  # holes filled (see overlay_layer)
+    holed = np.fromiter((s.filled is not None for s in sites), dtype=bool, count=n)
     is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT  # Site.is_point, at once
     site_area = np.fromiter((s.area_m2 for s in sites), dtype=float, count=n)
     epsg = np.fromiter((s.gk_epsg for s in sites), dtype=np.int64, count=n)
@@ -197,13 +211,18 @@ def overlay_many(store: LayerStore, sites: list[Site], kinds: set[str] | None = 
             continue
         if layer_ids is not None and info.id not in layer_ids:
             continue
-        si, fi = store.query(info.id, geoms, predicate="intersects")
+        si, fi = store.query(info.id, outlines, predicate="intersects")
         order = np.lexsort((fi, si))
         si, fi = si[order], fi[order]
         feats = store.geometries(info.id, fi) if len(fi) else np.empty(0, dtype=object)
+        polygonal = np.isin(shapely.get_type_id(feats), [3, 6]) if len(fi) else np.zeros(0, bool)
+        exact = ~polygonal & holed[si]  # lines and points inside a hole are no hits
+        if exact.any():
+            keep = np.ones(len(si), dtype=bool)
+            keep[exact] = shapely.intersects(feats[exact], geoms[si[exact]])
+            si, fi, feats, polygonal = si[keep], fi[keep], feats[keep], polygonal[keep]
         m = len(si)
         overlap, share = np.full(m, np.nan), np.full(m, np.nan)
-        polygonal = np.isin(shapely.get_type_id(feats), [3, 6]) if m else np.zeros(0, bool)
         share[polygonal & is_point[si]] = 1.0
         pairs = polygonal & ~is_point[si]
         keep = np.ones(m, dtype=bool)
@@ -211,7 +230,7 @@ def overlay_many(store: LayerStore, sites: list[Site], kinds: set[str] | None = 
             pf, sg, owner = feats[pairs], geoms[si[pairs]], si[pairs]
             area = site_area[owner].copy()
             with PREPARED_LOCK:
-                rest = ~shapely.contains_properly(pf, sg)
+                rest = ~shapely.contains_properly(pf, outlines[owner])
             if rest.any():
                 inter = shapely.intersection(pf[rest], sg[rest])
                 zones = epsg[owner][rest]
@@ -229,10 +248,10 @@ def overlay_many(store: LayerStore, sites: list[Site], kinds: set[str] | None = 
             is_covered = np.zeros(n, dtype=bool)
         else:
             with PREPARED_LOCK:
-                is_covered = shapely.covers(cov, geoms)
-                edge = ~is_covered & ~is_point & shapely.intersects(cov, geoms)
+                is_covered = shapely.covers(cov, outlines)
+                edge = ~is_covered & ~is_point & shapely.intersects(cov, outlines)
             for i in np.flatnonzero(edge):
-                is_covered[i] = covered(store, info.id, geoms[i])  # sites on the coverage edge
+                is_covered[i] = covered(store, info.id, geoms[i], outlines[i])  # sites on the coverage edge
         uniq, inv = np.unique(fi, return_inverse=True)
         attrs = store.attribute_columns(info.id, uniq)
         ids = store.feature_ids(info.id, uniq)[inv] if len(uniq) else np.empty(0, dtype=object)

@@ -5,7 +5,7 @@ whose message names the problem."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import shapely
@@ -16,8 +16,27 @@ from zoning.errors import InvalidSite
 
 SITE_TYPES = ("Point", "Polygon", "MultiPolygon")
 MAX_DEPTH = 16  # a MultiPolygon inside a FeatureCollection is 7 levels deep
-MAX_VERTICES = 100_000
 MAX_FEATURES = 1_000
+# China (73.5–135.1 °E, 3.8–53.6 °N) and a margin: farther out no layer speaks, and a local
+# Gauss-Krüger zone for areas does not exist
+SERVICE_AREA = (70.0, 0.0, 140.0, 57.0)
+
+
+@dataclass(frozen=True)
+class SiteLimits:
+    """What one site may cost, checked before any overlay. The cost of judging a polygon grows
+    with its vertices, its parts and its holes (each hole is a ring every predicate walks), so
+    each has its own limit; defaults sit far above a planner's real parcels (docs/security.md)."""
+
+    max_vertices: int = 100_000
+    max_parts: int = 1_000
+    max_holes: int = 5_000
+    area: tuple[float, float, float, float] = SERVICE_AREA  # lon/lat box sites must lie in
+
+    def times(self, n: int) -> SiteLimits:
+        """The limits for ``n`` such sites taken as one (an upload's union)."""
+        return replace(self, max_vertices=self.max_vertices * n, max_parts=self.max_parts * n,
+                       max_holes=self.max_holes * n)
 
 
 @dataclass(frozen=True)
@@ -27,10 +46,17 @@ class Site:
     centroid: tuple[float, float]
     gk_epsg: int
     vertices: int
+    filled: shapely.Geometry | None = None  # the polygon(s) without holes, when it has holes
 
     @property
     def is_point(self) -> bool:
         return self.geometry.geom_type == "Point"
+
+    @property
+    def outline(self) -> shapely.Geometry:
+        """The site with its holes filled: what a feature must touch to be a candidate hit, a
+        few vertices where the site may have thousands of hole rings."""
+        return self.geometry if self.filled is None else self.filled
 
 
 def _depth(obj, limit: int) -> int:
@@ -77,7 +103,7 @@ def _geometries(obj: Mapping) -> list[Mapping]:
     )
 
 
-def parse_site(obj: object, *, max_vertices: int = MAX_VERTICES) -> Site:
+def parse_site(obj: object, *, limits: SiteLimits = SiteLimits()) -> Site:
     """Check and convert a GeoJSON mapping (lon/lat in EPSG:4490 or WGS84) to a :class:`Site`."""
     if not isinstance(obj, Mapping):
         raise InvalidSite("site must be a GeoJSON object")
@@ -96,18 +122,30 @@ def parse_site(obj: object, *, max_vertices: int = MAX_VERTICES) -> Site:
         except Exception as exc:  # shapely raises ValueError/TypeError/IndexError on bad arrays
             raise InvalidSite(f"malformed {kind} coordinates: {exc}") from None
         parts.append(geom)
-    return site_from_geometries(np.asarray(parts, dtype=object), max_vertices=max_vertices)
+    return site_from_geometries(np.asarray(parts, dtype=object), limits=limits)
 
 
-def site_from_geometry(geom: shapely.Geometry, *, max_vertices: int = MAX_VERTICES) -> Site:
+def site_from_geometry(geom: shapely.Geometry, *, limits: SiteLimits = SiteLimits()) -> Site:
     """The same checks for a shapely geometry already in EPSG:4490 (e.g. a parsed upload)."""
-    return site_from_geometries(np.asarray([geom], dtype=object), max_vertices=max_vertices)
+    return site_from_geometries(np.asarray([geom], dtype=object), limits=limits)
 
 
-def site_from_geometries(geoms: np.ndarray, *, max_vertices: int = MAX_VERTICES) -> Site:
+def _polygons(geoms: np.ndarray) -> np.ndarray:
+    """The polygons of polygonal geometries (the parts of multipolygons)."""
+    return shapely.get_parts(geoms[np.isin(shapely.get_type_id(geoms), [3, 6])])
+
+
+def site_from_geometries(geoms: np.ndarray, *, limits: SiteLimits = SiteLimits()) -> Site:
     nverts = int(shapely.get_num_coordinates(geoms).sum())
-    if nverts > max_vertices:
-        raise InvalidSite(f"site has {nverts} vertices; at most {max_vertices}")
+    if nverts > limits.max_vertices:
+        raise InvalidSite(f"site has {nverts:,} vertices; at most {limits.max_vertices:,} (setting max_site_vertices)")
+    polygons = _polygons(geoms)
+    if len(polygons) > limits.max_parts:
+        raise InvalidSite(f"site has {len(polygons):,} polygons; at most {limits.max_parts:,} (setting max_site_parts)")
+    holes = int(shapely.get_num_interior_rings(polygons).sum()) if len(polygons) else 0
+    if holes > limits.max_holes:
+        raise InvalidSite(f"site has {holes:,} holes (interior rings); at most {limits.max_holes:,} "
+                          "(setting max_site_holes)")
     xy = shapely.get_coordinates(geoms, include_z=False)
     if not np.isfinite(xy).all():
         raise InvalidSite("site coordinates contain NaN or infinity")
@@ -118,6 +156,11 @@ def site_from_geometries(geoms: np.ndarray, *, max_vertices: int = MAX_VERTICES)
             "site coordinates are out of range for longitude/latitude (|lon| <= 180, |lat| <= 90); "
             "projected metres (e.g. Gauss-Krüger) must be converted to EPSG:4490 first"
         )
+    w, s, e, n = limits.area
+    if ((xy[:, 0] < w) | (xy[:, 0] > e) | (xy[:, 1] < s) | (xy[:, 1] > n)).any():
+        raise InvalidSite(
+            f"the site lies (partly) outside the service area, longitude {w:g}..{e:g} and latitude "
+            f"{s:g}..{n:g} (China and a margin): no layer speaks there and areas would be wrong")
     for i, g in enumerate(geoms):
         if not g.is_valid:
             where = f" (part {i})" if len(geoms) > 1 else ""
@@ -136,10 +179,15 @@ def site_from_geometries(geoms: np.ndarray, *, max_vertices: int = MAX_VERTICES)
         if area <= 0:
             raise InvalidSite("site polygon has zero area")
     shapely.prepare(geom)
+    filled = None
+    if holes:
+        filled = shapely.union_all(shapely.polygons(shapely.get_exterior_ring(polygons)))
+        shapely.prepare(filled)
     return Site(
         geometry=geom,
         area_m2=area,
         centroid=(lon, lat),
         gk_epsg=gk3_epsg(lon),
         vertices=nverts,
+        filled=filled,
     )

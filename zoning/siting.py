@@ -34,7 +34,7 @@ from zoning.errors import InvalidParameter
 from zoning.industries import IndustryCatalogue
 from zoning.judge import Project, judge_many, plain_value
 from zoning.rules import RuleSet
-from zoning.site import site_from_geometry
+from zoning.site import SiteLimits, site_from_geometry
 
 LAND_KINDS = ("abandoned_mine", "coal_subsidence", "closed_landfill", "contaminated_plot", "desert_gobi")
 EXCLUSION_KINDS = ("red_line", "protected_area", "basic_farmland", "settlement", "water", "road")
@@ -52,6 +52,9 @@ DEFAULT_WEIGHTS = {"resource": 0.4, "grid": 0.3, "slope": 0.15, "area": 0.15}
 DEFAULT_MAX_GRID_KM = 30.0
 PV_PERFORMANCE_RATIO = 0.8
 M_PER_DEG = 111_320.0
+
+# a candidate's usable land after the exclusions are cut out may have many parts and holes
+CANDIDATE_LIMITS = SiteLimits(max_vertices=2_000_000, max_parts=100_000, max_holes=100_000)
 
 
 @dataclass(frozen=True)
@@ -76,11 +79,16 @@ class SitingQuery:
         unknown = [k for k in self.setbacks_m if k not in EXCLUSION_KINDS]
         if unknown:
             raise InvalidParameter(f"setbacks for unknown layer kinds {unknown}; known: {list(EXCLUSION_KINDS)}")
-        if any(v is not None and (v < 0 or v > 20_000) for v in self.setbacks_m.values()):
+        # `not 0 <= v <= limit` is true for NaN too: a NaN setback must not switch an exclusion off
+        if any(v is not None and not 0 <= v <= 20_000 for v in self.setbacks_m.values()):
             raise InvalidParameter("setbacks must lie between 0 and 20,000 m (null: not an exclusion)")
         wk = [k for k in self.weights if k not in DEFAULT_WEIGHTS]
-        if wk or any(v < 0 for v in self.weights.values()):
-            raise InvalidParameter(f"weights are non-negative numbers for {list(DEFAULT_WEIGHTS)}; got {self.weights}")
+        if wk or any(not 0 <= v <= 1e6 for v in self.weights.values()):
+            raise InvalidParameter(f"weights are numbers from 0 to 1e6 for {list(DEFAULT_WEIGHTS)}; got {self.weights}")
+        for name in ("min_area_ha", "max_slope_deg", "min_resource", "max_grid_km"):
+            v = getattr(self, name)
+            if v is not None and not math.isfinite(v):
+                raise InvalidParameter(f"{name} must be a finite number; got {v}")
         weights = {**DEFAULT_WEIGHTS, **self.weights}
         if sum(weights.values()) <= 0:
             raise InvalidParameter("at least one weight must be positive")
@@ -261,7 +269,7 @@ def siting(store: LayerStore, rules: RuleSet, industries: IndustryCatalogue, que
         if len(out_reasons) > len(reasons):  # out on resource or grid: no permit question to ask
             outcomes.append((item, out_reasons, None))
         else:
-            outcomes.append((item, reasons, site_from_geometry(ll, max_vertices=2_000_000)))
+            outcomes.append((item, reasons, site_from_geometry(ll, limits=CANDIDATE_LIMITS)))
     # the permit verdicts of all remaining candidates in one batch judgment
     to_judge = [site for _, _, site in outcomes if site is not None]
     verdicts = iter(judge_many(store, rules, industries, to_judge, Project(p["industry"], "new"), edition=edition))

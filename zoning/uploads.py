@@ -14,7 +14,7 @@ from layers.store import LayerStore
 from zoning.industries import IndustryCatalogue
 from zoning.judge import Project, judge_many
 from zoning.rules import RuleSet
-from zoning.site import site_from_geometry
+from zoning.site import SiteLimits, site_from_geometry
 
 
 def _jsonable(obj) -> dict:
@@ -33,11 +33,11 @@ def upload_summary(upload: Upload) -> dict:
 
 
 def assess_upload(store: LayerStore, rules: RuleSet, industries: IndustryCatalogue, upload: Upload,
-                  project: Project, edition: str, max_vertices: int) -> dict:
+                  project: Project, edition: str, limits: SiteLimits) -> dict:
     # every parcel, and all of them as one site when there are several, in one batch judgment
-    sites = [site_from_geometry(p.geometry, max_vertices=max_vertices) for p in upload.parcels]
+    sites = [site_from_geometry(p.geometry, limits=limits) for p in upload.parcels]
     if len(sites) > 1:
-        sites.append(site_from_geometry(upload.union, max_vertices=max_vertices * len(sites)))
+        sites.append(site_from_geometry(upload.union, limits=limits.times(len(sites))))
     results = [_jsonable(asdict(a)) for a in judge_many(store, rules, industries, sites, project, edition=edition)]
     parcels = [{"index": p.index, "properties": p.properties, "area_m2": round(p.area_m2, 2),
                 "vertices": p.vertices, "geometry": geometry_json(p.geometry), "assessment": result}
@@ -59,13 +59,13 @@ def _reasons(a: dict) -> list[str]:
     return [r["rule_id"] for r in a["reasons"]]
 
 
-def rerun(store: LayerStore, rules: RuleSet, industries: IndustryCatalogue, record: dict, max_vertices: int) -> dict:
+def rerun(store: LayerStore, rules: RuleSet, industries: IndustryCatalogue, record: dict, limits: SiteLimits) -> dict:
     """Judge a stored upload assessment's parcels again (same project and edition) and compare
     verdicts, reasons and the layer and rules versions with the record."""
     geoms = [shapely.geometry.shape(p["geometry"]) for p in record["parcels"]]
-    sites = [site_from_geometry(g, max_vertices=max_vertices) for g in geoms]
+    sites = [site_from_geometry(g, limits=limits) for g in geoms]
     if len(sites) > 1:
-        sites.append(site_from_geometry(shapely.union_all(geoms), max_vertices=max_vertices * len(sites)))
+        sites.append(site_from_geometry(shapely.union_all(geoms), limits=limits.times(len(sites))))
     p = record["project"]
     project = Project.from_params(p)
     after = [_jsonable(asdict(a)) for a in judge_many(store, rules, industries, sites, project,

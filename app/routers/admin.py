@@ -20,7 +20,6 @@ from fastapi.responses import JSONResponse, Response
 
 from app.auth import Admin, Editor, PrincipalDep, audit, ensure_readable
 from app.deps import ServicesDep
-from app.routers.uploads import read_limited
 from app.models import (
     AuditOut,
     KeyIn,
@@ -34,9 +33,11 @@ from app.models import (
     RulesRollbackIn,
     RulesVersionOut,
 )
+from app.routers.uploads import read_limited
+from app.routing import StrictRoute
 from layers.versions import PublishError, publish, rollback
 
-router = APIRouter(tags=["versions and access"])
+router = APIRouter(route_class=StrictRoute, tags=["versions and access"])
 
 
 @router.post("/v1/layers/{layer_id}/versions", response_model=LayerVersionOut, status_code=201,

@@ -10,10 +10,11 @@ from fastapi import APIRouter
 from app.auth import PrincipalDep, audit, ensure_may_assess
 from app.deps import ServicesDep, services_as_of
 from app.models import AssessRequest, AssessResponse
+from app.routing import StrictRoute
 from zoning.judge import Project, judge
 from zoning.site import parse_site
 
-router = APIRouter(prefix="/v1", tags=["assess"])
+router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["assess"])
 
 
 @router.post("/assess", response_model=AssessResponse, operation_id="assess")
@@ -24,7 +25,7 @@ def assess(body: AssessRequest, services: ServicesDep, who: PrincipalDep) -> Ass
     ensure_may_assess(services, who)
     site = parse_site(
         body.site.model_dump(exclude_none=True),
-        max_vertices=services.settings.max_site_vertices,
+        limits=services.settings.site_limits(),
     )
     s = services_as_of(services, body.as_of)
     result = judge(

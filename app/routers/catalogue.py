@@ -8,8 +8,9 @@ from fastapi import APIRouter, Query
 
 from app.deps import ServicesDep
 from app.models import IndustriesResponse, IndustryOut, ProductOut, RulesResponse
+from app.routing import StrictRoute
 
-router = APIRouter(prefix="/v1", tags=["catalogue"])
+router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["catalogue"])
 
 
 @router.get("/industries", response_model=IndustriesResponse, operation_id="listIndustries")

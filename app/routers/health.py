@@ -6,8 +6,9 @@ from fastapi import APIRouter
 
 from app.deps import ServicesDep
 from app.models import HealthResponse
+from app.routing import StrictRoute
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=StrictRoute, tags=["health"])
 
 
 @router.get("/healthz", response_model=HealthResponse, operation_id="health")

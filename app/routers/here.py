@@ -9,11 +9,12 @@ from fastapi import APIRouter, Query
 from app.auth import PrincipalDep, may_read
 from app.deps import ServicesDep
 from app.models import FeatureRefOut, HereLayerOut, HereResponse, RasterValueOut
+from app.routing import StrictRoute
 from layers.raster import sample
 from zoning.judge import SYNTHETIC_NOTICE, feature_refs
 from zoning.overlay import features_at
 
-router = APIRouter(prefix="/v1", tags=["here"])
+router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["here"])
 
 
 @router.get("/here", response_model=HereResponse, operation_id="here")

@@ -15,11 +15,12 @@ from app.auth import Forbidden, NotAuthenticated, PrincipalDep, audit, ensure_ma
 from app.deps import ServicesDep
 from app.models import JobOut
 from app.routers.uploads import read_site_file
+from app.routing import StrictRoute
 from layers.jobs import export_results
 from zoning.judge import Project, check_project
 from zoning.uploads import upload_summary
 
-router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+router = APIRouter(route_class=StrictRoute, prefix="/v1/jobs", tags=["jobs"])
 UPLOAD_PATHS = ("/v1/jobs/assess",)
 
 

@@ -6,11 +6,12 @@ from fastapi import APIRouter
 
 from app.deps import ServicesDep
 from app.models import LayerOut, LayersResponse, RasterOut
+from app.routing import StrictRoute
 from layers.crs import STORAGE_CRS
 from layers.raster import RasterInfo
 from layers.store import LayerInfo
 
-router = APIRouter(prefix="/v1", tags=["layers"])
+router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["layers"])
 
 
 def layer_out(info: LayerInfo) -> LayerOut:

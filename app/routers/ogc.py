@@ -14,18 +14,20 @@ import numpy as np
 import orjson
 import shapely
 from fastapi import APIRouter, Query, Request
-from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from pyproj import CRS, Transformer
 
 from app.auth import PrincipalDep, ensure_readable
 from app.deps import ServicesDep
+from app.errors import invalid_request as invalid_validation
+from app.errors import validation_problems
 from app.openapi30 import downgrade
+from app.routing import StrictRoute
 from layers.query import check_properties, parse_filter
 from layers.store import LayerInfo, LayerStore, UnknownLayer
 
-router = APIRouter(prefix="/ogc", tags=["ogc-features"])
+router = APIRouter(route_class=StrictRoute, prefix="/ogc", tags=["ogc-features"])
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 SUPPORTED_CRS = {
@@ -387,9 +389,9 @@ def add_ogc_exception_handlers(app) -> None:
     async def invalid_request(request: Request, exc: RequestValidationError):
         # OGC API: an invalid parameter value is a 400 (elsewhere FastAPI's 422 stands)
         if request.url.path.startswith(router.prefix):
-            msg = "; ".join(f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in exc.errors())
+            msg = "; ".join(f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in validation_problems(exc))
             return await handler(request, OGCError(400, msg))
-        return await request_validation_exception_handler(request, exc)
+        return await invalid_validation(request, exc)
 
     app.add_exception_handler(OGCError, handler)
     app.add_exception_handler(RequestValidationError, invalid_request)

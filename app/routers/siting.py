@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from app.auth import PrincipalDep, audit, ensure_may_assess
 from app.deps import ServicesDep
 from app.models import SitingRequest, SitingResponse
+from app.routing import StrictRoute
 from layers.export import export_features
 from zoning.errors import InvalidParameter
 from zoning.judge import SYNTHETIC_NOTICE
@@ -17,7 +18,7 @@ from zoning.site import parse_site
 from zoning.siting import LAND_KINDS, SitingQuery, siting
 from zoning.uploads import geometry_json
 
-router = APIRouter(prefix="/v1", tags=["siting"])
+router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["siting"])
 ADMIN_LAYERS = ("admin_province", "admin_city", "admin_county")
 
 
@@ -26,7 +27,7 @@ def _aoi(body: SitingRequest, services):
         raise InvalidParameter("give exactly one of `aoi` (a GeoJSON polygon) or `adcode`")
     if body.aoi is not None:
         return parse_site(body.aoi.model_dump(exclude_none=True),
-                          max_vertices=services.settings.max_site_vertices).geometry
+                          limits=services.settings.site_limits()).geometry
     for layer in ADMIN_LAYERS:
         idx = services.store.index_of(layer, body.adcode)
         if idx is not None:

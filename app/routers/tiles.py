@@ -10,11 +10,12 @@ from fastapi.responses import Response
 
 from app.auth import PrincipalDep, ensure_readable
 from app.deps import ServicesDep
+from app.routing import StrictRoute
 from app.style import legend, style
 from layers.tiles import render, render_raster
 from zoning.errors import InvalidParameter
 
-router = APIRouter(prefix="/tiles", tags=["tiles"])
+router = APIRouter(route_class=StrictRoute, prefix="/tiles", tags=["tiles"])
 MVT = "application/vnd.mapbox-vector-tile"
 PNG = "image/png"
 CACHE_CONTROL = "public, max-age=3600"

@@ -12,14 +12,15 @@ from fastapi.responses import HTMLResponse, Response
 from app.auth import PrincipalDep, audit, ensure_may_assess
 from app.deps import ServicesDep, services_as_of, services_at
 from app.models import RerunOut, SitesResponse, UploadAssessmentOut
-from layers.versions import end_of_day
+from app.routing import StrictRoute
 from layers.ingest import UploadTooLarge, read_upload
+from layers.versions import end_of_day
 from zoning.errors import InvalidParameter
 from zoning.judge import Project
 from zoning.report import render_html, render_pdf
 from zoning.uploads import assess_upload, geometry_json, rerun, upload_summary
 
-router = APIRouter(prefix="/v1", tags=["uploads"])
+router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["uploads"])
 UPLOAD_PATHS = ("/v1/sites", "/v1/assess/upload")
 CRS_HELP = ("CRS of the coordinates when the file does not say: EPSG:4326, 4490, a CGCS2000 "
             "Gauss-Krüger zone (4491–4554), 3857, GCJ-02 or BD-09")
@@ -89,7 +90,7 @@ def assess_upload_file(
         s.store, s.rules, s.industries, upload,
         Project(industry, action, product, name, captive, capacity_replacement, major_project),
         edition=key_region_edition or services.settings.key_region_edition,
-        max_vertices=services.settings.max_site_vertices,
+        limits=services.settings.site_limits(),
     )
     record["as_of"] = as_of.isoformat() if as_of else None
     rid = services.records.add("upload", record, input_sha256=upload.sha256, filename=upload.filename)
@@ -115,7 +116,7 @@ def rerun_assessment(
     if against == "recorded":
         at = record.get("as_of")
         s = services_at(services, end_of_day(dt.date.fromisoformat(at)) if at else record["created"])
-    out = rerun(s.store, s.rules, s.industries, record, services.settings.max_site_vertices)
+    out = rerun(s.store, s.rules, s.industries, record, services.settings.site_limits())
     audit(services, who, "assess.rerun", assessment_id, record.get("input_sha256"),
           {"against": against, "same": out["same"], "verdict": out["verdict_after"]})
     return RerunOut(id=assessment_id, against=against, **out)

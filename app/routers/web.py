@@ -9,11 +9,13 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from app.routing import StrictRoute
+
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 VENDOR_DIR = WEB_DIR / "vendor"
 ASSETS = ("map.js", "map.css")
 
-router = APIRouter(tags=["map"], include_in_schema=False)
+router = APIRouter(route_class=StrictRoute, tags=["map"], include_in_schema=False)
 
 
 @router.get("/map")

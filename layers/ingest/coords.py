@@ -100,6 +100,8 @@ def _from_file(declared: str) -> str:
 
 
 def describe(xy: np.ndarray) -> str:
+    if not len(xy):
+        return "there are no coordinates"
     x0, y0 = xy[0]
     return f"the first point is ({x0:,.3f}, {y0:,.3f})"
 

@@ -74,6 +74,10 @@ def read_upload(data: bytes, filename: str, crs: str | None = None, limits: Limi
         raise UploadTooLarge(f"parcel {i + 1} has {nverts[i]:,} vertices; at most {limits.max_vertices_per_feature:,}")
     if nverts.sum() > limits.max_vertices:
         raise UploadTooLarge(f"the file has {nverts.sum():,} vertices; at most {limits.max_vertices:,}")
+    empty = np.flatnonzero(shapely.is_empty(geoms))
+    if len(empty):
+        raise IngestError(f"parcel {empty[0] + 1} is empty (a geometry without coordinates)"
+                          + (f", and {len(empty) - 1} more" if len(empty) > 1 else ""))
     chosen, how = coords.choose(answer["crs"], crs)
     xy = shapely.get_coordinates(geoms)
     if not chosen:
@@ -83,8 +87,6 @@ def read_upload(data: bytes, filename: str, crs: str | None = None, limits: Limi
     for i, g in enumerate(geoms):
         if not g.is_valid:
             raise IngestError(f"parcel {i + 1} is not a valid polygon: {shapely.is_valid_reason(g)}")
-        if g.is_empty:
-            raise IngestError(f"parcel {i + 1} is empty")
     areas = area_m2(geoms)
     for i, a in enumerate(areas):
         if a <= 0:
