@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.auth import Forbidden, NotAuthenticated
 from layers.access import AccessError, KeyNotFound
 from layers.ingest import IngestError, UnsupportedFormat, UploadTooLarge
+from layers.ingest.errors import ParsersBusy
 from layers.jobs import JobNotFound
 from layers.query import InvalidFilter
 from layers.records import RecordNotFound
@@ -52,6 +53,8 @@ ERROR_RESPONSES: dict[int | str, dict] = {
     413: {"model": ErrorOut, "description": "the request or upload is larger than allowed"},
     415: {"model": ErrorOut, "description": "the file format is not one that is accepted"},
     422: {"model": ErrorOut, "description": "the request, site or file cannot be used; the detail says why"},
+    503: {"model": ErrorOut, "description": "busy (every file parser taken, or a request budget): retry "
+                                            "after the Retry-After seconds"},
 }
 
 STATUS_CODES: dict[type[Exception], int] = {
@@ -69,6 +72,7 @@ STATUS_CODES: dict[type[Exception], int] = {
     UploadTooLarge: 413,
     UnsupportedFormat: 415,
     IngestError: 422,
+    ParsersBusy: 503,
     RecordNotFound: 404,
     JobNotFound: 404,
     InvalidSite: 422,
@@ -173,8 +177,10 @@ def add_exception_handlers(app: FastAPI, codes: dict[type[Exception], int] = STA
         content = {"error": type(exc).__name__, "detail": str(exc)}
         if getattr(exc, "report", None):
             content["report"] = exc.report  # a refused layer version: everything validation found
-        headers = {"WWW-Authenticate": 'Bearer realm="zoning"'} if status == 401 else None
-        return JSONResponse(status_code=status, content=content, headers=headers)
+        headers = {"WWW-Authenticate": 'Bearer realm="zoning"'} if status == 401 else {}
+        if getattr(exc, "retry_after", None):
+            headers["Retry-After"] = str(exc.retry_after)
+        return JSONResponse(status_code=status, content=content, headers=headers or None)
 
     for cls in codes:
         app.add_exception_handler(cls, handler)

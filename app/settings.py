@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -74,6 +75,10 @@ class Settings(BaseSettings):
     upload_max_depth: int = Field(32, ge=4, le=256)
     upload_timeout_s: float = Field(30.0, gt=0, le=600)
     upload_memory_mb: int = Field(1024, ge=128)
+    upload_max_layers: int = Field(100, ge=1, description="KML folders in one file")
+    upload_parsers: int = Field(default_factory=lambda: max(2, os.cpu_count() or 1), ge=1, le=64,
+                                description="file parsers at once per process (each may take upload_memory_mb)")
+    upload_queue_s: float = Field(10.0, ge=0, le=120, description="wait for a free parser before a 503")
 
     @property
     def state_url(self) -> str | None:
@@ -99,6 +104,7 @@ class Settings(BaseSettings):
             max_vertices_per_feature=self.upload_max_vertices_per_feature,
             max_vertices=self.upload_max_vertices, max_depth=self.upload_max_depth,
             timeout_s=self.upload_timeout_s, memory_mb=self.upload_memory_mb,
+            max_layers=self.upload_max_layers, parsers=self.upload_parsers, queue_s=self.upload_queue_s,
         )
 
     def layer_limits(self):

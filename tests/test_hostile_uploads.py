@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile.make_corpus import large_cases
+from tests.hostile.make_corpus import SQ, fc, large_cases
 
 FILES = Path(__file__).parent / "hostile" / "files"
 
@@ -52,8 +52,12 @@ CASES: dict[str, tuple[int, str, str | None]] = {
     "gpkg_points_only.gpkg": (422, "no polygon layer", None),
     "dxf_open_polyline.dxf": (422, "closed", None),
     "xlsx_with_dtd.xlsx": (422, "DTD", None),
+    "gk_empty_multipolygon.geojson": (422, "empty", None),
+    "kml_many_folders.kml": (413, "3,000 folders", None),
+    "gpkg_recursive_view.gpkg": (422, "SQLite steps", None),
 }
 LARGE = {
+    "csv_million_parcels.csv": (413, "more than 10000 parcels", None),
     "too_many_features.geojson": (413, "10001 features", None),
     "million_vertices.geojson": (413, "vertices", None),
 }
@@ -133,3 +137,42 @@ def test_oversized_upload_is_refused_before_parsing(client):
     limit = Settings().upload_max_bytes
     r = client.post("/v1/sites", files={"file": ("big.geojson", b" " * (limit + 70_000))})
     assert r.status_code == 413
+
+
+def test_parsers_are_bounded_then_503_with_retry_after(client, monkeypatch):
+    """With every parser slot taken, a file waits ``queue_s`` and then gets a 503 naming the
+    limit, with Retry-After; once a slot is free, uploads work again."""
+    from layers.ingest import worker
+
+    settings = client.app.state.services.settings
+    monkeypatch.setattr(settings, "upload_parsers", 1)
+    monkeypatch.setattr(settings, "upload_queue_s", 0.2)
+    slot = worker._slot(settings.upload_limits())
+    data = fc({"type": "Polygon", "coordinates": [SQ]})
+    assert slot.acquire(timeout=5)  # a long parse holds the only slot
+    try:
+        r = _post(client, "site.geojson", data, None)
+        assert r.status_code == 503 and r.headers["retry-after"] == "5", r.text
+        assert "parsers are busy" in r.json()["detail"] and "upload_parsers" in r.json()["detail"]
+    finally:
+        slot.release()
+    assert _post(client, "site.geojson", data, None).status_code == 200  # parsed again
+
+
+def test_parsers_start_without_copying_the_server(monkeypatch):
+    """The parser is spawned (vfork), never forked with a preexec_fn: a server holding
+    gigabytes of layers must still be able to start one."""
+    import subprocess
+
+    from layers.ingest import Limits, read_upload
+
+    seen = []
+    real = subprocess.Popen.__init__
+
+    def spy(self, *args, **kwargs):
+        seen.append(kwargs.get("preexec_fn"))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", spy)
+    read_upload(fc({"type": "Polygon", "coordinates": [SQ]}), "site.geojson", limits=Limits())
+    assert seen == [None]

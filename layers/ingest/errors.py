@@ -13,3 +13,9 @@ class UploadTooLarge(IngestError):
 
 class UnsupportedFormat(IngestError):
     """The content is not one of the accepted formats."""
+
+
+class ParsersBusy(RuntimeError):
+    """Every parser slot stayed taken for the whole queue wait (HTTP 503 with Retry-After)."""
+
+    retry_after = 5

@@ -245,6 +245,9 @@ def read_kml(path: Path, limits: Limits) -> Raw:
     layers = [name for name, _ in pyogrio.list_layers(path)]
     if not layers:
         raise IngestError("the KML has no placemarks")
+    if len(layers) > limits.max_layers:  # GDAL reads the whole file again for each folder
+        raise UploadTooLarge(f"the KML has {len(layers):,} folders; at most {limits.max_layers} "
+                             "(put the parcels in fewer folders)")
     for name in layers:
         _read_gdal(path, limits, f"KML folder {name!r}", raw, layer=name)
         # LIBKML adds a column per KML element; keep those the placemark actually fills
@@ -267,12 +270,41 @@ def read_kmz(path: Path, limits: Limits) -> Raw:
     return read_kml(kml, limits)
 
 
+def _count_within_budget(path: Path, table: str, limits: Limits) -> None:
+    """Count a GeoPackage layer's rows with SQLite's progress handler as a step budget: a view
+    whose query never ends (a recursive CTE) is refused here instead of holding a parser for its
+    whole time budget inside GDAL."""
+    import sqlite3
+
+    steps = {"n": 0}
+    per_call = 10_000
+
+    def progress() -> int:
+        steps["n"] += per_call
+        return int(steps["n"] > limits.sqlite_steps)  # non-zero aborts the statement
+
+    con = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+    try:
+        con.set_progress_handler(progress, per_call)
+        con.execute(f'SELECT count(*) FROM "{table.replace(chr(34), chr(34) * 2)}"').fetchone()
+    except sqlite3.OperationalError as exc:
+        if steps["n"] > limits.sqlite_steps:
+            raise IngestError(f"GeoPackage layer {table!r} takes more than {limits.sqlite_steps:,} SQLite "
+                              "steps to count (a view with a runaway query?); export it as a table") from None
+        raise IngestError(f"GeoPackage layer {table!r} cannot be read: {exc}") from None
+    except sqlite3.DatabaseError as exc:
+        raise IngestError(f"the GeoPackage cannot be read: {exc}") from None
+    finally:
+        con.close()
+
+
 def read_gpkg(path: Path, limits: Limits) -> Raw:
     import pyogrio
 
     layers = [(n, t) for n, t in pyogrio.list_layers(path) if t and "POLYGON" in t.upper()]
     if not layers:
         raise IngestError("the GeoPackage has no polygon layer")
+    _count_within_budget(path, layers[0][0], limits)
     raw = Raw(crs_source="GeoPackage")
     if len(layers) > 1:
         raw.warnings.append(f"the GeoPackage has {len(layers)} polygon layers; read the first, "
@@ -333,8 +365,8 @@ def table_to_raw(headers: list[str], rows: list[list], limits: Limits, what: str
     else:
         raise IngestError(f"{what}: need coordinate columns 经度/纬度 (lon/lat) or X/Y (北坐标/东坐标); "
                           f"found {headers}")
-    groups: dict[tuple[str, str], list[tuple[float, float]]] = {}
-    order: list[str] = []
+    # parcel -> ring -> points, both in file order (dicts keep insertion order)
+    parcels: dict[str, dict[str, list[tuple[float, float]]]] = {}
     for n, row in enumerate(rows, start=2):
         if all(str(v).strip() == "" for v in row):
             continue
@@ -347,13 +379,14 @@ def table_to_raw(headers: list[str], rows: list[list], limits: Limits, what: str
             raise IngestError(f"{what} row {n}: coordinates must be finite")
         parcel = str(row[cols["parcel"]]).strip() if cols["parcel"] is not None else "1"
         ring = str(row[cols["ring"]]).strip() if cols["ring"] is not None else "1"
-        if parcel not in order:
-            order.append(parcel)
-        groups.setdefault((parcel, ring), []).append((a, b))
-    if len(order) > limits.max_features:
-        raise UploadTooLarge(f"{what} has {len(order)} parcels; at most {limits.max_features}")
-    for parcel in order:
-        rings = [(r, pts) for (p, r), pts in groups.items() if p == parcel]
+        rings_of = parcels.get(parcel)
+        if rings_of is None:
+            if len(parcels) >= limits.max_features:
+                raise UploadTooLarge(f"{what} has more than {limits.max_features} parcels (row {n})")
+            rings_of = parcels[parcel] = {}
+        rings_of.setdefault(ring, []).append((a, b))
+    for parcel, rings_of in parcels.items():
+        rings = list(rings_of.items())
         polys = []
         for ring_no, pts in rings:
             if len(pts) >= 2 and pts[0] == pts[-1]:

@@ -18,6 +18,10 @@ class Limits:
     max_depth: int = 32  # JSON nesting
     timeout_s: float = 30.0  # wall time of the parsing subprocess
     memory_mb: int = 1024  # its address-space limit
+    max_layers: int = 100  # KML folders (the KML reader reads the file once per folder)
+    sqlite_steps: int = 50_000_000  # SQLite VM steps to count a GeoPackage layer's rows
+    parsers: int = 2  # parsing subprocesses at once in this process
+    queue_s: float = 10.0  # how long a file waits for a free parser before a 503
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -1,8 +1,14 @@
 """The parsing subprocess. ``run(path, fmt, limits)`` starts ``python -m layers.ingest.worker``
-with limits on address space, CPU time, file size and open files, GDAL drivers other than the
-few we read switched off (``GDAL_SKIP``) and no network access for GDAL; it reads a JSON request
-on stdin and writes a JSON answer (WKB hex + attributes) on stdout. A crash, a hang or memory
-exhaustion in a parser ends that process only, and the caller gets an :class:`IngestError`.
+with GDAL drivers other than the few we read switched off (``GDAL_SKIP``) and no network access
+for GDAL; it reads a JSON request on stdin, limits its own address space, CPU time, file size
+and open files before it imports a parser, and writes a JSON answer (WKB hex + attributes) on
+stdout. A crash, a hang or memory exhaustion in a parser ends that process only, and the caller
+gets an :class:`IngestError`.
+
+The child is started without a ``preexec_fn``, so CPython spawns it with ``vfork``: the server's
+pages (gigabytes of loaded layers) are never copied, and a server short of memory can still
+start parsers. At most ``limits.parsers`` run at once per process; a file waits up to
+``limits.queue_s`` for a slot, then the caller gets :class:`ParsersBusy` (503, Retry-After).
 """
 
 from __future__ import annotations
@@ -13,10 +19,11 @@ import resource
 import signal
 import subprocess
 import sys
+import threading
 from functools import lru_cache
 from pathlib import Path
 
-from layers.ingest.errors import IngestError, UploadTooLarge
+from layers.ingest.errors import IngestError, ParsersBusy, UploadTooLarge
 from layers.ingest.limits import Limits
 
 ALLOWED_DRIVERS = {"GPKG", "ESRI Shapefile", "KML", "LIBKML", "DXF", "XLSX", "Memory", "MEM", "SQLite"}
@@ -47,31 +54,42 @@ def _env() -> dict[str, str]:
     }
 
 
-def _limit(limits: Limits):
-    def apply() -> None:
-        mem = limits.memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-        cpu = int(limits.timeout_s) + 1
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.max_uncompressed_bytes, limits.max_uncompressed_bytes))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        os.setsid()
+def _limit_self(limits: Limits) -> None:
+    """Run in the child, before any parser is imported."""
+    mem = limits.memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    cpu = int(limits.timeout_s) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.max_uncompressed_bytes, limits.max_uncompressed_bytes))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
-    return apply
+
+_slots: dict[int, threading.BoundedSemaphore] = {}
+_slots_lock = threading.Lock()
+
+
+def _slot(limits: Limits) -> threading.BoundedSemaphore:
+    with _slots_lock:
+        return _slots.setdefault(limits.parsers, threading.BoundedSemaphore(limits.parsers))
 
 
 def run(path: Path, fmt: str, limits: Limits) -> dict:
     """Parse ``path`` (a server-named file in a private folder) as ``fmt`` in a subprocess."""
     request = json.dumps({"path": str(path), "format": fmt, "limits": limits.as_dict()})
+    slot = _slot(limits)
+    if not slot.acquire(timeout=limits.queue_s):
+        raise ParsersBusy(f"all {limits.parsers} file parsers are busy and none came free in "
+                          f"{limits.queue_s:g} s (setting upload_parsers); try again shortly")
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "layers.ingest.worker"], input=request.encode(), capture_output=True,
-            timeout=limits.timeout_s, env=_env(), cwd=path.parent, preexec_fn=_limit(limits),
-            check=False,
+            timeout=limits.timeout_s, env=_env(), cwd=path.parent, start_new_session=True, check=False,
         )
     except subprocess.TimeoutExpired:
         raise IngestError(f"parsing the file took longer than {limits.timeout_s:.0f} s and was stopped") from None
+    finally:
+        slot.release()
     if proc.returncode != 0:
         if proc.returncode < 0:
             sig = signal.Signals(-proc.returncode).name
@@ -112,6 +130,7 @@ def _parse(request: dict) -> dict:
 
 def main() -> None:
     request = json.loads(sys.stdin.read())
+    _limit_self(Limits(**request["limits"]))
     try:
         answer = _parse(request)
     except IngestError as exc:

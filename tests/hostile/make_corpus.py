@@ -121,7 +121,32 @@ def build(tmp: Path) -> dict[str, bytes]:
                                       "0\nENDSEC\n0\nEOF\n").encode()
     files["xlsx_with_dtd.xlsx"] = _zip({"[Content_Types].xml": b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><Types/>',
                                         "xl/workbook.xml": b"<workbook/>"})
+    files["gk_empty_multipolygon.geojson"] = fc({"type": "MultiPolygon", "coordinates": []},
+                                                crs={"type": "name", "properties": {"name": "EPSG:4527"}})
+    folder = ("<Folder><name>f{i}</name><Placemark><Polygon><outerBoundaryIs><LinearRing><coordinates>"
+              "112.55,37.87 112.56,37.87 112.56,37.88 112.55,37.87</coordinates></LinearRing></outerBoundaryIs>"
+              "</Polygon></Placemark></Folder>")
+    files["kml_many_folders.kml"] = ('<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+                                     + "".join(folder.format(i=i) for i in range(3000)) + "</Document></kml>").encode()
+    files["gpkg_recursive_view.gpkg"] = _recursive_view_gpkg(tmp)
     return files
+
+
+def _recursive_view_gpkg(tmp: Path) -> bytes:
+    """A GeoPackage whose only polygon layer is a view that never ends (a recursive CTE)."""
+    gdf = gpd.GeoDataFrame({"name": ["a"]}, geometry=[shapely.Polygon(SQ)], crs=4490)
+    path = tmp / "view.gpkg"
+    gdf.to_file(path, driver="GPKG", layer="p")
+    con = sqlite3.connect(path)
+    con.executescript("""
+        CREATE VIEW v AS WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r)
+            SELECT p.fid + r.i AS fid, p.geom AS geom FROM p, r;
+        UPDATE gpkg_contents SET table_name = 'v', identifier = 'v' WHERE table_name = 'p';
+        UPDATE gpkg_geometry_columns SET table_name = 'v' WHERE table_name = 'p';
+    """)
+    con.commit()
+    con.close()
+    return path.read_bytes()
 
 
 def large_cases() -> dict[str, bytes]:
@@ -133,7 +158,9 @@ def large_cases() -> dict[str, bytes]:
     t = np.linspace(0, 2 * np.pi, n, endpoint=False)
     ring = np.column_stack([112.55 + 0.01 * np.cos(t), 37.87 + 0.01 * np.sin(t)]).round(7).tolist()
     ring.append(ring[0])
+    parcels = "地块号,经度,纬度\n" + "".join(f"P{i},112.55,37.87\n" for i in range(n))
     return {
+        "csv_million_parcels.csv": parcels.encode(),
         "too_many_features.geojson": json.dumps(many).encode(),
         "million_vertices.geojson": fc({"type": "Polygon", "coordinates": [ring]}),
     }
