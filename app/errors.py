@@ -24,6 +24,7 @@ from layers.records import RecordNotFound
 from layers.store import LayerError, UnknownLayer, VersionsUnavailable
 from layers.tiles import TileOutsideRange
 from layers.versions import PublishError, VersionConflict, VersionNotFound
+from zoning.budget import BudgetExceeded
 from zoning.errors import InvalidParameter, InvalidSite, UnknownIndustry, ZoningError
 from zoning.rules_history import RulesConflict, RulesError, RulesVersionNotFound
 
@@ -81,6 +82,7 @@ STATUS_CODES: dict[type[Exception], int] = {
     UnknownLayer: 404,
     InvalidFilter: 400,
     TileOutsideRange: 404,
+    BudgetExceeded: 503,
     ZoningError: 400,
     LayerError: 500,
 }

@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app.deps import Services
 from app.errors import ERROR_RESPONSES, add_exception_handlers
-from app.middleware import BodySizeLimit
+from app.middleware import BodySizeLimit, ReleaseMemory
 from app.routers import (
     admin,
     assess,
@@ -170,6 +170,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         lifespan=lifespan,
     )
     app.state.services = services
+    app.add_middleware(ReleaseMemory, after_s=settings.trim_after_s)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
                        upload_paths=uploads.UPLOAD_PATHS + jobs.UPLOAD_PATHS, upload_max_bytes=settings.upload_max_bytes + 65536,
                        version_max_bytes=settings.layer_max_bytes + 65536)

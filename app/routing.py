@@ -5,6 +5,8 @@
   infinity (``1e400``), lone surrogates (``"\\ud800"``) and bytes that are not UTF-8. FastAPI
   turns the decode error into a 422 naming the place (``orjson.JSONDecodeError`` is a
   ``json.JSONDecodeError``).
+- **A wall-time budget.** The domain's long loops stop the work once ``request_timeout_s``
+  is spent (:mod:`zoning.budget`; a 503 naming the setting).
 - **Authentication first.** A route whose dependencies need a role (``app.auth.require``)
   checks the caller's key before the body is read, so an anonymous client cannot make the
   server take in a 500 MB upload only to be told 401.
@@ -18,6 +20,8 @@ from typing import Any
 import orjson
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+
+from zoning.budget import budget
 
 
 class StrictJSONRequest(Request):
@@ -52,6 +56,7 @@ class StrictRoute(APIRoute):
                 from app.auth import check_role
 
                 check_role(request, role)  # before the body is read
-            return await handler(request)
+            with budget(request.app.state.services.settings.request_timeout_s):
+                return await handler(request)
 
         return strict_handler

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     max_site_holes: int = Field(5_000, ge=0, le=100_000, description="holes (interior rings) of one site")
     service_area: tuple[float, float, float, float] = Field(
         SERVICE_AREA, description="lon/lat box (west, south, east, north) sites must lie in")
+    request_timeout_s: float = Field(30.0, gt=0, le=3600, description="wall time of one request's "
+                                     "overlay or siting work; then a 503 naming this setting")
+    trim_after_s: float = Field(0.05, ge=0, description="after a request this slow, return freed memory "
+                                "to the system (glibc malloc_trim)")
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="largest request body")
     cors_origins: list[str] = Field(default_factory=list, description="allowed browser origins")
     state_dir: Path = Field(Path("var"), description="stored assessments (SQLite) live here")

@@ -242,3 +242,17 @@ def test_cors_only_for_configured_origins(store, rules, industries, tmp_path):
     with TestClient(create_app(settings, Services(settings, store, rules, industries))) as c:
         assert "access-control-allow-origin" not in c.get(
             "/v1/layers", headers={"Origin": "https://map.example.gov.cn"}).headers
+
+
+def test_work_over_the_time_budget_is_stopped_with_a_503(client, monkeypatch):
+    """request_timeout_s ends the overlay and siting loops and names itself; the next request
+    within budget is answered as usual."""
+    settings = client.app.state.services.settings
+    monkeypatch.setattr(settings, "request_timeout_s", 1e-9)
+    for path, body in (("/v1/assess", {"site": square(*TAIYUAN), "project": STEEL}),
+                       ("/v1/siting", {"adcode": "140000", "tech": "pv"})):
+        r = client.post(path, json=body)
+        assert r.status_code == 503 and r.headers["retry-after"] == "10", r.text
+        assert "request_timeout_s" in r.json()["detail"]
+    monkeypatch.setattr(settings, "request_timeout_s", 30.0)
+    assert client.post("/v1/assess", json={"site": square(*TAIYUAN), "project": STEEL}).status_code == 200

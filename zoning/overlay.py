@@ -13,6 +13,7 @@ import shapely
 
 from layers.crs import to_gk3
 from layers.store import PREPARED_LOCK, LayerInfo, LayerStore
+from zoning.budget import check
 from zoning.site import Site
 
 # A polygon overlap smaller than this is a shared edge or a rounding sliver, not occupation.
@@ -169,6 +170,7 @@ def overlay(store: LayerStore, site: Site, kinds: set[str] | None = None) -> dic
     for info in store.layers():
         if info.kind == "raster" or (kinds is not None and info.kind not in kinds):
             continue
+        check(f"overlaying layer {info.id}")
         out[info.id] = overlay_layer(store, info, site)
     return out
 
@@ -211,6 +213,7 @@ def overlay_many(store: LayerStore, sites: list[Site], kinds: set[str] | None = 
             continue
         if layer_ids is not None and info.id not in layer_ids:
             continue
+        check(f"overlaying layer {info.id}")
         si, fi = store.query(info.id, outlines, predicate="intersects")
         order = np.lexsort((fi, si))
         si, fi = si[order], fi[order]

@@ -30,6 +30,7 @@ from rasterio.windows import Window, from_bounds
 
 from layers.crs import gk3_epsg
 from layers.store import LayerStore
+from zoning.budget import check
 from zoning.errors import InvalidParameter
 from zoning.industries import IndustryCatalogue
 from zoning.judge import Project, judge_many, plain_value
@@ -197,6 +198,7 @@ def siting(store: LayerStore, rules: RuleSet, industries: IndustryCatalogue, que
             rows.append((info, str(fid), props, shapely.intersection(geom, aoi)))
     candidates, rejected, kept = [], [], []
     for info, fid, props, geom in rows:
+        check(f"cutting candidate {fid}")
         if geom.is_empty or shapely.area(geom) == 0:
             continue
         epsg = gk3_epsg(shapely.centroid(geom).x)
