@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app.deps import Services
 from app.errors import ERROR_RESPONSES, add_exception_handlers
-from app.middleware import BodySizeLimit, ReleaseMemory
+from app.middleware import BodySizeLimit, RateLimit, ReleaseMemory
 from app.routers import (
     admin,
     assess,
@@ -171,6 +171,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.state.services = services
     app.add_middleware(ReleaseMemory, after_s=settings.trim_after_s)
+    if settings.rate_limit_anonymous_per_min or settings.rate_limit_key_per_min:
+        app.add_middleware(RateLimit, per_min_anonymous=settings.rate_limit_anonymous_per_min,
+                           per_min_key=settings.rate_limit_key_per_min)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
                        upload_paths=uploads.UPLOAD_PATHS + jobs.UPLOAD_PATHS, upload_max_bytes=settings.upload_max_bytes + 65536,
                        version_max_bytes=settings.layer_max_bytes + 65536)

@@ -92,3 +92,66 @@ class ReleaseMemory:
         finally:
             if time.perf_counter() - t0 > self.after_s:
                 await anyio.to_thread.run_sync(self.trim)
+
+
+UNLIMITED = ("/tiles/", "/map")  # a map view fetches dozens of (cached) tiles at once
+
+
+class RateLimit:
+    """Requests per minute per caller (tiles and the map page's assets aside), a token bucket each: ``per_min_anonymous`` per client
+    address without a key, ``per_min_key`` per API key (0 switches either off). Over the limit
+    a 429 says which limit and when to retry (Retry-After). Per process; at most ``max_callers``
+    buckets are kept (the least recently seen go first)."""
+
+    def __init__(self, app, per_min_anonymous: int, per_min_key: int, max_callers: int = 100_000):
+        from collections import OrderedDict
+
+        self.app, self.max_callers = app, max_callers
+        self.rates = {"anonymous": per_min_anonymous, "key": per_min_key}
+        self.buckets: OrderedDict[tuple[str, str], tuple[float, float]] = OrderedDict()
+
+    def _caller(self, scope) -> tuple[str, str]:
+        import hashlib
+
+        headers = dict(scope.get("headers") or [])
+        key = headers.get(b"x-api-key") or b""
+        auth = headers.get(b"authorization", b"")
+        if not key and auth[:7].lower() == b"bearer ":
+            key = auth[7:].strip()
+        if key:
+            return "key", hashlib.sha256(key).hexdigest()[:16]
+        client = scope.get("client")
+        return "anonymous", client[0] if client else "?"
+
+    def _take(self, kind: str, who: str) -> float:
+        """0 when the request may go ahead, else the seconds until a token is back."""
+        import time
+
+        rate = self.rates[kind] / 60.0
+        now = time.monotonic()
+        tokens, seen = self.buckets.pop((kind, who), (float(self.rates[kind]), now))
+        tokens = min(float(self.rates[kind]), tokens + (now - seen) * rate)
+        wait = 0.0 if tokens >= 1 else (1 - tokens) / rate
+        self.buckets[(kind, who)] = (tokens - 1 if wait == 0 else tokens, now)
+        while len(self.buckets) > self.max_callers:
+            self.buckets.popitem(last=False)
+        return wait
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path == "/healthz" or path.startswith(UNLIMITED):
+            return await self.app(scope, receive, send)
+        kind, who = self._caller(scope)
+        if not self.rates[kind]:
+            return await self.app(scope, receive, send)
+        wait = self._take(kind, who)
+        if wait == 0:
+            return await self.app(scope, receive, send)
+        setting = "rate_limit_anonymous_per_min" if kind == "anonymous" else "rate_limit_key_per_min"
+        body = orjson.dumps({"error": "TooManyRequests",
+                             "detail": f"more than {self.rates[kind]} requests a minute from this "
+                                       f"{'address' if kind == 'anonymous' else 'API key'} ({setting})"})
+        await send({"type": "http.response.start", "status": 429,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                (b"retry-after", str(max(1, int(wait + 0.999))).encode())]})
+        await send({"type": "http.response.body", "body": body})

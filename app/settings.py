@@ -29,6 +29,9 @@ class Settings(BaseSettings):
         SERVICE_AREA, description="lon/lat box (west, south, east, north) sites must lie in")
     request_timeout_s: float = Field(30.0, gt=0, le=3600, description="wall time of one request's "
                                      "overlay or siting work; then a 503 naming this setting")
+    rate_limit_anonymous_per_min: int = Field(600, ge=0, description="requests a minute per client address "
+                                              "without a key (0: no limit; a 429 past it)")
+    rate_limit_key_per_min: int = Field(0, ge=0, description="requests a minute per API key (0: no limit)")
     trim_after_s: float = Field(0.05, ge=0, description="after a request this slow, return freed memory "
                                 "to the system (glibc malloc_trim)")
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="largest request body")

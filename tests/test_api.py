@@ -256,3 +256,25 @@ def test_work_over_the_time_budget_is_stopped_with_a_503(client, monkeypatch):
         assert "request_timeout_s" in r.json()["detail"]
     monkeypatch.setattr(settings, "request_timeout_s", 30.0)
     assert client.post("/v1/assess", json={"site": square(*TAIYUAN), "project": STEEL}).status_code == 200
+
+
+def test_rate_limits_answer_429_with_retry_after(store, rules, industries, tmp_path):
+    """Per address without a key and per API key, each its own bucket; /healthz is never limited."""
+    from fastapi.testclient import TestClient
+
+    from app.deps import Services
+    from app.main import create_app
+    from app.settings import Settings
+    from zoning.industries import load_industries
+
+    settings = Settings(state_dir=tmp_path, rate_limit_anonymous_per_min=3, rate_limit_key_per_min=5,
+                        admin_key="zk_test_admin")
+    services = Services(settings=settings, store=store, rules=rules, industries=industries or load_industries())
+    with TestClient(create_app(settings, services)) as c:
+        assert [c.get("/v1/layers").status_code for _ in range(3)] == [200] * 3
+        r = c.get("/v1/layers")
+        assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1, r.text
+        assert "rate_limit_anonymous_per_min" in r.json()["detail"]
+        assert c.get("/healthz").status_code == 200 and c.get("/tiles/legend.json").status_code == 200
+        key = {"X-API-Key": "zk_test_admin"}  # a key has its own bucket
+        assert [c.get("/v1/layers", headers=key).status_code for _ in range(6)] == [200] * 5 + [429]
