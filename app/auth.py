@@ -15,6 +15,8 @@ from fastapi import Depends, Request
 
 from app.deps import ServicesDep
 from layers.access import RANK
+from layers.records import ANONYMOUS as ANONYMOUS_OWNER
+from layers.records import Quota
 
 
 class NotAuthenticated(PermissionError):
@@ -120,6 +122,17 @@ def audit(services, who: Principal, action: str, target: str | None = None, inpu
           result: dict | None = None) -> None:
     if services.audit is not None:
         services.audit.append(who.name, who.role, action, target, input_sha256, result)
+
+
+def record_owner(services, who: Principal, request: Request) -> tuple[str, Quota | None]:
+    """Who a stored result belongs to, and the quota it counts against: none for a key; the
+    anonymous quota per client address otherwise. Checked here, before the work."""
+    if who.role is not None:
+        return f"key:{who.name}", None
+    owner = ANONYMOUS_OWNER + (request.client.host if request.client else "?")
+    quota = services.settings.anonymous_quota()
+    services.records.check_quota(owner, quota)
+    return owner, quota
 
 
 def ensure_may_assess(services, who: Principal) -> None:

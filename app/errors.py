@@ -20,7 +20,7 @@ from layers.ingest import IngestError, UnsupportedFormat, UploadTooLarge
 from layers.ingest.errors import ParsersBusy
 from layers.jobs import JobNotFound
 from layers.query import InvalidFilter
-from layers.records import RecordNotFound
+from layers.records import QuotaExceeded, RecordNotFound
 from layers.store import LayerError, UnknownLayer, VersionsUnavailable
 from layers.tiles import TileOutsideRange
 from layers.versions import PublishError, VersionConflict, VersionNotFound
@@ -54,6 +54,8 @@ ERROR_RESPONSES: dict[int | str, dict] = {
     413: {"model": ErrorOut, "description": "the request or upload is larger than allowed"},
     415: {"model": ErrorOut, "description": "the file format is not one that is accepted"},
     422: {"model": ErrorOut, "description": "the request, site or file cannot be used; the detail says why"},
+    429: {"model": ErrorOut, "description": "too many requests or stored results for this caller; retry "
+                                            "after the Retry-After seconds"},
     503: {"model": ErrorOut, "description": "busy (every file parser taken, or a request budget): retry "
                                             "after the Retry-After seconds"},
 }
@@ -75,6 +77,7 @@ STATUS_CODES: dict[type[Exception], int] = {
     IngestError: 422,
     ParsersBusy: 503,
     RecordNotFound: 404,
+    QuotaExceeded: 429,
     JobNotFound: 404,
     InvalidSite: 422,
     UnknownIndustry: 422,

@@ -11,6 +11,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from layers.catalog import DEFAULT_CATALOG
+from layers.records import Quota
 from zoning.rules import RULES_DIR
 from zoning.site import SERVICE_AREA, SiteLimits
 
@@ -32,6 +33,11 @@ class Settings(BaseSettings):
     rate_limit_anonymous_per_min: int = Field(600, ge=0, description="requests a minute per client address "
                                               "without a key (0: no limit; a 429 past it)")
     rate_limit_key_per_min: int = Field(0, ge=0, description="requests a minute per API key (0: no limit)")
+    anonymous_records_per_client: int = Field(100, ge=1, description="stored results (siting, uploads) "
+                                              "kept per client address without a key")
+    anonymous_records_total: int = Field(10_000, ge=1, description="stored results kept for all callers "
+                                         "without a key together")
+    anonymous_record_ttl_h: float = Field(24.0, gt=0, description="hours a result stored without a key is kept")
     trim_after_s: float = Field(0.05, ge=0, description="after a request this slow, return freed memory "
                                 "to the system (glibc malloc_trim)")
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="largest request body")
@@ -96,6 +102,10 @@ class Settings(BaseSettings):
         import socket
 
         return self.instance_id or f"{socket.gethostname()}:{self.state_dir.resolve()}"
+
+    def anonymous_quota(self) -> Quota:
+        return Quota(per_owner=self.anonymous_records_per_client, total=self.anonymous_records_total,
+                     ttl_s=self.anonymous_record_ttl_h * 3600)
 
     def site_limits(self) -> SiteLimits:
         return SiteLimits(max_vertices=self.max_site_vertices, max_parts=self.max_site_parts,

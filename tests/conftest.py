@@ -24,6 +24,7 @@ warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarni
 os.environ.setdefault("ZONING_GC_FREEZE", "false")
 # the suite sends thousands of requests from one address; test_rate_limits switches the limit on
 os.environ.setdefault("ZONING_RATE_LIMIT_ANONYMOUS_PER_MIN", "0")
+os.environ.setdefault("ZONING_ANONYMOUS_RECORDS_PER_CLIENT", "1000000")  # likewise: test_anonymous_stored_results
 
 
 @pytest.fixture(scope="session")

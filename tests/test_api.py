@@ -278,3 +278,35 @@ def test_rate_limits_answer_429_with_retry_after(store, rules, industries, tmp_p
         assert c.get("/healthz").status_code == 200 and c.get("/tiles/legend.json").status_code == 200
         key = {"X-API-Key": "zk_test_admin"}  # a key has its own bucket
         assert [c.get("/v1/layers", headers=key).status_code for _ in range(6)] == [200] * 5 + [429]
+
+
+def test_anonymous_stored_results_are_bounded_and_expire(store, rules, industries, tmp_path):
+    """Siting runs without a key are kept up to a bound per address and in total, and expire;
+    a key is not bound by them. Over the bound: 429 before any work, nothing stored."""
+    from fastapi.testclient import TestClient
+
+    from app.deps import Services
+    from app.main import create_app
+    from app.settings import Settings
+
+    settings = Settings(state_dir=tmp_path, anonymous_records_per_client=2, anonymous_records_total=3,
+                        admin_key="zk_test_admin")
+    services = Services(settings=settings, store=store, rules=rules, industries=industries)
+    body = {"adcode": "640100", "tech": "pv"}
+    with TestClient(create_app(settings, services)) as c:
+        records = c.app.state.services.records
+        assert [c.post("/v1/siting", json=body).status_code for _ in range(2)] == [200, 200]
+        r = c.post("/v1/siting", json=body)
+        assert r.status_code == 429 and r.headers["retry-after"] and "anonymous_records_per_client" in r.text
+        assert records.count() == 2
+        assert c.post("/v1/siting", json=body, headers={"X-API-Key": "zk_test_admin"}).status_code == 200
+        # another address: the total bound (3) is next
+        other = TestClient(c.app, client=("10.0.0.2", 5000))
+        assert other.post("/v1/siting", json=body).status_code == 200
+        r = TestClient(c.app, client=("10.0.0.3", 5000)).post("/v1/siting", json=body)
+        assert r.status_code == 429 and "anonymous_records_total" in r.text
+        # expiry: records older than the TTL are dropped before the count
+        records.db.tx(lambda db: db.execute("UPDATE assessments SET created = '2000-01-01T00:00:00.000+00:00' "
+                                            "WHERE owner LIKE 'anon:%'"))
+        assert c.post("/v1/siting", json=body).status_code == 200
+        assert records.count() == 2  # the key's result and the new one

@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.auth import PrincipalDep, audit, ensure_may_assess
+from app.auth import PrincipalDep, audit, ensure_may_assess, record_owner
 from app.deps import ServicesDep
 from app.models import SitingRequest, SitingResponse
 from app.routing import StrictRoute
@@ -52,6 +52,7 @@ def run_siting(body: SitingRequest, request: Request, services: ServicesDep, who
     slope, resource, grid distance, capacity, generation, permit verdict, score and rank; every
     rejected candidate with its reasons; a summary per land kind and the supply curve."""
     ensure_may_assess(services, who)
+    owner, quota = record_owner(services, who, request)
     aoi = _aoi(body, services)
     result = siting(
         services.store, services.rules, services.industries,
@@ -69,7 +70,7 @@ def run_siting(body: SitingRequest, request: Request, services: ServicesDep, who
         "synthetic": result["synthetic"],
         "notice": SYNTHETIC_NOTICE if result["synthetic"] else None,
     }
-    rid = services.records.add("siting", doc)
+    rid = services.records.add("siting", doc, owner=owner, quota=quota)
     audit(services, who, "siting", rid, None, {"tech": body.tech, "candidates": len(doc["features"]),
                                                "rejected": len(doc["rejected"])})
     return SitingResponse.model_validate({**services.records.get(rid), "links": _links(request, rid)})

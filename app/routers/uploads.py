@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
-from app.auth import PrincipalDep, audit, ensure_may_assess
+from app.auth import PrincipalDep, audit, ensure_may_assess, record_owner
 from app.deps import ServicesDep, services_as_of, services_at
 from app.models import RerunOut, SitesResponse, UploadAssessmentOut
 from app.routing import StrictRoute
@@ -84,6 +84,7 @@ def assess_upload_file(
     """Judge the project on every parcel of the file and on all parcels together; the result
     is stored (GET /v1/assessments/{id}) with a report in Chinese or English."""
     ensure_may_assess(services, who)
+    owner, quota = record_owner(services, who, request)
     upload = read_site_file(file, crs, services.settings.upload_limits())
     s = services_as_of(services, as_of)
     record = assess_upload(
@@ -93,7 +94,8 @@ def assess_upload_file(
         limits=services.settings.site_limits(),
     )
     record["as_of"] = as_of.isoformat() if as_of else None
-    rid = services.records.add("upload", record, input_sha256=upload.sha256, filename=upload.filename)
+    rid = services.records.add("upload", record, input_sha256=upload.sha256, filename=upload.filename,
+                               owner=owner, quota=quota)
     audit(services, who, "assess.upload", rid, upload.sha256,
           {"verdict": record["verdict"], "parcels": len(record["parcels"]), "as_of": record["as_of"],
            "rules_version": record["union"]["rules_version"]})
