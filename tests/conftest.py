@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -122,25 +123,34 @@ def pg_database():
         admin.close()
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
-    """The real server (`python -m app`) on a free port, for HTTP clients and the browser."""
+@contextlib.contextmanager
+def server_process(state_dir, **env_extra: str):
+    """A real server (`python -m app`) on a free port: yields (url, process); stopped after."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port),
-           "ZONING_STATE_DIR": str(tmp_path_factory.mktemp("live-state")), "ZONING_GC_FREEZE": "true"}
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "ZONING_STATE_DIR": str(state_dir),
+           "ZONING_GC_FREEZE": "true", **env_extra}
     proc = subprocess.Popen([sys.executable, "-m", "app"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/healthz", timeout=2).read()
-            break
-        except OSError:
-            assert time.monotonic() < deadline and proc.poll() is None, "server did not start"
-            time.sleep(0.2)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/healthz", timeout=2).read()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "server did not start"
+                time.sleep(0.2)
+        yield url, proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """The real server on a free port, for HTTP clients and the browser."""
+    with server_process(tmp_path_factory.mktemp("live-state")) as (url, _):
+        yield url

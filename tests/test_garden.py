@@ -8,17 +8,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 
 import httpx
 import numpy as np
 import pytest
 
-from tests.conftest import ADMIN_KEY, TAIYUAN, square
+from tests.conftest import ADMIN_KEY, TAIYUAN, server_process, square
 
 MAX_S = 15.0  # no single answer may take longer
 BAD_NUMBERS = ["NaN", "Infinity", "-Infinity", "1e400", "-1", "1e308", "99999999999999999999999"]
@@ -69,26 +65,9 @@ def geometries() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A server of this test's own, so that its memory is this test's alone."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "ZONING_GC_FREEZE": "true",
-           "ZONING_STATE_DIR": str(tmp_path_factory.mktemp("garden-state")), "ZONING_ADMIN_KEY": ADMIN_KEY,
-           "ZONING_RUN_JOBS": "false"}
-    proc = subprocess.Popen([sys.executable, "-m", "app"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/healthz", timeout=2).read()
-            break
-        except OSError:
-            assert time.monotonic() < deadline and proc.poll() is None, "server did not start"
-            time.sleep(0.2)
-    yield url, proc
-    proc.terminate()
-    proc.wait(timeout=20)
+    with server_process(tmp_path_factory.mktemp("garden-state"), ZONING_ADMIN_KEY=ADMIN_KEY,
+                        ZONING_RUN_JOBS="false") as running:
+        yield running
 
 
 def rss_mb(proc) -> float:
