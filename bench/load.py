@@ -37,7 +37,11 @@ def serve() -> tuple[subprocess.Popen, str]:
     state = tempfile.mkdtemp(prefix="load-state-")
     log = open(os.path.join(state, "server.log"), "w")  # noqa: SIM115 - lives with the server
     print(f"server log: {log.name}")
-    return _serve.serve(env={"ZONING_RUN_JOBS": "false", "ZONING_STATE_DIR": state}, stdout=log)
+    # every client comes from 127.0.0.1: the per-address rate limit and stored-result quota are
+    # for the public, not for this one load generator
+    return _serve.serve(env={"ZONING_RUN_JOBS": "false", "ZONING_STATE_DIR": state,
+                             "ZONING_RATE_LIMIT_ANONYMOUS_PER_MIN": "0",
+                             "ZONING_ANONYMOUS_RECORDS_PER_CLIENT": "10000000"}, stdout=log)
 
 
 def rss_mb(pid: int) -> float:
@@ -59,7 +63,30 @@ def site_file(rng) -> bytes:
     return json.dumps({"type": "FeatureCollection", "features": feats}, ensure_ascii=False).encode()
 
 
-async def run(url: str, clients: int, seconds: float, upload_every: float, pid: int | None):
+def hostile_inputs() -> list[tuple[str, dict]]:
+    """(kind, request) for the hostile mix: medium files that cost a parser (a 3,000-folder KML,
+    a CSV of 20,000 one-point parcels), sites with thousands of holes, a NaN body."""
+    x, y, w, k = 112.45, 37.75, 0.1, 55
+    holes = [[[x + (i + .3) * w / k, y + (j + .3) * w / k], [x + (i + .3) * w / k, y + (j + .7) * w / k],
+              [x + (i + .7) * w / k, y + (j + .7) * w / k], [x + (i + .7) * w / k, y + (j + .3) * w / k],
+              [x + (i + .3) * w / k, y + (j + .3) * w / k]] for i in range(k) for j in range(k)]
+    holed = {"type": "Polygon", "coordinates": [[[x, y], [x + w, y], [x + w, y + w], [x, y + w], [x, y]], *holes]}
+    folder = ("<Folder><Placemark><Polygon><outerBoundaryIs><LinearRing><coordinates>112.55,37.87 "
+              "112.56,37.87 112.56,37.88 112.55,37.87</coordinates></LinearRing></outerBoundaryIs></Polygon>"
+              "</Placemark></Folder>")
+    kml = ('<kml xmlns="http://www.opengis.net/kml/2.2"><Document>' + folder * 3000 + "</Document></kml>").encode()
+    csv = ("地块号,经度,纬度\n" + "".join(f"P{i},112.55,37.87\n" for i in range(20_000))).encode()
+    return [
+        ("h_kml", {"files": {"file": ("f.kml", kml)}, "data": {"industry": "C3120"}}),
+        ("h_csv", {"files": {"file": ("f.csv", csv)}, "data": {"industry": "C3120"}}),
+        ("h_holes", {"json": {"site": holed, "project": {"industry": "C3120"}}}),
+        ("h_nan", {"content": b'{"site": {"type": "Point", "coordinates": [NaN, 1]}}',
+                   "headers": {"content-type": "application/json"}}),
+    ]
+
+
+async def run(url: str, clients: int, seconds: float, upload_every: float, pid: int | None,
+              hostile: int = 0):
     import httpx
     import morecantile
 
@@ -107,6 +134,24 @@ async def run(url: str, clients: int, seconds: float, upload_every: float, pid: 
         while time.perf_counter() < deadline:
             await timed(client, str(rng.choice(kinds, p=weights)))
 
+    bad = hostile_inputs() if hostile else []
+
+    async def attacker(client, i: int):
+        # hostile requests must be refused or answered, never a 5xx other than a 503 with Retry-After
+        n = i
+        while time.perf_counter() < deadline:
+            kind, kw = bad[n % len(bad)]
+            n += 1
+            path = "/v1/assess" if kind in ("h_holes", "h_nan") else "/v1/assess/upload"
+            t0 = time.perf_counter()
+            try:
+                r = await client.post(f"{url}{path}", **kw)
+                if r.status_code >= 500 and not (r.status_code == 503 and "retry-after" in r.headers):
+                    errors[kind].append(f"{r.status_code} {r.text[:120]}")
+            except Exception as exc:
+                errors[kind].append(type(exc).__name__)
+            lat[kind].append((time.perf_counter() - t0) * 1000)
+
     async def uploader(client):
         while time.perf_counter() < deadline:
             await asyncio.sleep(upload_every)
@@ -117,8 +162,9 @@ async def run(url: str, clients: int, seconds: float, upload_every: float, pid: 
             memory.append((time.perf_counter() - start, rss_mb(pid)))
             await asyncio.sleep(1)
 
-    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=clients + 1)) as client:
-        await asyncio.gather(*(worker(client) for _ in range(clients)), uploader(client), sampler())
+    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=clients + hostile + 1)) as client:
+        await asyncio.gather(*(worker(client) for _ in range(clients)), uploader(client), sampler(),
+                             *(attacker(client, i) for i in range(hostile)))
     return lat, errors, memory, time.perf_counter() - start
 
 
@@ -126,7 +172,7 @@ def report(title: str, lat, errors, elapsed: float) -> None:
     total = sum(len(v) for v in lat.values())
     print(f"\n{title}: {total:,} requests in {elapsed:.0f} s = {total / elapsed:,.0f} req/s")
     print(f"{'kind':<8}{'count':>8}{'errors':>8}{'p50 ms':>9}{'p99 ms':>9}")
-    for kind in (*dict(MIX), "upload"):
+    for kind in (*dict(MIX), "upload", "h_kml", "h_csv", "h_holes", "h_nan"):
         v = lat.get(kind, [])
         if v:
             q = np.percentile(v, [50, 99])
@@ -140,6 +186,9 @@ def main() -> int:
     ap.add_argument("--upload-every", type=float, default=3.0, help="seconds between site-file uploads")
     ap.add_argument("--warmup", type=float, default=30, help="seconds of load before memory is judged")
     ap.add_argument("--url", help="a running server (loopback only); default: start one")
+    ap.add_argument("--hostile", type=int, default=0,
+                    help="then the same load again beside this many hostile clients (medium files, holed "
+                         "sites, NaN bodies): 0 5xx, and the normal kinds' p99 against the calm run")
     args = ap.parse_args()
     proc = None
     if args.url:
@@ -168,6 +217,15 @@ def main() -> int:
             last = np.mean([m for _, m in memory[-third:]])
             print(f"\nserver RSS: start {memory[0][1]:.0f} MB, first third {first:.0f} MB, last third "
                   f"{last:.0f} MB ({(last - first) / first * 100:+.1f}%), peak {max(m for _, m in memory):.0f} MB")
+        if args.hostile:
+            lat_h, err_h, _, el_h = asyncio.run(run(url, args.clients, args.seconds, args.upload_every, pid,
+                                                    hostile=args.hostile))
+            report(f"{args.clients} clients beside {args.hostile} hostile ones", lat_h, err_h, el_h)
+            for kind in dict(MIX):
+                if lat.get(kind) and lat_h.get(kind):
+                    print(f"  {kind}: p99 {np.percentile(lat_h[kind], 99) / np.percentile(lat[kind], 99):.1f}x "
+                          "the calm run's p99 (target <= 2x)")
+            errors = {k: errors.get(k, []) + err_h.get(k, []) for k in set(errors) | set(err_h)}
         n_err = sum(len(v) for v in errors.values()) + sum(len(v) for v in err1.values())
         for kind, msgs in {**err1, **errors}.items():
             print(f"errors in {kind}: {msgs[:3]}")
