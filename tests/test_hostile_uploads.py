@@ -55,6 +55,8 @@ CASES: dict[str, tuple[int, str, str | None]] = {
     "gk_empty_multipolygon.geojson": (422, "empty", None),
     "kml_many_folders.kml": (413, "3,000 folders", None),
     "gpkg_recursive_view.gpkg": (422, "SQLite steps", None),
+    "kml_truncated.kml": (422, "cannot be read: ERROR parsing kml upload.kml", None),
+    "gpkg_truncated.gpkg": (422, "malformed", None),
 }
 LARGE = {
     "csv_million_parcels.csv": (413, "more than 10000 parcels", None),
@@ -95,6 +97,7 @@ def test_hostile_file_gets_a_clear_4xx(client, name, private_tmp):
     r = _post(client, name, (FILES / name).read_bytes(), crs, path="/v1/assess/upload")
     assert r.status_code == status, r.text
     assert words in r.json()["detail"], r.json()
+    assert str(private_tmp) not in r.text and "upload-" not in r.text  # no server paths in the answer
     assert client.app.state.services.records.count() == before_records  # nothing stored
     assert _upload_dirs() == before_dirs == set()  # nothing left on disk
 

@@ -19,3 +19,12 @@ class ParsersBusy(RuntimeError):
     """Every parser slot stayed taken for the whole queue wait (HTTP 503 with Retry-After)."""
 
     retry_after = 5
+
+
+def reason(exc: BaseException, path=None, limit: int = 200) -> str:
+    """A parser's exception as a person may read it: its first line, without the server's
+    private folder (``path``'s parent), at most ``limit`` characters."""
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if path is not None:
+        text = text.replace(f"{path.parent}/", "").replace(str(path.parent), "")
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -17,7 +17,7 @@ import shapely
 import shapely.geometry
 
 from layers.ingest.archive import check_zip, read_member, shapefile_members
-from layers.ingest.errors import IngestError, UploadTooLarge
+from layers.ingest.errors import IngestError, UploadTooLarge, reason
 from layers.ingest.limits import Limits
 
 POLYGONAL = ("Polygon", "MultiPolygon")
@@ -121,7 +121,7 @@ def read_geojson(path: Path, limits: Limits) -> Raw:
     except UnicodeDecodeError:
         raise IngestError("GeoJSON must be UTF-8 text (RFC 7946)") from None
     except json.JSONDecodeError as exc:
-        raise IngestError(f"not valid JSON: {exc}") from None
+        raise IngestError(f"not valid JSON: {reason(exc)}") from None
     if not isinstance(obj, dict):
         raise IngestError("GeoJSON must be an object (a FeatureCollection, Feature or geometry)")
     raw = Raw(crs="EPSG:4326", crs_source="GeoJSON (RFC 7946: WGS84)")
@@ -164,7 +164,7 @@ def read_geojson(path: Path, limits: Limits) -> Raw:
         try:
             geom = shapely.geometry.shape(g)
         except Exception as exc:  # shapely raises ValueError/TypeError/IndexError on bad arrays
-            raise IngestError(f"features[{i}]: malformed {g.get('type')}: {exc}") from None
+            raise IngestError(f"features[{i}]: malformed {g.get('type')}: {reason(exc)}") from None
         if not np.isfinite(shapely.get_coordinates(geom)).all():
             raise IngestError(f"features[{i}]: coordinates contain NaN or infinity")
         props = f.get("properties") or {}
@@ -184,13 +184,13 @@ def _read_gdal(path: Path, limits: Limits, what: str, raw: Raw, layer=None, enco
     try:
         info = pyogrio.read_info(path, layer=layer, encoding=encoding)
     except Exception as exc:
-        raise IngestError(f"{what} cannot be read: {exc}") from None
+        raise IngestError(f"{what} cannot be read: {reason(exc, path)}") from None
     if info["features"] > limits.max_features:
         raise UploadTooLarge(f"{what} has {info['features']} features; at most {limits.max_features}")
     try:
         df = pyogrio.read_dataframe(path, layer=layer, encoding=encoding, on_invalid="ignore")
     except Exception as exc:
-        raise IngestError(f"{what} cannot be read: {exc}") from None
+        raise IngestError(f"{what} cannot be read: {reason(exc, path)}") from None
     if df.crs is not None and raw.crs is None:
         epsg = df.crs.to_epsg(min_confidence=70)
         raw.crs = f"EPSG:{epsg}" if epsg else df.crs.to_wkt()
@@ -291,9 +291,9 @@ def _count_within_budget(path: Path, table: str, limits: Limits) -> None:
         if steps["n"] > limits.sqlite_steps:
             raise IngestError(f"GeoPackage layer {table!r} takes more than {limits.sqlite_steps:,} SQLite "
                               "steps to count (a view with a runaway query?); export it as a table") from None
-        raise IngestError(f"GeoPackage layer {table!r} cannot be read: {exc}") from None
+        raise IngestError(f"GeoPackage layer {table!r} cannot be read: {reason(exc, path)}") from None
     except sqlite3.DatabaseError as exc:
-        raise IngestError(f"the GeoPackage cannot be read: {exc}") from None
+        raise IngestError(f"the GeoPackage cannot be read: {reason(exc, path)}") from None
     finally:
         con.close()
 
@@ -431,7 +431,7 @@ def read_xlsx(path: Path, limits: Limits) -> Raw:
     try:
         df = pyogrio.read_dataframe(path, read_geometry=False)
     except Exception as exc:
-        raise IngestError(f"the XLSX cannot be read: {exc}") from None
+        raise IngestError(f"the XLSX cannot be read: {reason(exc, path)}") from None
     headers = [str(c) for c in df.columns]
     rows = df.astype(str).replace({"None": "", "nan": ""}).to_numpy().tolist()
     return table_to_raw(headers, rows, limits, "the XLSX")

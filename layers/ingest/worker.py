@@ -23,7 +23,7 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
-from layers.ingest.errors import IngestError, ParsersBusy, UploadTooLarge
+from layers.ingest.errors import IngestError, ParsersBusy, UploadTooLarge, reason
 from layers.ingest.limits import Limits
 
 ALLOWED_DRIVERS = {"GPKG", "ESRI Shapefile", "KML", "LIBKML", "DXF", "XLSX", "Memory", "MEM", "SQLite"}
@@ -139,6 +139,9 @@ def main() -> None:
         answer = {"ok": False, "kind": "UploadTooLarge", "message": "the file needs more memory to parse than allowed"}
     except RecursionError:
         answer = {"ok": False, "kind": "IngestError", "message": "the file is nested too deeply"}
+    except Exception as exc:  # a reader's own error (GDAL, SQLite, XML): said for people, no paths
+        answer = {"ok": False, "kind": "IngestError",
+                  "message": f"the file cannot be read: {reason(exc, Path(request['path']))}"}
     sys.stdout.write(json.dumps(answer, ensure_ascii=False))
 
 

@@ -129,6 +129,8 @@ def build(tmp: Path) -> dict[str, bytes]:
     files["kml_many_folders.kml"] = ('<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
                                      + "".join(folder.format(i=i) for i in range(3000)) + "</Document></kml>").encode()
     files["gpkg_recursive_view.gpkg"] = _recursive_view_gpkg(tmp)
+    files["kml_truncated.kml"] = b'<kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark><Polygon>'
+    files["gpkg_truncated.gpkg"] = files["gpkg_points_only.gpkg"][:8192]
     return files
 
 
