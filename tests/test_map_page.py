@@ -259,6 +259,8 @@ def test_bad_upload_shows_the_reason(page, tmp_path):
     page.set_input_files("[data-testid=upload]", str(path))
     page.wait_for_function("(document.querySelector('[data-testid=error]') || {}).textContent?.includes('422')",
                            timeout=TIMEOUT_MS)
+    shown = page.inner_text("[data-testid=error]")  # each problem as place: message, not raw JSON
+    assert "site.Polygon.coordinates.0: List should have at least 4 items" in shown and "[{" not in shown
 
 
 def test_uploaded_site_file_in_another_format_and_crs(page, client, tmp_path, live_server):

@@ -66,7 +66,11 @@ async function fetchJSON(url, options) {
   let body = null;
   try { body = await r.json(); } catch (e) { /* non-JSON error page */ }
   if (!r.ok) {
-    const msg = body && (body.detail || body.error) ? `${body.error || r.status}: ${typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail)}` : `${r.status} ${r.statusText}`;
+    // the status, the kind, and what is wrong (a schema failure lists each place and problem)
+    const detail = !body ? r.statusText : typeof body.detail === "string" ? body.detail
+      : Array.isArray(body.detail) ? body.detail.map((d) => `${(d.loc || []).slice(1).join(".")}: ${d.msg}`).join("; ")
+      : JSON.stringify(body.detail ?? body);
+    const msg = `${r.status}${body && body.error ? ` ${body.error}` : ""}: ${detail}`;
     throw new Error(msg);
   }
   return body;
