@@ -89,8 +89,9 @@ class Settings(BaseSettings):
     upload_timeout_s: float = Field(30.0, gt=0, le=600)
     upload_memory_mb: int = Field(1024, ge=128)
     upload_max_layers: int = Field(100, ge=1, description="KML folders in one file")
-    upload_parsers: int = Field(default_factory=lambda: max(2, os.cpu_count() or 1), ge=1, le=64,
-                                description="file parsers at once per process (each may take upload_memory_mb)")
+    upload_parsers: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) - 1), ge=1, le=64,
+                                description="file parsers at once per process (each may take upload_memory_mb); "
+                                            "default: the cores but one, which is left to the server")
     upload_queue_s: float = Field(10.0, ge=0, le=120, description="wait for a free parser before a 503")
 
     @property

@@ -63,6 +63,7 @@ def _limit_self(limits: Limits) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.max_uncompressed_bytes, limits.max_uncompressed_bytes))
     resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    os.nice(10)  # the server's own requests come first when parsers and requests share the cores
 
 
 _slots: dict[int, threading.BoundedSemaphore] = {}
