@@ -39,7 +39,7 @@ class Principal:
 ANONYMOUS = Principal("anonymous", None)
 
 
-def _key_from(request: Request) -> str | None:
+def key_from(request: Request) -> str | None:
     key = request.headers.get("x-api-key")
     auth = request.headers.get("authorization", "")
     if key is None and auth[:7].lower() == "bearer ":
@@ -48,7 +48,7 @@ def _key_from(request: Request) -> str | None:
 
 
 def _principal(request: Request, services) -> Principal:
-    key = _key_from(request)
+    key = key_from(request)
     if not key:
         return ANONYMOUS
     s = services.settings

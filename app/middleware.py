@@ -1,8 +1,19 @@
-"""ASGI middleware: a request-body size limit enforced while the body streams in."""
+"""ASGI middleware: a request-body size limit enforced while the body streams in, rate limits
+per caller, and freed memory handed back to the system after slow requests."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import hashlib
+import time
+from collections import OrderedDict
+
+import anyio
 import orjson
+from starlette.requests import Request
+
+from app.auth import key_from
 
 
 class BodySizeLimit:
@@ -59,9 +70,6 @@ class _TooLarge(Exception):
 
 def _malloc_trim():
     """glibc's malloc_trim, or None where the C library has none (musl, macOS)."""
-    import ctypes
-    import ctypes.util
-
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         trim = libc.malloc_trim
@@ -82,10 +90,6 @@ class ReleaseMemory:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or self.trim is None:
             return await self.app(scope, receive, send)
-        import time
-
-        import anyio
-
         t0 = time.perf_counter()
         try:
             await self.app(scope, receive, send)
@@ -98,35 +102,26 @@ UNLIMITED = ("/tiles/", "/map")  # a map view fetches dozens of (cached) tiles a
 
 
 class RateLimit:
-    """Requests per minute per caller (tiles and the map page's assets aside), a token bucket each: ``per_min_anonymous`` per client
-    address without a key, ``per_min_key`` per API key (0 switches either off). Over the limit
-    a 429 says which limit and when to retry (Retry-After). Per process; at most ``max_callers``
-    buckets are kept (the least recently seen go first)."""
+    """Requests per minute per caller (tiles and the map page's assets aside), a token bucket
+    each: ``per_min_anonymous`` per client address without a key, ``per_min_key`` per API key
+    (0 switches either off). Over the limit a 429 says which limit and when to retry
+    (Retry-After). Per process; at most ``max_callers`` buckets are kept (the least recently
+    seen go first)."""
 
     def __init__(self, app, per_min_anonymous: int, per_min_key: int, max_callers: int = 100_000):
-        from collections import OrderedDict
-
         self.app, self.max_callers = app, max_callers
         self.rates = {"anonymous": per_min_anonymous, "key": per_min_key}
         self.buckets: OrderedDict[tuple[str, str], tuple[float, float]] = OrderedDict()
 
     def _caller(self, scope) -> tuple[str, str]:
-        import hashlib
-
-        headers = dict(scope.get("headers") or [])
-        key = headers.get(b"x-api-key") or b""
-        auth = headers.get(b"authorization", b"")
-        if not key and auth[:7].lower() == b"bearer ":
-            key = auth[7:].strip()
+        key = key_from(Request(scope))
         if key:
-            return "key", hashlib.sha256(key).hexdigest()[:16]
+            return "key", hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
         client = scope.get("client")
         return "anonymous", client[0] if client else "?"
 
     def _take(self, kind: str, who: str) -> float:
         """0 when the request may go ahead, else the seconds until a token is back."""
-        import time
-
         rate = self.rates[kind] / 60.0
         now = time.monotonic()
         tokens, seen = self.buckets.pop((kind, who), (float(self.rates[kind]), now))
