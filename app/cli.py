@@ -189,7 +189,7 @@ def _batch(args) -> int:
     address = args.dask or settings.dask_scheduler
     client = None
     if address:
-        from zoning.distributed import connect
+        from app.distributed import connect
 
         client = connect(address, settings)
     runner = JobRunner(services, jobs, dask_client=client)

@@ -85,7 +85,7 @@ class JobRunner:
         """Submit every unfinished chunk to the cluster; store each as it completes."""
         from distributed import as_completed
 
-        from zoning.distributed import chunk_on_worker
+        from app.distributed import chunk_on_worker, versions_of
 
         size = job["chunk_size"]
         todo = []
@@ -94,10 +94,11 @@ class JobRunner:
             if max_chunks is not None and len(todo) >= max_chunks:
                 break
         futures = {}
+        versions = versions_of(self.services.store, self.services.rules)  # the workers judge with these
         for chunk in todo:
             sites = self.jobs.chunk_sites(jid, chunk, size)
             fut = self.dask.submit(chunk_on_worker, sites, job["params"], self.services.settings.site_limits(),
-                                   pure=False)
+                                   versions, pure=False)
             futures[fut] = (chunk, time.perf_counter())
         for fut in as_completed(futures):
             chunk, t0 = futures[fut]

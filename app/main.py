@@ -50,13 +50,19 @@ def open_store(settings: Settings):
     return EmbeddedStore.open(settings.catalog, settings.data_dir, registry=registry)
 
 
-def load_services(settings: Settings) -> Services:
+def open_judging(settings: Settings):
+    """The store with its version registry and the rules registry: what judging needs, opened
+    the same way for the HTTP app, the CLI and the Dask workers (the versions in force)."""
     from rasterio.env import set_gdal_config
 
     set_gdal_config("GDAL_CACHEMAX", settings.gdal_cache_mb * 2**20)
     store = open_store(settings)
+    return store, RulesRegistry.open(settings.state_dir, settings.state_url, settings.rules_dir)
+
+
+def load_services(settings: Settings) -> Services:
+    store, rules_registry = open_judging(settings)
     keys, audit_log = open_access(settings.state_dir, settings.state_url)
-    rules_registry = RulesRegistry.open(settings.state_dir, settings.state_url, settings.rules_dir)
     return Services(
         settings=settings,
         store=store,
@@ -147,7 +153,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
             client = None
             if services.settings.dask_scheduler:
-                from zoning.distributed import connect
+                from app.distributed import connect
 
                 client = connect(services.settings.dask_scheduler, services.settings)
             services.runner = JobRunner(services, services.jobs, dask_client=client)

@@ -26,12 +26,12 @@ def main() -> None:
     from distributed import LocalCluster
 
     from app.deps import Services
+    from app.distributed import connect
     from app.jobs import JobRunner
     from app.settings import Settings
     from layers.catalog import DEFAULT_CATALOG
     from layers.jobs import JobStore
     from layers.store import EmbeddedStore
-    from zoning.distributed import connect
     from zoning.industries import load_industries
     from zoning.rules import load_rules
 

@@ -18,6 +18,7 @@ import numpy as np
 import pyogrio
 import pytest
 import shapely
+import yaml
 
 from layers.jobs import JobStore
 from tests.conftest import ADMIN
@@ -186,9 +187,9 @@ def test_dask_local_cluster_gives_identical_results(tmp_path, store, rules, indu
     from distributed import LocalCluster
 
     from app.deps import Services
+    from app.distributed import connect
     from app.jobs import JobRunner
     from app.settings import Settings
-    from zoning.distributed import connect
 
     gdf = gpd.read_file(io.BytesIO(sites_geojson(400, seed=11)))
     sites = [(shapely.to_wkb(g), {"name": n}) for g, n in zip(gdf.geometry, gdf.name)]
@@ -372,3 +373,59 @@ def test_a_job_store_from_before_leases_is_upgraded(tmp_path, store, rules, indu
     assert [i for i, _, _ in jobs.chunk_sites("old", 1, 10)] == list(range(10, 20))
     JobRunner(Services(Settings(state_dir=tmp_path), store, rules, industries), jobs).run("old")
     assert jobs.state("old") == "done" and [r["index"] for r in jobs.results("old")] == list(range(30))
+
+
+def test_dask_job_judges_with_the_versions_in_force(tmp_path):
+    """A layer version and a rules version published after the workers started: a job on the
+    cluster gets the published answers (the workers load them), the same rows as one process."""
+    from distributed import LocalCluster
+
+    from app.distributed import connect, versions_of
+    from app.jobs import JobRunner
+    from app.main import load_services
+    from app.settings import Settings
+    from layers.ingest import Limits
+    from layers.versions import publish
+    from tests.test_versions import gpkg_bytes
+    from zoning.rules import RULES_DIR
+
+    settings = Settings(state_dir=tmp_path / "state")
+    reds = gpd.read_file("data/sample/red_lines.gpkg")
+    inside = [reds.geometry.iloc[i].representative_point() for i in range(12)]
+    sites = [(shapely.to_wkb(shapely.Point(p.x, p.y).buffer(0.001)), {"n": i}) for i, p in enumerate(inside)]
+    params = {"industry": "C3120", "action": "new", "edition": "2023"}
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        client = connect(cluster.scheduler_address, settings)
+        try:
+            services = load_services(settings)
+            before = versions_of(services.store, services.rules)
+
+            def held(dask_worker):
+                j = getattr(dask_worker, "zoning_services", None)
+                return j and versions_of(j.store, j.rules)
+
+            deadline = time.monotonic() + 60
+            while not all(client.run(held).values()):  # the plugin sets the worker up
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+            assert list(client.run(held).values()) == [before]  # the original versions
+            publish(services.store, "red_lines", gpkg_bytes(reds.iloc[12:]), "r.gpkg", actor="t",
+                    limits=Limits(max_features=100_000, max_vertices=50_000_000,
+                                  max_vertices_per_feature=50_000_000, max_bytes=500 * 2**20))
+            two_high = yaml.safe_load((RULES_DIR / "two_high.yaml").read_text(encoding="utf-8"))
+            two_high["rules"] = [r for r in two_high["rules"] if r["id"] != "two_high.approval_requirements"]
+            services.rules_registry.publish("two_high.yaml", yaml.safe_dump(two_high, allow_unicode=True).encode(), "t")
+            services = load_services(settings)  # what a process started now judges with
+            jobs = JobStore(tmp_path / "jobs.sqlite")
+            remote = jobs.create(sites, params, {"filename": "x"}, 4)
+            JobRunner(services, jobs, dask_client=client).run(remote)
+            assert list(client.run(held).values()) == [versions_of(services.store, services.rules)] != [before]
+        finally:
+            client.close()
+    local = jobs.create(sites, params, {"filename": "x"}, 4)
+    JobRunner(services, jobs).run(local)
+    assert jobs.state(remote) == "done"
+    rows = jobs.results(remote)
+    assert rows == jobs.results(local)
+    reasons = ";".join(r["reasons"] for r in rows)
+    assert "two_high.approval_requirements" not in reasons and "capacity.steel_ban" in reasons
