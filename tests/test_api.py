@@ -310,3 +310,20 @@ def test_anonymous_stored_results_are_bounded_and_expire(store, rules, industrie
                                             "WHERE owner LIKE 'anon:%'"))
         assert c.post("/v1/siting", json=body).status_code == 200
         assert records.count() == 2  # the key's result and the new one
+
+
+def test_every_route_is_a_strict_route(client):
+    """Strict JSON, the time budget and auth before the body hold for every operation only if
+    every router uses app.routing.StrictRoute: a new router that forgets it fails here."""
+    from fastapi.routing import APIRoute
+
+    from app.routing import StrictRoute
+
+    def walk(routes):  # FastAPI keeps an included router whole (its original_router)
+        for r in routes:
+            inner = getattr(r, "original_router", None)
+            yield from walk(inner.routes) if inner is not None else [r]
+
+    routes = [r for r in walk(client.app.routes) if isinstance(r, APIRoute)]
+    assert len(routes) > 30
+    assert [r.path for r in routes if not isinstance(r, StrictRoute)] == []

@@ -5,6 +5,7 @@ and the service stays healthy."""
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -160,6 +161,28 @@ def test_parsers_are_bounded_then_503_with_retry_after(client, monkeypatch):
     finally:
         slot.release()
     assert _post(client, "site.geojson", data, None).status_code == 200  # parsed again
+
+
+def test_waiting_files_are_bounded():
+    """At most four files wait per parser slot; the next is refused at once, so waiting
+    uploads cannot hold every request thread."""
+    import threading
+
+    from layers.ingest.worker import _Slots
+
+    slots = _Slots(1)
+    assert slots.acquire(timeout=1)  # the slot is taken
+    waiters = [threading.Thread(target=slots.acquire, kwargs={"timeout": 2}) for _ in range(4)]
+    for t in waiters:
+        t.start()
+    deadline = time.monotonic() + 2
+    while slots.waiting < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    t0 = time.monotonic()
+    assert not slots.acquire(timeout=5) and time.monotonic() - t0 < 0.5  # refused at once
+    slots.release()
+    for t in waiters:
+        t.join()
 
 
 def test_parsers_start_without_copying_the_server(monkeypatch):

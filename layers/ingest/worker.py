@@ -8,7 +8,8 @@ gets an :class:`IngestError`.
 The child is started without a ``preexec_fn``, so CPython spawns it with ``vfork``: the server's
 pages (gigabytes of loaded layers) are never copied, and a server short of memory can still
 start parsers. At most ``limits.parsers`` run at once per process; a file waits up to
-``limits.queue_s`` for a slot, then the caller gets :class:`ParsersBusy` (503, Retry-After).
+``limits.queue_s`` for a slot (and at most four per slot wait), then the caller gets
+:class:`ParsersBusy` (503, Retry-After).
 """
 
 from __future__ import annotations
@@ -66,13 +67,36 @@ def _limit_self(limits: Limits) -> None:
     os.nice(10)  # the server's own requests come first when parsers and requests share the cores
 
 
-_slots: dict[int, threading.BoundedSemaphore] = {}
+class _Slots:
+    """``n`` parser slots. A file waits for one at most ``queue_s``; when ``4 n`` files already
+    wait, the next is refused at once, so waiting uploads never hold every request thread."""
+
+    def __init__(self, n: int):
+        self.n, self.free = n, threading.BoundedSemaphore(n)
+        self.waiting, self.lock = 0, threading.Lock()
+
+    def acquire(self, timeout: float) -> bool:
+        with self.lock:
+            if self.waiting >= 4 * self.n:
+                return False
+            self.waiting += 1
+        try:
+            return self.free.acquire(timeout=timeout)
+        finally:
+            with self.lock:
+                self.waiting -= 1
+
+    def release(self) -> None:
+        self.free.release()
+
+
+_slots: dict[int, _Slots] = {}
 _slots_lock = threading.Lock()
 
 
-def _slot(limits: Limits) -> threading.BoundedSemaphore:
+def _slot(limits: Limits) -> _Slots:
     with _slots_lock:
-        return _slots.setdefault(limits.parsers, threading.BoundedSemaphore(limits.parsers))
+        return _slots.setdefault(limits.parsers, _Slots(limits.parsers))
 
 
 def run(path: Path, fmt: str, limits: Limits) -> dict:
@@ -80,8 +104,9 @@ def run(path: Path, fmt: str, limits: Limits) -> dict:
     request = json.dumps({"path": str(path), "format": fmt, "limits": limits.as_dict()})
     slot = _slot(limits)
     if not slot.acquire(timeout=limits.queue_s):
-        raise ParsersBusy(f"all {limits.parsers} file parsers are busy and none came free in "
-                          f"{limits.queue_s:g} s (setting upload_parsers); try again shortly")
+        raise ParsersBusy(f"all {limits.parsers} file parsers are busy and none came free in time "
+                          f"(at most {limits.queue_s:g} s, {4 * limits.parsers} files waiting; setting "
+                          "upload_parsers); try again shortly")
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "layers.ingest.worker"], input=request.encode(), capture_output=True,
