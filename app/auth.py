@@ -14,17 +14,22 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.deps import ServicesDep
-from layers.access import RANK
-from layers.records import ANONYMOUS as ANONYMOUS_OWNER
-from layers.records import Quota
+from app.state.access import RANK
+from app.state.records import ANONYMOUS as ANONYMOUS_OWNER
+from app.state.records import Quota
+from layers import errors
 
 
-class NotAuthenticated(PermissionError):
-    """No key, or a key that is unknown or revoked (HTTP 401)."""
+class NotAuthenticated(errors.Unauthorized):
+    """No key, or a key that is unknown or revoked."""
+
+    status = 401
 
 
-class Forbidden(PermissionError):
-    """The key's role is below what the action needs (HTTP 403)."""
+class Forbidden(errors.Forbidden):
+    """The key's role is below what the action needs."""
+
+    status = 403
 
 
 @dataclass(frozen=True)

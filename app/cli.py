@@ -69,8 +69,8 @@ def _assess(args) -> int:
     (the same as POST /v1/assess/upload); JSON on stdout, optionally a report file."""
     from app.main import load_services
     from app.settings import get_settings
+    from app.state.records import AssessmentStore
     from layers.ingest import IngestError, read_upload
-    from layers.records import AssessmentStore
     from zoning.errors import ZoningError
     from zoning.report import render_html, render_pdf
     from zoning.uploads import assess_upload
@@ -162,8 +162,8 @@ def _batch(args) -> int:
     from app.jobs import JobRunner
     from app.main import load_services
     from app.settings import get_settings
+    from app.state.jobs import export_results
     from layers.ingest import IngestError, read_upload
-    from layers.jobs import export_results
     from zoning.errors import ZoningError
     from zoning.judge import check_project
     from zoning.uploads import upload_summary
@@ -246,7 +246,7 @@ def _actor(args) -> str:
 
 
 def _audit(settings, actor: str, action: str, target, sha, result) -> None:
-    from layers.access import open_access
+    from app.state.access import open_access
 
     _, log = open_access(settings.state_dir, settings.state_url)
     log.append(actor, "admin", action, target, sha, result)
@@ -344,7 +344,7 @@ def _rules(args) -> int:
 
 def _keys(args) -> int:
     from app.settings import get_settings
-    from layers.access import AccessError, KeyNotFound, open_access
+    from app.state.access import AccessError, KeyNotFound, open_access
 
     settings = get_settings()
     keys, log = open_access(settings.state_dir, settings.state_url)
@@ -368,7 +368,7 @@ def _keys(args) -> int:
 
 def _audit_cmd(args) -> int:
     from app.settings import get_settings
-    from layers.access import open_access
+    from app.state.access import open_access
 
     settings = get_settings()
     _, log = open_access(settings.state_dir, settings.state_url)

@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.settings import Settings
-from layers.access import AuditLog, KeyStore
-from layers.jobs import JobStore
-from layers.records import AssessmentStore
+from app.state.access import AuditLog, KeyStore
+from app.state.jobs import JobStore
+from app.state.records import AssessmentStore
 from layers.store import LayerStore
 from layers.tiles import TileCache
 from zoning.industries import IndustryCatalogue
@@ -68,6 +68,6 @@ def services_at(services: Services, at: str) -> Services:
 
 def services_as_of(services: Services, date: dt.date | None) -> Services:
     """The services as they stood at the end of ``date`` (China Standard Time); None: now."""
-    from layers.versions import end_of_day
+    from layers.dates import end_of_day
 
     return services if date is None else services_at(services, end_of_day(date))

@@ -1,5 +1,6 @@
-"""One table from exceptions to HTTP status codes; every error body is
-``{"error": <kind>, "detail": <message naming the problem>}``."""
+"""Every error body the service writes, from one place: ``{"error": <kind>, "detail": <message
+naming the problem>}`` (``{"code", "description"}`` on the OGC API routes). The status of a
+service error is its class's own (:mod:`layers.errors`)."""
 
 from __future__ import annotations
 
@@ -8,25 +9,14 @@ import math
 import reprlib
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.auth import Forbidden, NotAuthenticated
-from layers.access import AccessError, KeyNotFound
-from layers.ingest import IngestError, UnsupportedFormat, UploadTooLarge
-from layers.ingest.errors import ParsersBusy
-from layers.jobs import JobNotFound
-from layers.query import InvalidFilter
-from layers.records import QuotaExceeded, RecordNotFound
-from layers.store import LayerError, UnknownLayer, VersionsUnavailable
-from layers.tiles import TileOutsideRange
-from layers.versions import PublishError, VersionConflict, VersionNotFound
-from zoning.budget import BudgetExceeded
-from zoning.errors import InvalidParameter, InvalidSite, UnknownIndustry, ZoningError
-from zoning.rules_history import RulesConflict, RulesError, RulesVersionNotFound
+from layers.errors import ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -59,37 +49,6 @@ ERROR_RESPONSES: dict[int | str, dict] = {
     503: {"model": ErrorOut, "description": "busy (every file parser taken, or a request budget): retry "
                                             "after the Retry-After seconds"},
 }
-
-STATUS_CODES: dict[type[Exception], int] = {
-    NotAuthenticated: 401,
-    Forbidden: 403,
-    VersionConflict: 409,
-    PublishError: 422,
-    VersionNotFound: 404,
-    RulesConflict: 409,
-    RulesError: 422,
-    RulesVersionNotFound: 404,
-    AccessError: 422,
-    KeyNotFound: 404,
-    VersionsUnavailable: 422,
-    UploadTooLarge: 413,
-    UnsupportedFormat: 415,
-    IngestError: 422,
-    ParsersBusy: 503,
-    RecordNotFound: 404,
-    QuotaExceeded: 429,
-    JobNotFound: 404,
-    InvalidSite: 422,
-    UnknownIndustry: 422,
-    InvalidParameter: 422,
-    UnknownLayer: 404,
-    InvalidFilter: 400,
-    TileOutsideRange: 404,
-    BudgetExceeded: 503,
-    ZoningError: 400,
-    LayerError: 500,
-}
-
 
 def _allowed_methods(request: Request) -> set[str]:
     """The methods the OpenAPI document gives for the request's path (Starlette's own 405 names
@@ -170,27 +129,51 @@ def validation_problems(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
-async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-    return JSONResponse(status_code=422, content={"error": "InvalidRequest", "detail": validation_problems(exc)})
+OGC_PREFIX = "/ogc"  # OGC API routes answer errors in the OGC exception shape
 
 
-def add_exception_handlers(app: FastAPI, codes: dict[type[Exception], int] = STATUS_CODES) -> None:
-    async def handler(request: Request, exc: Exception) -> JSONResponse:
-        status = next(code for cls, code in codes.items() if isinstance(exc, cls))
-        if status >= 500:
+def error_response(path: str, status: int, kind: str, detail: Any, *, ogc_code: str | None = None,
+                   headers: dict | None = None, report: dict | None = None) -> Response:
+    """Every error body the service writes: ``{"error": kind, "detail": …}``, or on the OGC API
+    routes ``{"code": ogc_code, "description": …}``. A Response is an ASGI app, so middleware
+    that answers before the routes (size, rate limits) sends the same bodies."""
+    headers = dict(headers or {})
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="zoning"')
+    if path == OGC_PREFIX or path.startswith(OGC_PREFIX + "/"):
+        if isinstance(detail, list):  # schema problems, in one sentence
+            detail = "; ".join(f"{'.'.join(map(str, p['loc'][1:]))}: {p['msg']}" for p in detail)
+        content: dict[str, Any] = {"code": ogc_code or ("NotFound" if status == 404 else "InvalidParameterValue"),
+                                   "description": detail}
+    else:
+        content = {"error": kind, "detail": detail}
+        if report:
+            content["report"] = report  # a refused layer version: everything validation found
+    return Response(orjson.dumps(content), status_code=status, headers=headers or None,
+                    media_type="application/json")
+
+
+def service_error_response(path: str, exc: ServiceError) -> Response:
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+    return error_response(path, exc.status, exc.kind, str(exc), ogc_code=exc.ogc_exception(),
+                          headers=headers, report=exc.report)
+
+
+def add_exception_handlers(app: FastAPI) -> None:
+    """One handler per kind of failure: the service's own errors (status and OGC code from the
+    class), requests that do not match their schema (422; 400 on OGC routes, as OGC API asks),
+    and Starlette's HTTP errors (unknown paths, methods)."""
+
+    async def service_error(request: Request, exc: ServiceError) -> Response:
+        if exc.status >= 500:
             log.exception("error answering %s", request.url.path, exc_info=exc)
-        content = {"error": type(exc).__name__, "detail": str(exc)}
-        if getattr(exc, "report", None):
-            content["report"] = exc.report  # a refused layer version: everything validation found
-        headers = {"WWW-Authenticate": 'Bearer realm="zoning"'} if status == 401 else {}
-        if getattr(exc, "retry_after", None):
-            headers["Retry-After"] = str(exc.retry_after)
-        return JSONResponse(status_code=status, content=content, headers=headers or None)
+        return service_error_response(request.url.path, exc)
 
-    for cls in codes:
-        app.add_exception_handler(cls, handler)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        ogc = request.url.path.startswith(OGC_PREFIX)
+        return error_response(request.url.path, 400 if ogc else 422, "InvalidRequest", validation_problems(exc))
 
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             # Starlette names only the methods of the first route matching the path; a resource
@@ -199,8 +182,8 @@ def add_exception_handlers(app: FastAPI, codes: dict[type[Exception], int] = STA
             if allowed:
                 headers["Allow"] = ", ".join(sorted(allowed))
         kind = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HTTPError")
-        return JSONResponse(status_code=exc.status_code, content={"error": kind, "detail": exc.detail},
-                            headers=headers or None)
+        return error_response(request.url.path, exc.status_code, kind, exc.detail, headers=headers)
 
-    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(ServiceError, service_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(StarletteHTTPException, http_error)

@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 
-from layers.jobs import JobStore
+from app.state.jobs import JobStore
 from zoning.batch import assess_chunk
 from zoning.judge import Project
 

@@ -28,9 +28,9 @@ from app.routers import (
     web,
 )
 from app.settings import Settings, get_settings
-from layers.access import open_access
-from layers.jobs import JobStore
-from layers.records import AssessmentStore
+from app.state.access import open_access
+from app.state.jobs import JobStore
+from app.state.records import AssessmentStore
 from layers.store import EmbeddedStore
 from layers.tiles import TileCache
 from zoning.industries import load_industries
@@ -89,7 +89,7 @@ class VersionSync:
 
     def _generation(self):
         s = self.services
-        layers = s.store.registry.generation() if getattr(s.store, "registry", None) is not None else None
+        layers = s.store.registry.generation() if s.store.registry is not None else None
         rules = s.rules_registry.generation() if s.rules_registry is not None else None
         return layers, rules
 
@@ -190,7 +190,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             expose_headers=["ETag", "X-Tile-Features"],
         )
     add_exception_handlers(app)
-    ogc.add_ogc_exception_handlers(app)
     for module in (health, assess, uploads, jobs, siting, here, admin, layers, catalogue, ogc, tiles):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     web.mount(app)

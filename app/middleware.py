@@ -10,10 +10,11 @@ import time
 from collections import OrderedDict
 
 import anyio
-import orjson
 from starlette.requests import Request
 
 from app.auth import key_from
+from app.errors import service_error_response
+from layers.errors import TooLarge, TooManyRequests
 
 
 class BodySizeLimit:
@@ -37,7 +38,7 @@ class BodySizeLimit:
             limit = self.version_max_bytes
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > limit:
-                return await self._reject(send, limit)
+                return await self._reject(scope, receive, send, limit)
         seen = 0
 
         async def limited_receive():
@@ -52,16 +53,15 @@ class BodySizeLimit:
         try:
             await self.app(scope, limited_receive, send)
         except _TooLarge:
-            await self._reject(send, limit)
+            await self._reject(scope, receive, send, limit)
 
-    async def _reject(self, send, limit: int):
-        body = orjson.dumps(
-            {"error": "PayloadTooLarge", "detail": f"request body exceeds {limit} bytes"}
-        )
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+    async def _reject(self, scope, receive, send, limit: int):
+        exc = PayloadTooLarge(f"request body exceeds {limit} bytes")
+        await service_error_response(scope.get("path", ""), exc)(scope, receive, send)
+
+
+class PayloadTooLarge(TooLarge):
+    status = 413
 
 
 class _TooLarge(Exception):
@@ -143,10 +143,7 @@ class RateLimit:
         if wait == 0:
             return await self.app(scope, receive, send)
         setting = "rate_limit_anonymous_per_min" if kind == "anonymous" else "rate_limit_key_per_min"
-        body = orjson.dumps({"error": "TooManyRequests",
-                             "detail": f"more than {self.rates[kind]} requests a minute from this "
-                                       f"{'address' if kind == 'anonymous' else 'API key'} ({setting})"})
-        await send({"type": "http.response.start", "status": 429,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"retry-after", str(max(1, int(wait + 0.999))).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        exc = TooManyRequests(f"more than {self.rates[kind]} requests a minute from this "
+                              f"{'address' if kind == 'anonymous' else 'API key'} ({setting})")
+        exc.retry_after = max(1, int(wait + 0.999))
+        await service_error_response(path, exc)(scope, receive, send)

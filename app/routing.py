@@ -33,7 +33,7 @@ class StrictJSONRequest(Request):
 
 def _min_role(dependant) -> str | None:
     """The role a route's dependencies require (the highest, if several), or None."""
-    from layers.access import RANK
+    from app.state.access import RANK
 
     found, stack = [], [dependant]
     while stack:

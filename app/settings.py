@@ -10,8 +10,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.state.records import Quota
 from layers.catalog import DEFAULT_CATALOG
-from layers.records import Quota
 from zoning.rules import RULES_DIR
 from zoning.site import SERVICE_AREA, SiteLimits
 

@@ -29,8 +29,8 @@ def main() -> None:
     from app.distributed import connect
     from app.jobs import JobRunner
     from app.settings import Settings
+    from app.state.jobs import JobStore
     from layers.catalog import DEFAULT_CATALOG
-    from layers.jobs import JobStore
     from layers.store import EmbeddedStore
     from zoning.industries import load_industries
     from zoning.rules import load_rules

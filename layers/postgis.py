@@ -29,17 +29,19 @@ import pandas as pd
 import shapely
 from psycopg import sql
 from psycopg_pool import ConnectionPool
-from pygeofilter import ast
+from pygeofilter import ast, values
 
 from layers.catalog import Catalog, load_catalog
-from layers.raster import RasterError, RasterInfo, open_raster
+from layers.query import InvalidFilter, Selection, check_equals
 from layers.store import (
     EmbeddedStore,
+    LayerData,
     LayerInfo,
     LayerLoadError,
     LayerStore,
     UnknownLayer,
 )
+from layers.versions import LayerRegistry
 
 log = logging.getLogger(__name__)
 SCHEMA = "zoning"
@@ -118,26 +120,23 @@ def _json_default(v):
 # --- the store ----------------------------------------------------------------------------------
 
 class PostGISStore(LayerStore):
+    native_mvt = True  # tiles by ST_AsMVT (render_mvt)
+    _prepared = threading.Lock()  # cached feature geometries and coverage are shared prepared geometries
+
     def __init__(self, catalog: Catalog, data_dir: Path, url: str, schema: str = SCHEMA, pool_size: int = 8,
-                 registry=None):
-        self.catalog = catalog
-        self.data_dir = Path(data_dir)
+                 registry: LayerRegistry | None = None):
+        super().__init__(catalog, data_dir, registry)
         self.schema = schema
-        self.registry = registry  # layers.versions.LayerRegistry: published versions, if any
         self._relations: dict[str, str] = {}  # layer id -> the table holding the version in force
-        self._swap = threading.Lock()
-        self._old: dict[tuple[str, str], tuple[LayerInfo, str]] = {}  # versions met by as_of
         self.pool = ConnectionPool(url, min_size=1, max_size=pool_size, kwargs={"autocommit": True}, open=True)
         self._infos: dict[str, LayerInfo] = {}
         self._coverage: dict[str, shapely.Geometry | None] = {}
-        self._rasters: dict[str, RasterInfo] = {}
         self._geom_cache: dict[str, dict[int, shapely.Geometry]] = {}
         self._lock = threading.Lock()
-        self.loaded_at: dt.datetime | None = None
 
     @classmethod
     def open(cls, catalog_path: str | Path, url: str, data_dir: str | Path | None = None,
-             schema: str = SCHEMA, registry=None) -> PostGISStore:
+             schema: str = SCHEMA, registry: LayerRegistry | None = None) -> PostGISStore:
         catalog, resolved = load_catalog(catalog_path, data_dir)
         store = cls(catalog, resolved, url, schema, registry=registry)
         store.load()
@@ -167,12 +166,7 @@ class PostGISStore(LayerStore):
         missing = [e.id for e in self.catalog.layers if e.kind != "raster" and e.id not in self._infos]
         if missing:
             raise LayerLoadError(f"PostGIS lacks catalog layers {missing}: run `zoning load-postgis`")
-        for e in self.catalog.layers:
-            if e.kind == "raster":
-                try:
-                    self._rasters[e.id] = open_raster(e, self.data_dir)
-                except RasterError as exc:
-                    raise LayerLoadError(str(exc)) from exc
+        self._open_rasters()
         self.loaded_at = dt.datetime.now(dt.UTC)
 
     def close(self) -> None:
@@ -191,9 +185,6 @@ class PostGISStore(LayerStore):
             return self._infos[layer_id]
         except KeyError:
             raise UnknownLayer(layer_id) from None
-
-    def rasters(self) -> list[RasterInfo]:
-        return list(self._rasters.values())
 
     def coverage(self, layer_id):
         self.info(layer_id)
@@ -216,7 +207,7 @@ class PostGISStore(LayerStore):
         return (np.array([r[0] for r in rows], dtype=object), frame,
                 np.asarray(shapely.from_wkb([bytes(r[2]) for r in rows]), dtype=object))
 
-    def _ensure_tables(self, con, layer_id: str, layer) -> str:
+    def _ensure_tables(self, con, layer_id: str, layer: LayerData) -> str:
         """The version's tables, written once (under a lock: instances may race to it)."""
         relation = self._relation_for(layer_id, layer.info.version)
         con.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"zoning-table-{self.schema}.{relation}",))
@@ -224,7 +215,7 @@ class PostGISStore(LayerStore):
             write_tables(con, self.schema, relation, layer.ids, layer.frame, layer.geoms)
         return relation
 
-    def replace_layer(self, layer_id: str, layer) -> None:
+    def replace_layer(self, layer_id: str, layer: LayerData) -> None:
         """Put a version in force for every instance: its tables (written if new) and the
         ``layers`` row in one transaction; earlier versions' tables stay for requests in flight
         and ``as_of``."""
@@ -261,7 +252,7 @@ class PostGISStore(LayerStore):
             self._put(layer_id, info, relation)
         return version
 
-    def _version_tables(self, layer_id: str, version: str) -> tuple[LayerInfo, str]:
+    def _past_version(self, layer_id: str, version: str) -> tuple[LayerInfo, str]:
         """A version's info and tables: those still in the database, else rebuilt from its file."""
         known = self._stored_version(layer_id, version)
         if known is None:
@@ -289,18 +280,9 @@ class PostGISStore(LayerStore):
     def snapshot(self) -> PostGISStore:
         return copy.copy(self)  # shares the dicts in force now; _put replaces, never mutates them
 
-    def as_of(self, at: str) -> PostGISStore:
-        if self.registry is None:
-            return super().as_of(at)
-        view = self.snapshot()
-        for layer_id, version in self.registry.versions_at(at).items():
-            if layer_id not in view._infos or version == view._infos[layer_id].version:
-                continue
-            known = self._remember((layer_id, version),
-                                   lambda lid=layer_id, v=version: self._version_tables(lid, v))
-            view._infos = {**view._infos, layer_id: known[0]}
-            view._relations = {**view._relations, layer_id: known[1]}
-        return view
+    def _pin(self, layer_id: str, held: tuple[LayerInfo, str]) -> None:
+        self._infos = {**self._infos, layer_id: held[0]}
+        self._relations = {**self._relations, layer_id: held[1]}
 
     # -- spatial search
     def query(self, layer_id, geometries, predicate="intersects", distance=None):
@@ -404,8 +386,6 @@ SELECT ST_AsMVT(t, %(name)s, %(extent)s, 'geom'), count(*) FROM t""").format(
 
     # -- OGC items
     def select(self, layer_id, *, bbox=None, equals=None, cql=None, limit=10, offset=0):
-        from layers.query import Selection, check_equals
-
         info = self.info(layer_id)
         fields = set(info.fields)
         where, params = [sql.SQL("TRUE")], []
@@ -446,8 +426,6 @@ class CqlToSql:
         return self._node(node), self.params
 
     def _attr(self, node, like_value=None) -> sql.Composable:
-        from layers.query import InvalidFilter
-
         if not isinstance(node, ast.Attribute) or node.name not in self.fields:
             raise InvalidFilter(f"unsupported operand {node!r}")
         text = sql.SQL("(f.attrs->>{})").format(sql.Literal(node.name))
@@ -462,8 +440,6 @@ class CqlToSql:
         return sql.SQL("%s")
 
     def _node(self, n) -> sql.Composable:
-        from layers.query import InvalidFilter
-
         if isinstance(n, ast.And | ast.Or):
             op = sql.SQL(" AND " if isinstance(n, ast.And) else " OR ")
             return sql.SQL("({})").format(op.join([self._node(n.lhs), self._node(n.rhs)]))
@@ -490,9 +466,8 @@ class CqlToSql:
         if isinstance(n, ast.GeometryIntersects):
             import json
 
-            geom = n.rhs.geometry if hasattr(n.rhs, "geometry") else None
-            if geom is None:
+            if not isinstance(n.rhs, values.Geometry):
                 raise InvalidFilter("S_INTERSECTS needs a geometry literal")
             return sql.SQL("(ST_Intersects(f.geom, ST_SetSRID(ST_GeomFromGeoJSON({}), 4490)))").format(
-                self._val(json.dumps(geom)))
+                self._val(json.dumps(n.rhs.geometry)))
         raise InvalidFilter(f"filter operator {type(n).__name__} is not supported")

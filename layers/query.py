@@ -18,11 +18,13 @@ from pygeofilter.backends.geopandas.evaluate import to_filter
 from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
 from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
 
-from layers.store import LayerError
+from layers.errors import BadRequest
 
 
-class InvalidFilter(LayerError, ValueError):
+class InvalidFilter(BadRequest):
     """A filter that does not parse, names unknown properties or uses unsupported operators."""
+
+    status = 400
 
 
 def parse_filter(text: str, lang: str = "cql2-text") -> ast.Node:

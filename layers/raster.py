@@ -24,11 +24,12 @@ from rio_tiler.io import Reader
 
 from layers.catalog import EntryBacked, LayerEntry, RasterSpec
 from layers.crs import STORAGE_CRS
+from layers.errors import ServiceError
 
 TILE_SIZE = 256
 
 
-class RasterError(Exception):
+class RasterError(ServiceError):
     """A raster layer's file cannot be used."""
 
 

@@ -124,9 +124,8 @@ class PostgresDB(StateDB):
     kind = "postgres"
 
     def __init__(self, url: str, schema_sql: str, schema: str = "zoning_state", pool_size: int = 4):
-        from psycopg_pool import ConnectionPool
-
         import psycopg
+        from psycopg_pool import ConnectionPool
 
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", schema):
             raise ValueError(f"bad schema name {schema!r}")

@@ -15,13 +15,16 @@ at start-up and read by window per request (:mod:`layers.raster`), in every back
 from __future__ import annotations
 
 import abc
+import contextlib
 import copy
 import datetime as dt
 import hashlib
 import logging
 import threading
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 import geopandas as gpd
 import numpy as np
@@ -32,29 +35,26 @@ import shapely
 
 from layers.catalog import REQUIRED_FIELDS, Catalog, EntryBacked, LayerEntry, load_catalog
 from layers.crs import STORAGE_CRS
+from layers.errors import NotFound, ServiceError
+from layers.query import Selection, select
 from layers.raster import RasterError, RasterInfo, open_raster
+
+if TYPE_CHECKING:
+    from layers.versions import LayerRegistry
 
 log = logging.getLogger(__name__)
 
-# GEOS prepared geometries build their indexes lazily on first use and are not safe to use
-# from several threads at once (a segfault, seen with concurrent tile requests). Every
-# predicate that runs on a *shared* prepared geometry (layer features, coverage) takes this.
-PREPARED_LOCK = threading.Lock()
-
-
-class LayerError(Exception):
-    """Base class of the errors this package raises."""
+class LayerError(ServiceError):
+    """Base class of the errors this package raises (a 500 unless a subclass says otherwise)."""
 
 
 class LayerLoadError(LayerError):
     """A layer named by the catalog cannot be read or fails validation."""
 
 
-class VersionsUnavailable(LayerError):
-    """The backend keeps no version history (HTTP 422)."""
+class UnknownLayer(LayerError, NotFound):
+    status = 404
 
-
-class UnknownLayer(LayerError, KeyError):
     def __init__(self, layer_id: str):
         super().__init__(layer_id)
         self.layer_id = layer_id
@@ -77,7 +77,10 @@ class LayerInfo(EntryBacked):
 
 
 @dataclass
-class _Layer:
+class LayerData:
+    """One version of a vector layer held in memory: what publishing builds, what a backend
+    puts in force with :meth:`LayerStore.replace_layer` (the embedded store serves from it)."""
+
     info: LayerInfo
     frame: pd.DataFrame  # canonical attributes, row i <-> geoms[i]
     geoms: np.ndarray  # shapely geometries, prepared
@@ -89,34 +92,60 @@ class _Layer:
 
 
 class LayerStore(abc.ABC):
-    """What every backend answers."""
+    """What every backend answers; the contract ``tests/test_store_contract.py`` runs against
+    each of them. Callers use nothing else.
 
-    catalog: Catalog
+    - the catalogue: :meth:`layers`, :meth:`rasters`, :meth:`info`, :meth:`entry`, ``loaded_at``;
+    - spatial questions, many geometries at once: :meth:`query`, then the features by row
+      (:meth:`geometries`, :meth:`attributes`, :meth:`attribute_columns`, :meth:`feature_ids`),
+      :meth:`index_of`, :meth:`coverage`, OGC item filters (:meth:`select`);
+    - consistency: :meth:`snapshot` (one request's layers), :meth:`as_of` (those in force at a
+      time); geometries a store hands out may be shared prepared geometries: predicates on them
+      run inside :meth:`predicates`, which the backend makes safe (a lock, or nothing);
+    - versions (``layers.versions``): ``registry`` (the history; None: none kept),
+      :meth:`layer_data`, :meth:`load_version`, :meth:`layer_from_frame`,
+      :meth:`replace_layer`, :meth:`refresh_layer`, :meth:`relation_of`;
+    - optional, declared: ``native_mvt`` says whether :meth:`render_mvt` makes tiles itself.
+    """
 
+    native_mvt: ClassVar[bool] = False
+    # GEOS prepared geometries build their indexes lazily on first use and are not safe to use
+    # from several threads at once (a segfault, seen with concurrent tile requests): a backend
+    # that hands out shared prepared geometries serialises predicates on them with a lock
+    _prepared: ClassVar[AbstractContextManager] = contextlib.nullcontext()
+
+    def __init__(self, catalog: Catalog, data_dir: Path, registry: LayerRegistry | None = None):
+        self.catalog = catalog
+        self.data_dir = Path(data_dir)
+        self.registry = registry
+        self.loaded_at: dt.datetime | None = None
+        self._rasters: dict[str, RasterInfo] = {}
+        self._swap = threading.Lock()  # guards the switch of what is in force
+        self._old: dict[tuple[str, str], object] = {}  # versions met by as_of, a few kept
+
+    # -- the catalogue
     @abc.abstractmethod
     def layers(self) -> list[LayerInfo]:
         """The vector layers."""
 
-    @abc.abstractmethod
     def rasters(self) -> list[RasterInfo]:
-        """The raster layers."""
+        """The raster layers (files, read by window per request, in every backend)."""
+        return list(self._rasters.values())
 
     def raster(self, layer_id: str) -> RasterInfo:
-        for info in self.rasters():
-            if info.id == layer_id:
-                return info
-        raise UnknownLayer(layer_id)
+        try:
+            return self._rasters[layer_id]
+        except KeyError:
+            raise UnknownLayer(layer_id) from None
 
     def is_raster(self, layer_id: str) -> bool:
-        return any(i.id == layer_id for i in self.rasters())
+        return layer_id in self._rasters
 
     def info(self, layer_id: str) -> LayerInfo:
         for info in self.layers():
             if info.id == layer_id:
                 return info
         raise UnknownLayer(layer_id)
-
-    registry = None  # layers.versions.LayerRegistry where the backend keeps version history
 
     def entry(self, layer_id: str) -> LayerEntry:
         """The catalog's entry for a layer."""
@@ -125,14 +154,98 @@ class LayerStore(abc.ABC):
                 return e
         raise UnknownLayer(layer_id)
 
-    def relation_of(self, layer_id: str, version: str | None = None) -> str | None:
-        """Where a database backend keeps a version of the layer (None: in memory)."""
-        return None
+    def layers_of_kind(self, kind: str) -> list[LayerInfo]:
+        return [i for i in self.layers() if i.kind == kind]
 
+    def _open_rasters(self) -> None:
+        for entry in self.catalog.layers:
+            if entry.kind == "raster":
+                try:
+                    self._rasters[entry.id] = open_raster(entry, self.data_dir)
+                except RasterError as exc:
+                    raise LayerLoadError(str(exc)) from exc
+
+    # -- spatial questions
+    @abc.abstractmethod
+    def query(
+        self,
+        layer_id: str,
+        geometries: np.ndarray,
+        predicate: str = "intersects",
+        distance: float | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs (geometry index, feature index) for which ``predicate(geometry, feature)``
+        holds (``intersects``, or ``dwithin`` with ``distance`` in degrees); many geometries
+        in, two index arrays out."""
+
+    @abc.abstractmethod
+    def geometries(self, layer_id: str, idx: np.ndarray) -> np.ndarray:
+        """The geometries of rows ``idx`` (prepared; test predicates on them in :meth:`predicates`)."""
+
+    @abc.abstractmethod
+    def attributes(self, layer_id: str, idx: np.ndarray) -> pd.DataFrame:
+        """The canonical attributes of rows ``idx``, in that order."""
+
+    @abc.abstractmethod
+    def feature_ids(self, layer_id: str, idx: np.ndarray) -> np.ndarray:
+        """The feature ids (str) of rows ``idx``."""
+
+    def attribute_columns(self, layer_id: str, idx: np.ndarray) -> dict[str, np.ndarray]:
+        """The attributes of rows ``idx`` as object arrays per column (cheaper to slice and
+        read than a DataFrame)."""
+        frame = self.attributes(layer_id, idx)
+        return {str(c): frame[c].to_numpy(dtype=object) for c in frame.columns}
+
+    @abc.abstractmethod
+    def select(self, layer_id: str, *, bbox=None, equals=None, cql=None, limit: int = 10,
+               offset: int = 0) -> Selection:
+        """Features passing a bbox (CRS84), property-equality and CQL2 AST filter, paged:
+        the number matched and the rows returned, in row order."""
+
+    @abc.abstractmethod
+    def index_of(self, layer_id: str, feature_id: str) -> int | None:
+        """The row of a feature id (None: no such feature)."""
+
+    @abc.abstractmethod
+    def coverage(self, layer_id: str) -> shapely.Geometry | None:
+        """The area the layer speaks for (None: unknown, treat as nowhere); prepared."""
+
+    def predicates(self) -> AbstractContextManager:
+        """Hold while testing predicates on geometries this store returned (features, coverage)."""
+        return self._prepared
+
+    # -- tiles
+    def render_mvt(self, layer_ids: list[str], z: int, x: int, y: int, extent: int = 4096,
+                   buffer: int = 64, max_features: int = 10_000, max_text: int = 48) -> tuple[bytes, int]:
+        """One uncompressed MVT tile, made by the backend itself (only where ``native_mvt``):
+        the bytes and the feature count."""
+        raise NotImplementedError(f"{type(self).__name__} makes no tiles itself (native_mvt is False)")
+
+    # -- consistency
+    @abc.abstractmethod
     def snapshot(self) -> LayerStore:
-        """The layers in force now, for one request (backends that switch versions in place
-        return a view)."""
-        return self
+        """The layers in force now, for one request: a view a later switch does not change."""
+
+    def as_of(self, at: str) -> LayerStore:
+        """A view with, for every published layer, the version in force at UTC text ``at``.
+        Without a version history the versions loaded are the only ones known."""
+        view = self.snapshot()
+        if self.registry is None:
+            return view
+        held = {i.id: i.version for i in view.layers()}
+        for layer_id, version in self.registry.versions_at(at).items():
+            if layer_id in held and version != held[layer_id]:
+                view._pin(layer_id, self._remember((layer_id, version),
+                                                   lambda lid=layer_id, v=version: self._past_version(lid, v)))
+        return view
+
+    @abc.abstractmethod
+    def _past_version(self, layer_id: str, version: str):
+        """What the backend serves an earlier (or later) version from, for :meth:`as_of`."""
+
+    @abc.abstractmethod
+    def _pin(self, layer_id: str, held) -> None:
+        """In this view only, serve ``layer_id`` from ``held`` (from :meth:`_past_version`)."""
 
     def _remember(self, key: tuple[str, str], make, keep: int = 8):
         """A version met by :meth:`as_of`, made once and kept (the ``keep`` latest)."""
@@ -146,69 +259,41 @@ class LayerStore(abc.ABC):
                     self._old.pop(next(iter(self._old)))
         return hit
 
-    # -- versions (layers.versions): the layer objects a backend switches between
+    # -- versions (layers.versions)
+    @abc.abstractmethod
+    def layer_data(self, layer_id: str) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+        """(feature ids, canonical attributes, geometries) of the version in force."""
+
+    @abc.abstractmethod
+    def replace_layer(self, layer_id: str, layer: LayerData) -> None:
+        """Put a version in force (for every instance sharing the backend's data)."""
+
+    def refresh_layer(self, layer_id: str) -> str:
+        """Take up the version another instance put in force in shared data (a database);
+        returns the version now held. A backend whose data is its own has nothing to read."""
+        return self.info(layer_id).version
+
+    def relation_of(self, layer_id: str, version: str | None = None) -> str | None:
+        """Where a database backend keeps a version of the layer (None: in memory)."""
+        return None
+
     def _build(self, entry: LayerEntry, frame: pd.DataFrame, geoms: np.ndarray, warnings: list[str],
-               version: str | None = None) -> _Layer:
+               version: str | None = None) -> LayerData:
         return build_layer(entry, frame, geoms, warnings, version)
 
-    def load_version(self, layer_id: str, version: str) -> _Layer:
+    def load_version(self, layer_id: str, version: str) -> LayerData:
         """A published version of a layer, from its file (canonical fields, EPSG:4490)."""
+        if self.registry is None:
+            raise LayerLoadError(f"layer {layer_id!r}: this store keeps no version history")
         entry, frame, geoms = read_version_file(self.entry(layer_id), self.registry.version(layer_id, version),
                                                 self.data_dir)
         return self._build(entry, frame, geoms, [], version)
 
     def layer_from_frame(self, layer_id: str, frame: pd.DataFrame, geoms: np.ndarray,
-                         vintage: dt.date) -> _Layer:
+                         vintage: dt.date) -> LayerData:
         """A layer built from canonical data in memory (a version about to be published)."""
         entry = self.entry(layer_id).model_copy(update={"vintage": vintage})
         return self._build(entry, frame.reset_index(drop=True), np.asarray(geoms, dtype=object), [])
-
-    def as_of(self, at: str) -> LayerStore:
-        raise VersionsUnavailable("judging as of a date needs the layer version history of the embedded "
-                                  "store; this backend serves only the versions it was loaded with")
-
-    def layers_of_kind(self, kind: str) -> list[LayerInfo]:
-        return [i for i in self.layers() if i.kind == kind]
-
-    @abc.abstractmethod
-    def query(
-        self,
-        layer_id: str,
-        geometries: np.ndarray,
-        predicate: str = "intersects",
-        distance: float | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Pairs (geometry index, feature index) for which ``predicate(geometry, feature)``
-        holds (``dwithin`` takes ``distance`` in degrees); many geometries in, two index
-        arrays out."""
-
-    @abc.abstractmethod
-    def geometries(self, layer_id: str, idx: np.ndarray) -> np.ndarray: ...
-
-    @abc.abstractmethod
-    def attributes(self, layer_id: str, idx: np.ndarray) -> pd.DataFrame: ...
-
-    @abc.abstractmethod
-    def feature_ids(self, layer_id: str, idx: np.ndarray) -> np.ndarray: ...
-
-    def attribute_columns(self, layer_id: str, idx: np.ndarray) -> dict[str, np.ndarray]:
-        """The attributes of rows ``idx`` as object arrays per column (cheaper to slice and
-        read than a DataFrame)."""
-        frame = self.attributes(layer_id, idx)
-        return {str(c): frame[c].to_numpy(dtype=object) for c in frame.columns}
-
-    @abc.abstractmethod
-    def select(self, layer_id: str, *, bbox=None, equals=None, cql=None, limit: int = 10,
-               offset: int = 0):
-        """Features passing a bbox (CRS84), property-equality and CQL2 AST filter, paged:
-        a :class:`layers.query.Selection` (number matched, indices returned)."""
-
-    @abc.abstractmethod
-    def index_of(self, layer_id: str, feature_id: str) -> int | None: ...
-
-    @abc.abstractmethod
-    def coverage(self, layer_id: str) -> shapely.Geometry | None:
-        """The area the layer speaks for (None: unknown, treat as nowhere)."""
 
 
 # --- loading helpers ------------------------------------------------------------------------
@@ -273,7 +358,7 @@ def canonicalise(entry: LayerEntry, gdf: gpd.GeoDataFrame) -> tuple[pd.DataFrame
 
 
 def build_layer(entry: LayerEntry, frame: pd.DataFrame, geoms: np.ndarray, warnings: list[str],
-                version: str | None = None) -> _Layer:
+                version: str | None = None) -> LayerData:
     """Ids, content version, extent and the STRtree of a layer's canonical data (coverage is
     the store's to add)."""
     if entry.id_field:
@@ -300,7 +385,7 @@ def build_layer(entry: LayerEntry, frame: pd.DataFrame, geoms: np.ndarray, warni
     )
     for w in warnings:
         log.warning("layer %s: %s", entry.id, w)
-    return _Layer(info=info, frame=frame, geoms=geoms, ids=ids, tree=shapely.STRtree(geoms),
+    return LayerData(info=info, frame=frame, geoms=geoms, ids=ids, tree=shapely.STRtree(geoms),
                   id_index={fid: i for i, fid in enumerate(ids)},
                   columns={str(c): frame[c].to_numpy(dtype=object) for c in frame.columns})
 
@@ -317,18 +402,15 @@ def read_version_file(entry: LayerEntry, rec: dict, data_dir: Path) -> tuple[Lay
 class EmbeddedStore(LayerStore):
     """GeoPackage files + in-memory STRtree indexes."""
 
-    def __init__(self, catalog: Catalog, data_dir: Path, registry=None):
-        self.catalog = catalog
-        self.data_dir = Path(data_dir)
-        self.registry = registry  # layers.versions.LayerRegistry: published versions, if any
-        self._layers: dict[str, _Layer] = {}
-        self._rasters: dict[str, RasterInfo] = {}
-        self._swap = threading.Lock()
-        self._old: dict[tuple[str, str], _Layer] = {}  # versions loaded for as_of, a few kept
-        self.loaded_at: dt.datetime | None = None
+    _prepared = threading.Lock()  # layer features and coverage are shared prepared geometries
+
+    def __init__(self, catalog: Catalog, data_dir: Path, registry: LayerRegistry | None = None):
+        super().__init__(catalog, data_dir, registry)
+        self._layers: dict[str, LayerData] = {}
 
     @classmethod
-    def open(cls, catalog_path: str | Path, data_dir: str | Path | None = None, registry=None) -> EmbeddedStore:
+    def open(cls, catalog_path: str | Path, data_dir: str | Path | None = None,
+             registry: LayerRegistry | None = None) -> EmbeddedStore:
         catalog, resolved = load_catalog(catalog_path, data_dir)
         store = cls(catalog, resolved, registry)
         store.load()
@@ -347,52 +429,35 @@ class EmbeddedStore(LayerStore):
                 self._layers[entry.id] = self._load_one(entry)
             else:
                 self._layers[entry.id] = self.load_version(entry.id, current["version"])
-        for entry in self.catalog.layers:
-            if entry.kind == "raster":
-                try:
-                    self._rasters[entry.id] = open_raster(entry, self.data_dir)
-                except RasterError as exc:
-                    raise LayerLoadError(str(exc)) from exc
+        self._open_rasters()
         self.loaded_at = dt.datetime.now(dt.UTC)
 
     def layer_data(self, layer_id: str) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
-        """(feature ids, canonical attributes, geometries) of the version in force."""
         layer = self._get(layer_id)
         return layer.ids, layer.frame, layer.geoms
 
-    def replace_layer(self, layer_id: str, layer: _Layer) -> None:
-        """Put a new version of a layer in force: one reference assignment, so a request sees
-        the old layers or the new, never a mix (requests work on :meth:`snapshot`)."""
+    def replace_layer(self, layer_id: str, layer: LayerData) -> None:
+        """One reference assignment, so a request sees the old layers or the new, never a mix
+        (requests work on :meth:`snapshot`)."""
         self._get(layer_id)
         with self._swap:
-            layers = dict(self._layers)
-            layers[layer_id] = layer
-            self._layers = layers
+            self._layers = {**self._layers, layer_id: layer}
 
     def snapshot(self) -> EmbeddedStore:
-        """A view of the layers in force now, unaffected by later :meth:`replace_layer`."""
         return copy.copy(self)  # shares the dict in force now; replace_layer binds a new one
 
-    def as_of(self, at: str) -> EmbeddedStore:
-        """A view with, for every published layer, the version in force at UTC text ``at``."""
-        view = self.snapshot()
-        if self.registry is None:
-            return view
-        layers = dict(view._layers)
-        for layer_id, version in self.registry.versions_at(at).items():
-            if layer_id not in layers or version == layers[layer_id].info.version:
-                continue
-            layers[layer_id] = self._remember((layer_id, version),
-                                              lambda lid=layer_id, v=version: self.load_version(lid, v))
-        view._layers = layers
-        return view
+    def _past_version(self, layer_id: str, version: str) -> LayerData:
+        return self.load_version(layer_id, version)
 
-    def _load_one(self, entry: LayerEntry) -> _Layer:
+    def _pin(self, layer_id: str, held: LayerData) -> None:
+        self._layers = {**self._layers, layer_id: held}
+
+    def _load_one(self, entry: LayerEntry) -> LayerData:
         frame, geoms, warnings = canonicalise(entry, read_entry(entry, self.data_dir))
         return self._build(entry, frame, geoms, warnings)
 
     def _build(self, entry: LayerEntry, frame: pd.DataFrame, geoms: np.ndarray, warnings: list[str],
-               version: str | None = None) -> _Layer:
+               version: str | None = None) -> LayerData:
         layer = super()._build(entry, frame, geoms, warnings, version)
         if entry.coverage is not None:
             layer.coverage = self._coverage_geometry(entry)
@@ -419,7 +484,7 @@ class EmbeddedStore(LayerStore):
 
     # --- LayerStore ---------------------------------------------------------------------------
 
-    def _get(self, layer_id: str) -> _Layer:
+    def _get(self, layer_id: str) -> LayerData:
         try:
             return self._layers[layer_id]
         except KeyError:
@@ -427,9 +492,6 @@ class EmbeddedStore(LayerStore):
 
     def layers(self) -> list[LayerInfo]:
         return [layer.info for layer in self._layers.values()]
-
-    def rasters(self) -> list[RasterInfo]:
-        return list(self._rasters.values())
 
     def info(self, layer_id: str) -> LayerInfo:
         return self._get(layer_id).info
@@ -441,7 +503,7 @@ class EmbeddedStore(LayerStore):
             # bounding boxes from the tree, then the exact test with the *layer's* prepared
             # geometry first: a point against a 100k-vertex county is a prepared lookup
             si, fi = layer.tree.query(geoms)
-            with PREPARED_LOCK:
+            with self._prepared:
                 hit = shapely.intersects(layer.geoms[fi], geoms[si])
             return si[hit], fi[hit]
         pairs = layer.tree.query(geoms, predicate=predicate, distance=distance)
@@ -464,10 +526,8 @@ class EmbeddedStore(LayerStore):
         return self._get(layer_id).coverage
 
     def select(self, layer_id, *, bbox=None, equals=None, cql=None, limit=10, offset=0):
-        from layers.query import select
-
         layer = self._get(layer_id)
-        with PREPARED_LOCK:  # CQL spatial tests run on the layer's prepared geometries
+        with self._prepared:  # CQL spatial tests run on the layer's prepared geometries
             return select(layer.frame, layer.geoms, layer.tree, bbox=bbox, equals=equals, cql=cql,
                           limit=limit, offset=offset)
 

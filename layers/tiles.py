@@ -34,7 +34,9 @@ ORIGIN = math.pi * R  # half the Web-Mercator world width (m)
 
 
 class TileOutsideRange(LayerError):
-    """The tile index is outside the matrix or the layer's zoom range (HTTP 404)."""
+    """The tile index is outside the matrix or the layer's zoom range."""
+
+    status, ogc_code = 404, "NotFound"
 
 
 @dataclass(frozen=True)
@@ -267,9 +269,8 @@ def render(store: LayerStore, layer_ids: list[str], z: int, x: int, y: int,
     etag = '"' + hashlib.sha256(key.encode()).hexdigest()[:20] + '"'
     if cache is not None and (hit := cache.get(key)) is not None:
         return hit
-    native = getattr(store, "render_mvt", None)  # a database backend may make tiles itself
-    if native is not None:
-        raw, count = native([i.id for i in active], z, x, y, extent=EXTENT, buffer=BUFFER_PX,
+    if store.native_mvt:  # a database backend makes tiles itself
+        raw, count = store.render_mvt([i.id for i in active], z, x, y, extent=EXTENT, buffer=BUFFER_PX,
                             max_features=MAX_FEATURES, max_text=MAX_TEXT)
     else:
         encoded = [encode_layer(store, i.id, z, x, y) for i in active]

@@ -54,7 +54,7 @@ def client(store, rules, industries, tmp_path_factory):
     from app.deps import Services
     from app.main import create_app
     from app.settings import Settings
-    from layers.records import AssessmentStore
+    from app.state.records import AssessmentStore
 
     state = tmp_path_factory.mktemp("state")
     settings = Settings(state_dir=state, admin_key=ADMIN_KEY)
@@ -121,6 +121,23 @@ def pg_database():
         for name in made:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_database):
+    return pg_database()
+
+
+@pytest.fixture(scope="session")
+def pg_store(pg_url):
+    """The sample catalog loaded into a throwaway PostGIS database, once per session."""
+    from layers.postgis import PostGISStore, load
+
+    counts = load(DEFAULT_CATALOG, pg_url)
+    assert counts["admin_county"] == 2875
+    store = PostGISStore.open(DEFAULT_CATALOG, pg_url)
+    yield store
+    store.close()
 
 
 @contextlib.contextmanager

@@ -20,7 +20,7 @@ import pytest
 import shapely
 import yaml
 
-from layers.jobs import JobStore
+from app.state.jobs import JobStore
 from tests.conftest import ADMIN
 from zoning.judge import Project, judge
 from zoning.site import site_from_geometry
@@ -256,7 +256,7 @@ def test_jobs_and_records_in_postgresql(pg_database, store, rules, industries, t
     from app.deps import Services
     from app.jobs import JobRunner
     from app.settings import Settings
-    from layers.records import AssessmentStore, RecordNotFound
+    from app.state.records import AssessmentStore, RecordNotFound
 
     url = pg_database()
     jobs = _pg_jobs(url)

@@ -17,21 +17,6 @@ from tests.conftest import LANZHOU, QINHUANGDAO, TAIYUAN, TANGSHAN, WENZHOU, squ
 from zoning.judge import Project, judge
 from zoning.site import parse_site
 
-@pytest.fixture(scope="module")
-def pg_url(pg_database):
-    return pg_database()
-
-
-@pytest.fixture(scope="module")
-def pg_store(pg_url):
-    from layers.postgis import PostGISStore, load
-
-    counts = load(DEFAULT_CATALOG, pg_url)
-    assert counts["admin_county"] == 2875
-    store = PostGISStore.open(DEFAULT_CATALOG, pg_url)
-    yield store
-    store.close()
-
 
 def test_same_layers_and_versions(store, pg_store):
     assert [(i.id, i.version, i.count, i.fields) for i in pg_store.layers()] == \
@@ -217,7 +202,7 @@ def test_layer_versions_on_postgis(pg_database, store, tmp_path):
     # as_of yesterday: the catalog's version again
     import datetime as dt
 
-    from layers.versions import CST, end_of_day
+    from layers.dates import CST, end_of_day
 
     then = a.as_of(end_of_day(dt.datetime.now(CST).date() - dt.timedelta(days=1)))
     assert then.info("control_units").version == old and text(then) == text(before)

@@ -17,7 +17,7 @@ import morecantile
 import pytest
 import shapely
 
-from layers.versions import CST
+from layers.dates import CST
 from tests.conftest import TAIYUAN, square
 
 TMS = morecantile.tms.get("WebMercatorQuad")
@@ -304,7 +304,7 @@ def test_keys_audit_and_histories_in_postgresql(pg_database, tmp_path):
     chained audit log (TRUNCATE refused too), layer and rules histories."""
     import psycopg
 
-    from layers.access import open_access
+    from app.state.access import open_access
     from layers.versions import LayerRegistry
     from zoning.rules import RULES_DIR
     from zoning.rules_history import RulesRegistry

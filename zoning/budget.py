@@ -16,9 +16,9 @@ _deadline: ContextVar[tuple[float, float, str] | None] = ContextVar("zoning_dead
 
 
 class BudgetExceeded(ZoningError):
-    """The request's work took longer than its budget (HTTP 503, Retry-After)."""
+    """The request's work took longer than its budget (503, Retry-After)."""
 
-    retry_after = 10
+    status, retry_after = 503, 10
 
 
 @contextmanager

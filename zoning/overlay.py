@@ -12,7 +12,7 @@ import pandas as pd
 import shapely
 
 from layers.crs import to_gk3
-from layers.store import PREPARED_LOCK, LayerInfo, LayerStore
+from layers.store import LayerInfo, LayerStore
 from zoning.budget import check
 from zoning.site import Site
 
@@ -103,7 +103,7 @@ def covered(store: LayerStore, layer_id: str, geom: shapely.Geometry,
     if cov is None:
         return False
     outline = geom if outline is None else outline
-    with PREPARED_LOCK:
+    with store.predicates():
         if cov.covers(outline):
             return True
         if geom.geom_type == "Point" or not cov.intersects(outline):
@@ -149,7 +149,7 @@ def overlay_layer(store: LayerStore, info: LayerInfo, site: Site) -> LayerHits:
         pf = feats[polygonal]
         # a feature that contains the whole site (a province, a big unit) needs no overlay:
         # the prepared containment test is cheap, intersecting 100k-vertex polygons is not
-        with PREPARED_LOCK:
+        with store.predicates():
             inside = shapely.contains_properly(pf, site.outline)
         area = np.full(len(pf), site.area_m2)
         if (~inside).any():
@@ -232,7 +232,7 @@ def overlay_many(store: LayerStore, sites: list[Site], kinds: set[str] | None = 
         if pairs.any():
             pf, sg, owner = feats[pairs], geoms[si[pairs]], si[pairs]
             area = site_area[owner].copy()
-            with PREPARED_LOCK:
+            with store.predicates():
                 rest = ~shapely.contains_properly(pf, outlines[owner])
             if rest.any():
                 inter = shapely.intersection(pf[rest], sg[rest])
@@ -250,7 +250,7 @@ def overlay_many(store: LayerStore, sites: list[Site], kinds: set[str] | None = 
         if cov is None:
             is_covered = np.zeros(n, dtype=bool)
         else:
-            with PREPARED_LOCK:
+            with store.predicates():
                 is_covered = shapely.covers(cov, outlines)
                 edge = ~is_covered & ~is_point & shapely.intersects(cov, outlines)
             for i in np.flatnonzero(edge):

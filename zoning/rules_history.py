@@ -16,6 +16,7 @@ import re
 import threading
 from pathlib import Path
 
+from layers.errors import NotFound, Unprocessable
 from layers.statedb import StateDB, now, open_state_db
 from zoning.rules import RULES_DIR, RuleSet, parse_rule_file, rule_files, rules_from
 
@@ -34,17 +35,20 @@ BEGINNING = "0000-01-01T00:00:00.000+00:00"
 FILE_NAME = re.compile(r"^[a-z0-9_]{1,60}\.yaml$")
 
 
-class RulesError(ValueError):
-    """A rules upload that cannot be put in force (HTTP 422)."""
+class RulesError(Unprocessable):
+    """A rules upload that cannot be put in force."""
+
+    status = 422
 
 
 class RulesConflict(RulesError):
-    """Nothing to change (HTTP 409)."""
+    """Nothing to change."""
+
+    status = 409
 
 
-class RulesVersionNotFound(KeyError):
-    def __str__(self) -> str:
-        return str(self.args[0])
+class RulesVersionNotFound(NotFound):
+    status = 404
 
 
 class RulesRegistry:

@@ -14,7 +14,7 @@ router = APIRouter(route_class=StrictRoute, tags=["health"])
 @router.get("/healthz", response_model=HealthResponse, operation_id="health")
 def healthz(services: ServicesDep) -> HealthResponse:
     store = services.store
-    loaded = getattr(store, "loaded_at", None)
+    loaded = store.loaded_at
     return HealthResponse(
         status="ok",
         layers=len(store.layers()),

@@ -9,14 +9,14 @@ from typing import Annotated, Literal
 
 import shapely
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from app.auth import Forbidden, NotAuthenticated, PrincipalDep, audit, ensure_may_assess
 from app.deps import ServicesDep
 from app.models import JobOut
 from app.routers.uploads import read_site_file
 from app.routing import StrictRoute
-from layers.jobs import export_results
+from app.state.jobs import JobNotDone, export_results
 from zoning.judge import Project, check_project
 from zoning.uploads import upload_summary
 
@@ -93,8 +93,7 @@ def cancel_job(job_id: str, request: Request, services: ServicesDep, who: Princi
 def results(job_id: str, fmt: Literal["gpkg", "geojson", "csv"], services: ServicesDep):
     job = services.jobs.get(job_id)
     if job["state"] != "done":
-        return JSONResponse(status_code=409, content={
-            "error": "JobNotDone", "detail": f"job {job_id} is {job['state']} ({job['done']}/{job['total']} sites)"})
+        raise JobNotDone(f"job {job_id} is {job['state']} ({job['done']}/{job['total']} sites)")
     data, media = export_results(services.jobs.results(job_id), fmt)
     return Response(data, media_type=media,
                     headers={"Content-Disposition": f'attachment; filename="job-{job_id}.{fmt}"'})

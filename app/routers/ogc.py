@@ -14,16 +14,14 @@ import numpy as np
 import orjson
 import shapely
 from fastapi import APIRouter, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from pyproj import CRS, Transformer
 
 from app.auth import PrincipalDep, ensure_readable
 from app.deps import ServicesDep
-from app.errors import invalid_request as invalid_validation
-from app.errors import validation_problems
 from app.openapi30 import downgrade
 from app.routing import StrictRoute
+from layers.errors import BadRequest, NotFound
 from layers.query import check_properties, parse_filter
 from layers.store import LayerInfo, LayerStore, UnknownLayer
 
@@ -56,16 +54,10 @@ RESERVED = {"f", "bbox", "bbox-crs", "crs", "limit", "offset", "filter", "filter
 MAX_LIMIT = 10_000
 
 
-class OGCError(Exception):
-    def __init__(self, status: int, detail: str):
-        super().__init__(detail)
-        self.status = status
-
-
 def _wants_html(request: Request, f: str | None) -> bool:
     if f is not None:
         if f not in ("json", "html"):
-            raise OGCError(400, f"f must be json or html; got {f!r}")
+            raise BadRequest(f"f must be json or html; got {f!r}")
         return f == "html"
     accept = request.headers.get("accept", "")
     return "text/html" in accept and "json" not in accept
@@ -183,9 +175,9 @@ def _info(services, collection_id: str) -> LayerInfo:
     try:
         info = services.store.info(collection_id)
     except UnknownLayer:
-        raise OGCError(404, f"no collection {collection_id!r}") from None
+        raise NotFound(f"no collection {collection_id!r}") from None
     if info.kind == "raster":
-        raise OGCError(404, f"collection {collection_id!r} is a raster, not features")
+        raise NotFound(f"collection {collection_id!r} is a raster, not features")
     return info
 
 
@@ -222,7 +214,7 @@ def _crs(uri: str | None, param: str) -> str:
         return CRS84
     uri = uri.strip("<>")
     if uri not in SUPPORTED_CRS:
-        raise OGCError(400, f"{param} {uri!r} is not supported; use one of {list(SUPPORTED_CRS)}")
+        raise BadRequest(f"{param} {uri!r} is not supported; use one of {list(SUPPORTED_CRS)}")
     return uri
 
 
@@ -234,18 +226,18 @@ def _parse_bbox(text: str, bbox_crs: str) -> tuple[float, float, float, float]:
     try:
         vals = [float(v) for v in text.split(",")]
     except ValueError:
-        raise OGCError(400, f"bbox must be 4 comma-separated numbers; got {text!r}") from None
+        raise BadRequest(f"bbox must be 4 comma-separated numbers; got {text!r}") from None
     if len(vals) == 6:
         vals = [vals[0], vals[1], vals[3], vals[4]]
     if len(vals) != 4 or not all(math.isfinite(v) for v in vals):
-        raise OGCError(400, f"bbox must be 4 finite numbers (minx,miny,maxx,maxy); got {text!r}")
+        raise BadRequest(f"bbox must be 4 finite numbers (minx,miny,maxx,maxy); got {text!r}")
     if bbox_crs != CRS84:
         tr = _transformer(bbox_crs, CRS84)
         xs, ys = tr.transform([vals[0], vals[2], vals[0], vals[2]], [vals[1], vals[3], vals[3], vals[1]])
         vals = [min(xs), min(ys), max(xs), max(ys)]
     minx, miny, maxx, maxy = vals
     if bbox_crs == CRS84 and (miny > maxy or not (-90 <= miny <= 90 and -90 <= maxy <= 90)):
-        raise OGCError(400, f"bbox latitudes out of order or range: {text!r}")
+        raise BadRequest(f"bbox latitudes out of order or range: {text!r}")
     return minx, miny, maxx, maxy
 
 
@@ -323,7 +315,7 @@ def items(
         if key in RESERVED:
             continue
         if key not in fields:
-            raise OGCError(400, f"unknown query parameter {key!r}; properties of {collection_id}: {sorted(fields)}")
+            raise BadRequest(f"unknown query parameter {key!r}; properties of {collection_id}: {sorted(fields)}")
         equals[key] = value
     cql = None
     if filter:
@@ -366,7 +358,7 @@ def item(collection_id: str, feature_id: str, request: Request, services: Servic
     out_crs = _crs(crs, "crs")
     i = services.store.index_of(collection_id, feature_id)
     if i is None:
-        raise OGCError(404, f"no feature {feature_id!r} in collection {collection_id!r}")
+        raise NotFound(f"no feature {feature_id!r} in collection {collection_id!r}")
     base = _base(request)
     feat = _features(services.store, collection_id, np.array([i]), out_crs, base)[0]
     feat["links"] += [
@@ -376,22 +368,3 @@ def item(collection_id: str, feature_id: str, request: Request, services: Servic
     if _wants_html(request, f):
         return _html_features(f"{collection_id} / {feature_id}", [feat], info.synthetic, [])
     return _json(feat, GEOJSON, headers={"Content-Crs": f"<{out_crs}>"})
-
-
-def add_ogc_exception_handlers(app) -> None:
-    """OGC errors answer in the OGC exception shape: {"code", "description"}."""
-
-    async def handler(request: Request, exc: OGCError):
-        code = "NotFound" if exc.status == 404 else "InvalidParameterValue"
-        return Response(orjson.dumps({"code": code, "description": str(exc)}),
-                        status_code=exc.status, media_type="application/json")
-
-    async def invalid_request(request: Request, exc: RequestValidationError):
-        # OGC API: an invalid parameter value is a 400 (elsewhere FastAPI's 422 stands)
-        if request.url.path.startswith(router.prefix):
-            msg = "; ".join(f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in validation_problems(exc))
-            return await handler(request, OGCError(400, msg))
-        return await invalid_validation(request, exc)
-
-    app.add_exception_handler(OGCError, handler)
-    app.add_exception_handler(RequestValidationError, invalid_request)

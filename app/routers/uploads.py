@@ -13,8 +13,8 @@ from app.auth import PrincipalDep, audit, ensure_may_assess, record_owner
 from app.deps import ServicesDep, services_as_of, services_at
 from app.models import RerunOut, SitesResponse, UploadAssessmentOut
 from app.routing import StrictRoute
+from layers.dates import end_of_day
 from layers.ingest import UploadTooLarge, read_upload
-from layers.versions import end_of_day
 from zoning.errors import InvalidParameter
 from zoning.judge import Project
 from zoning.report import render_html, render_pdf

@@ -6,14 +6,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.routing import StrictRoute
+from layers.errors import NotFound, Unavailable
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 VENDOR_DIR = WEB_DIR / "vendor"
 ASSETS = ("map.js", "map.css")
+
+class MapAssetsMissing(Unavailable):
+    """The map page's JavaScript was not installed with the service."""
+
+    status, retry_after = 503, None
+
 
 router = APIRouter(route_class=StrictRoute, tags=["map"], include_in_schema=False)
 
@@ -21,12 +28,8 @@ router = APIRouter(route_class=StrictRoute, tags=["map"], include_in_schema=Fals
 @router.get("/map")
 def map_page():
     if not (VENDOR_DIR / "maplibre-gl.js").is_file():
-        return JSONResponse(
-            status_code=503,
-            content={"error": "MapAssetsMissing",
-                     "detail": f"MapLibre GL JS is not installed in {VENDOR_DIR}; run `make web` "
-                               "(npm ci in app/web, then copies the dist files)"},
-        )
+        raise MapAssetsMissing(f"MapLibre GL JS is not installed in {VENDOR_DIR}; run `make web` "
+                               "(npm ci in app/web, then copies the dist files)")
     return FileResponse(WEB_DIR / "map.html", media_type="text/html",
                         headers={"Cache-Control": "no-cache"})
 
@@ -34,7 +37,7 @@ def map_page():
 @router.get("/map/assets/{name}")
 def asset(name: str):
     if name not in ASSETS:
-        return JSONResponse(status_code=404, content={"error": "NotFound", "detail": f"no asset {name!r}"})
+        raise NotFound(f"no asset {name!r}")
     return FileResponse(WEB_DIR / name, headers={"Cache-Control": "no-cache"})
 
 

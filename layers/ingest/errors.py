@@ -1,24 +1,30 @@
-"""Errors of site-file ingest; the HTTP layer maps them to 413 / 415 / 422."""
+"""Errors of site-file ingest (413 / 415 / 422, 503 when every parser is busy)."""
 
 from __future__ import annotations
 
+from layers.errors import Unavailable, Unprocessable
 
-class IngestError(ValueError):
+
+class IngestError(Unprocessable):
     """The file cannot be read as sites; the message says why and what to do."""
 
 
 class UploadTooLarge(IngestError):
     """A size limit was exceeded (bytes, members, features, vertices)."""
 
+    status = 413
+
 
 class UnsupportedFormat(IngestError):
     """The content is not one of the accepted formats."""
 
+    status = 415
 
-class ParsersBusy(RuntimeError):
-    """Every parser slot stayed taken for the whole queue wait (HTTP 503 with Retry-After)."""
 
-    retry_after = 5
+class ParsersBusy(Unavailable):
+    """Every parser slot stayed taken for the whole queue wait (503 with Retry-After)."""
+
+    status, retry_after = 503, 5
 
 
 def reason(exc: BaseException, path=None, limit: int = 200) -> str:

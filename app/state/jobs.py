@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
+from layers.errors import Conflict, NotFound
 from layers.export import export_features
 from layers.statedb import SQLiteDB, StateDB, now, open_state_db
 
@@ -46,9 +47,17 @@ JOB_COLUMNS = ("id", "created", "state", "total", "chunk_size", "params", "uploa
                "finished", "owner", "lease_until")
 
 
-class JobNotFound(KeyError):
+class JobNotFound(NotFound):
+    status = 404
+
     def __str__(self) -> str:
         return f"no job {self.args[0]!r}"
+
+
+class JobNotDone(Conflict):
+    """The job's results are asked for before it finished."""
+
+    status = 409
 
 
 def spatial_order(wkbs: list[bytes]) -> np.ndarray:

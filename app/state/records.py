@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from layers.errors import NotFound, TooManyRequests
 from layers.statedb import SQLiteDB, StateDB, now, open_state_db
 
 SCHEMA = """
@@ -38,13 +39,15 @@ class Quota:
     ttl_s: float = 24 * 3600.0
 
 
-class QuotaExceeded(Exception):
-    """An anonymous caller's stored results are at their bound (HTTP 429, Retry-After)."""
+class QuotaExceeded(TooManyRequests):
+    """An anonymous caller's stored results are at their bound (429, Retry-After)."""
 
-    retry_after = 60
+    status, retry_after = 429, 60
 
 
-class RecordNotFound(KeyError):
+class RecordNotFound(NotFound):
+    status = 404
+
     def __str__(self) -> str:
         return f"no stored assessment {self.args[0]!r}"
 

@@ -19,6 +19,7 @@ import json
 import re
 import secrets
 
+from layers.errors import NotFound, Unprocessable
 from layers.statedb import StateDB, now, open_state_db
 
 ROLES = ("reader", "editor", "admin")
@@ -53,12 +54,16 @@ FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()
 """
 
 
-class AccessError(ValueError):
-    pass
+class AccessError(Unprocessable):
+    """A key name or role that cannot be used."""
+
+    status = 422
 
 
-class KeyNotFound(KeyError):
-    """No unrevoked key of that name (HTTP 404)."""
+class KeyNotFound(NotFound):
+    """No unrevoked key of that name."""
+
+    status = 404
 
     def __str__(self) -> str:
         return f"no unrevoked key named {self.args[0]!r}"
