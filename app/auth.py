@@ -26,10 +26,7 @@ class NotAuthenticated(errors.Unauthorized):
     status = 401
 
 
-class Forbidden(errors.Forbidden):
-    """The key's role is below what the action needs."""
-
-    status = 403
+Forbidden = errors.Forbidden  # the key's role is below what the action needs (403)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ import os
 import sys
 from pathlib import Path
 
+from zoning.vocabulary import ACTIONS, EDITIONS
+
 
 def _serve(args) -> int:
     import uvicorn
@@ -49,7 +51,7 @@ def _build_sample(args) -> int:
 def _project_arguments(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument("--industry", required=required,
                    help="GB/T 4754-2017 code at any level, e.g. C3120 or C31")
-    p.add_argument("--action", default="new", choices=["new", "expand", "rebuild"])
+    p.add_argument("--action", default="new", choices=ACTIONS)
     p.add_argument("--product", help="from the industry's vocabulary, e.g. eaf_steel (GET /v1/industries)")
     p.add_argument("--name", help="project name")
     p.add_argument("--captive", action="store_true", help="自备: a captive plant")
@@ -67,11 +69,11 @@ def _project(args):
 def _assess(args) -> int:
     """Any site file in any accepted format and CRS, judged parcel by parcel and as a whole
     (the same as POST /v1/assess/upload); JSON on stdout, optionally a report file."""
-    from app.main import load_services
+    from app.service import assemble
     from app.settings import get_settings
     from app.state.records import AssessmentStore
-    from layers.ingest import IngestError, read_upload
-    from zoning.errors import ZoningError
+    from layers.errors import ServiceError
+    from layers.ingest import read_upload
     from zoning.report import render_html, render_pdf
     from zoning.uploads import assess_upload
 
@@ -84,12 +86,11 @@ def _assess(args) -> int:
     settings = get_settings()
     try:
         upload = read_upload(data, path.name, crs=args.crs, limits=settings.upload_limits())
-        services = load_services(settings)
-        record = assess_upload(services.store, services.rules, services.industries, upload,
-                               _project(args),
+        services = assemble(settings)
+        record = assess_upload(services.judging, upload, _project(args),
                                edition=args.edition or settings.key_region_edition,
                                limits=settings.site_limits())
-    except (IngestError, ZoningError) as exc:
+    except ServiceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     records: AssessmentStore = services.records
@@ -108,16 +109,17 @@ def _assess(args) -> int:
 def _siting(args) -> int:
     """The same as POST /v1/siting; writes the ranked candidates to --out (.geojson, .gpkg or
     .csv) and prints the summary and rejections as JSON."""
-    from app.main import load_services
     from app.routers.siting import COLUMNS, candidate_feature
+    from app.service import assemble
     from app.settings import get_settings
+    from layers.errors import ServiceError
     from layers.export import export_features
-    from layers.ingest import IngestError, read_upload
+    from layers.ingest import read_upload
     from zoning.errors import ZoningError
     from zoning.siting import LAND_KINDS, SitingQuery, siting
 
     settings = get_settings()
-    services = load_services(settings)
+    services = assemble(settings)
     try:
         if args.aoi.isdigit() and len(args.aoi) == 6:
             aoi = None
@@ -133,11 +135,11 @@ def _siting(args) -> int:
                                  limits=settings.upload_limits())
             aoi = upload.union
         kinds = tuple(args.land_kinds.split(",")) if args.land_kinds else LAND_KINDS
-        result = siting(services.store, services.rules, services.industries,
+        result = siting(services.judging,
                         SitingQuery(aoi=aoi, tech=args.tech, land_kinds=kinds, min_area_ha=args.min_area_ha,
                                     max_slope_deg=args.max_slope, min_resource=args.min_resource,
                                     max_grid_km=args.max_grid_km))
-    except (OSError, IngestError, ZoningError) as exc:
+    except (OSError, ServiceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     cands = result["candidates"]
@@ -160,16 +162,16 @@ def _batch(args) -> int:
     import shapely
 
     from app.jobs import JobRunner
-    from app.main import load_services
+    from app.service import assemble
     from app.settings import get_settings
     from app.state.jobs import export_results
-    from layers.ingest import IngestError, read_upload
-    from zoning.errors import ZoningError
+    from layers.errors import ServiceError
+    from layers.ingest import read_upload
     from zoning.judge import check_project
     from zoning.uploads import upload_summary
 
     settings = get_settings()
-    services = load_services(settings)
+    services = assemble(settings)
     jobs = services.jobs
     try:
         if args.resume:
@@ -183,7 +185,7 @@ def _batch(args) -> int:
             params = {**dataclasses.asdict(project), "edition": args.edition or settings.key_region_edition}
             jid = jobs.create([(shapely.to_wkb(p.geometry), p.properties) for p in upload.parcels], params,
                               upload_summary(upload), args.chunk_size)
-    except (OSError, KeyError, IngestError, ZoningError) as exc:
+    except (OSError, ServiceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     address = args.dask or settings.dask_scheduler
@@ -216,9 +218,10 @@ def _batch(args) -> int:
 
 
 def _load_postgis(args) -> int:
+    from app.service import open_layer_registry
     from app.settings import get_settings
+    from layers.errors import ServiceError
     from layers.postgis import load
-    from layers.store import LayerError
 
     settings = get_settings()
     url = args.url or settings.database_url
@@ -228,11 +231,9 @@ def _load_postgis(args) -> int:
     import psycopg
 
     try:
-        from layers.versions import LayerRegistry
-
-        registry = LayerRegistry.open(settings.state_dir, settings.state_database_url or url)
+        registry = open_layer_registry(settings, settings.state_database_url or url)
         counts = load(settings.catalog, url, settings.data_dir, registry=registry)  # versions in force
-    except (LayerError, OSError, psycopg.Error) as exc:
+    except (ServiceError, OSError, psycopg.Error) as exc:
         print(f"error: {str(exc).strip()}", file=sys.stderr)
         return 2
     print(json.dumps(counts, ensure_ascii=False))
@@ -246,10 +247,9 @@ def _actor(args) -> str:
 
 
 def _audit(settings, actor: str, action: str, target, sha, result) -> None:
-    from app.state.access import open_access
+    from app.service import open_state
 
-    _, log = open_access(settings.state_dir, settings.state_url)
-    log.append(actor, "admin", action, target, sha, result)
+    open_state(settings).audit.append(actor, "admin", action, target, sha, result)
 
 
 def _layers(args) -> int:
@@ -258,15 +258,15 @@ def _layers(args) -> int:
     import datetime as dt
     import time
 
-    from app.main import open_store
+    from app.service import open_live
     from app.settings import get_settings
-    from layers.ingest import IngestError
-    from layers.store import LayerError
-    from layers.versions import PublishError, VersionNotFound, publish, rollback
+    from layers.errors import ServiceError
+    from layers.versions import PublishError
 
     settings = get_settings()
     try:
-        store = open_store(settings)
+        live = open_live(settings)
+        store = live.store
         if args.action == "history":
             store.info(args.layer)
             registry = store.registry
@@ -275,7 +275,7 @@ def _layers(args) -> int:
                              ensure_ascii=False, indent=2))
             return 0
         if args.action == "rollback":
-            out = rollback(store, args.layer, args.version, actor=_actor(args), note=args.note)
+            out = live.rollback_layer(args.layer, args.version, actor=_actor(args), note=args.note)
             _audit(settings, _actor(args), "layer.rollback", args.layer, None,
                    {"version": args.version, "previous": out["previous"]})
             print(json.dumps(out, ensure_ascii=False, indent=2))
@@ -289,9 +289,9 @@ def _layers(args) -> int:
 
         path = Path(args.file)
         data = path.read_bytes()
-        out = publish(store, args.layer, data, path.name, actor=_actor(args), limits=settings.layer_limits(),
-                      crs=args.crs, vintage=dt.date.fromisoformat(args.vintage) if args.vintage else None,
-                      note=args.note, dry_run=args.dry_run, pause=pause if args.pause_at else None)
+        out = live.publish_layer(args.layer, data, path.name, actor=_actor(args), limits=settings.layer_limits(),
+                                 crs=args.crs, vintage=dt.date.fromisoformat(args.vintage) if args.vintage else None,
+                                 note=args.note, dry_run=args.dry_run, pause=pause if args.pause_at else None)
         if not args.dry_run:
             _audit(settings, _actor(args), "layer.publish", args.layer, out["source_sha256"],
                    {"version": out["version"], "previous": out["previous"]})
@@ -302,14 +302,15 @@ def _layers(args) -> int:
         if exc.report:
             print(json.dumps(exc.report, ensure_ascii=False, indent=2), file=sys.stderr)
         return 2
-    except (OSError, KeyError, ValueError, IngestError, LayerError, VersionNotFound) as exc:
+    except (OSError, ServiceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
 
 def _rules(args) -> int:
+    from app.service import open_rules
     from app.settings import get_settings
-    from zoning.rules_history import RulesError, RulesRegistry, RulesVersionNotFound
+    from layers.errors import ServiceError
 
     if args.action == "doc":
         from zoning.industries import load_industries
@@ -323,7 +324,7 @@ def _rules(args) -> int:
             print(text, end="")
         return 0
     settings = get_settings()
-    registry = RulesRegistry.open(settings.state_dir, settings.state_url, settings.rules_dir)
+    registry = open_rules(settings)
     try:
         if args.action == "history":
             out = {"rules_version": registry.ruleset().version, "history": registry.history()}
@@ -335,7 +336,7 @@ def _rules(args) -> int:
             out = registry.publish(path.name, path.read_bytes(), _actor(args), args.note, dry_run=args.dry_run)
             if not args.dry_run:
                 _audit(settings, _actor(args), "rules.publish", path.name, out["sha256"], out)
-    except (OSError, RulesError, RulesVersionNotFound) as exc:
+    except (OSError, ServiceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(out, ensure_ascii=False, indent=2))
@@ -343,11 +344,12 @@ def _rules(args) -> int:
 
 
 def _keys(args) -> int:
+    from app.service import open_state
     from app.settings import get_settings
-    from app.state.access import AccessError, KeyNotFound, open_access
+    from layers.errors import ServiceError
 
-    settings = get_settings()
-    keys, log = open_access(settings.state_dir, settings.state_url)
+    state = open_state(get_settings())
+    keys, log = state.keys, state.audit
     actor = _actor(args)
     try:
         if args.action == "create":
@@ -360,18 +362,17 @@ def _keys(args) -> int:
             log.append(actor, "admin", "key.revoke", args.name, None, {})
         else:
             print(json.dumps(keys.list(), ensure_ascii=False, indent=2))
-    except (AccessError, KeyNotFound) as exc:
+    except ServiceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
 
 
 def _audit_cmd(args) -> int:
+    from app.service import open_state
     from app.settings import get_settings
-    from app.state.access import open_access
 
-    settings = get_settings()
-    _, log = open_access(settings.state_dir, settings.state_url)
+    log = open_state(get_settings()).audit
     intact, broken = log.verify()
     if args.verify:
         print("audit chain intact" if intact else f"audit chain BROKEN at entry {broken}")
@@ -395,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("site", help="GeoJSON, zipped Shapefile, KML/KMZ, GeoPackage, CSV/XLSX, 用地报批 TXT or DXF")
     _project_arguments(a, required=True)
     a.add_argument("--crs", help="when the file does not say: EPSG:4490, 4513-4554, 4491-4512, 3857, GCJ-02, BD-09")
-    a.add_argument("--edition", choices=["2018", "2023"])
+    a.add_argument("--edition", choices=EDITIONS)
     a.add_argument("--report", help="write the report here (.pdf, or .html)")
     a.add_argument("--lang", default="zh", choices=["zh", "en"], help="report language")
     a.set_defaults(func=_assess)
@@ -414,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     bt.add_argument("sites", nargs="?", help="site file, any accepted format")
     _project_arguments(bt, required=False)
     bt.add_argument("--crs")
-    bt.add_argument("--edition", choices=["2018", "2023"])
+    bt.add_argument("--edition", choices=EDITIONS)
     bt.add_argument("--chunk-size", type=int, default=1000)
     bt.add_argument("--resume", metavar="JOB_ID", help="continue an unfinished job")
     bt.add_argument("--dask", metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://scheduler:8786 "

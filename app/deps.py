@@ -1,4 +1,5 @@
-"""Dependencies: the services loaded at start-up, as typed ``Annotated`` aliases."""
+"""Dependencies: the services assembled at start-up (``app.service.assemble``), as typed
+``Annotated`` aliases."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app.service import Live
 from app.settings import Settings
 from app.state.access import AuditLog, KeyStore
 from app.state.jobs import JobStore
 from app.state.records import AssessmentStore
 from layers.store import LayerStore
 from layers.tiles import TileCache
+from zoning.context import Judging
 from zoning.industries import IndustryCatalogue
 from zoning.rules import RuleSet
 from zoning.rules_history import RulesRegistry
@@ -23,17 +26,39 @@ from zoning.rules_history import RulesRegistry
 
 @dataclass
 class Services:
+    """Everything a request may use. ``live`` holds the layers and rules in force and switches
+    them; a request's copy is ``pinned`` to one :class:`~zoning.context.Judging` (see
+    :func:`get_services`), so a switch meanwhile is seen by the next request only."""
+
     settings: Settings
-    store: LayerStore
-    rules: RuleSet
-    industries: IndustryCatalogue
+    live: Live
     records: AssessmentStore | None = None
     jobs: JobStore | None = None
-    rules_registry: RulesRegistry | None = None
     keys: KeyStore | None = None
     audit: AuditLog | None = None
     runner: object | None = None  # app.jobs.JobRunner, started by the app
     tiles: TileCache = field(default_factory=TileCache)
+    pinned: Judging | None = None
+
+    @property
+    def judging(self) -> Judging:
+        return self.pinned if self.pinned is not None else self.live.judging()
+
+    @property
+    def store(self) -> LayerStore:
+        return self.judging.store
+
+    @property
+    def rules(self) -> RuleSet:
+        return self.judging.rules
+
+    @property
+    def industries(self) -> IndustryCatalogue:
+        return self.live.industries
+
+    @property
+    def rules_registry(self) -> RulesRegistry | None:
+        return self.live.rules_registry
 
     def loaded(self) -> None:
         """After start-up and after a layer version switch: move what is loaded out of the
@@ -51,10 +76,9 @@ class Services:
 
 
 def get_services(request: Request) -> Services:
-    """The services, with the layer store pinned for this request: a layer version switched
-    in meanwhile is seen by the next request, never half-way through this one."""
+    """The services, pinned to the layers and rules in force now for this request."""
     services = request.app.state.services
-    return dataclasses.replace(services, store=services.store.snapshot())
+    return dataclasses.replace(services, pinned=services.live.judging())
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -62,8 +86,7 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 def services_at(services: Services, at: str) -> Services:
     """The services with the layers and rules in force at UTC text ``at``."""
-    rules = services.rules_registry.ruleset(at) if services.rules_registry is not None else services.rules
-    return dataclasses.replace(services, store=services.store.as_of(at), rules=rules)
+    return dataclasses.replace(services, pinned=services.live.at(at))
 
 
 def services_as_of(services: Services, date: dt.date | None) -> Services:

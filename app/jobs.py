@@ -72,9 +72,8 @@ class JobRunner:
                     return
                 t0 = time.perf_counter()
                 sites = self.jobs.chunk_sites(jid, chunk, job["chunk_size"])
-                s = self.services
-                rows = assess_chunk(s.store, s.rules, s.industries, sites, project, p["edition"],
-                                    s.settings.site_limits())
+                rows = assess_chunk(self.services.live.judging(), sites, project, p["edition"],
+                                    self.services.settings.site_limits())
                 self.jobs.save_chunk(jid, chunk, rows, time.perf_counter() - t0, self.owner)
                 made += 1
         except Exception as exc:  # a failed job says why; the runner goes on
@@ -85,7 +84,7 @@ class JobRunner:
         """Submit every unfinished chunk to the cluster; store each as it completes."""
         from distributed import as_completed
 
-        from app.distributed import chunk_on_worker, versions_of
+        from app.distributed import chunk_on_worker
 
         size = job["chunk_size"]
         todo = []
@@ -94,7 +93,7 @@ class JobRunner:
             if max_chunks is not None and len(todo) >= max_chunks:
                 break
         futures = {}
-        versions = versions_of(self.services.store, self.services.rules)  # the workers judge with these
+        versions = self.services.live.judging().versions()  # the workers judge with these
         for chunk in todo:
             sites = self.jobs.chunk_sites(jid, chunk, size)
             fut = self.dask.submit(chunk_on_worker, sites, job["params"], self.services.settings.site_limits(),

@@ -1,5 +1,5 @@
-"""The FastAPI application: ``create_app()`` wires settings, the layer store, rules and
-routers. Layers load in the lifespan hook, before the server accepts requests."""
+"""The FastAPI application: ``create_app()`` wires the service (``app.service.assemble``),
+middleware and routers. Layers load in the lifespan hook, before the server accepts requests."""
 
 from __future__ import annotations
 
@@ -27,71 +27,21 @@ from app.routers import (
     uploads,
     web,
 )
+from app.service import Live, assemble, open_state
 from app.settings import Settings, get_settings
-from app.state.access import open_access
-from app.state.jobs import JobStore
-from app.state.records import AssessmentStore
-from layers.store import EmbeddedStore
-from layers.tiles import TileCache
-from zoning.industries import load_industries
-from zoning.rules_history import RulesRegistry
 
 log = logging.getLogger("zoning")
 
 
-def open_store(settings: Settings):
-    from layers.versions import LayerRegistry
-
-    registry = LayerRegistry.open(settings.state_dir, settings.state_url)
-    if settings.database_url:
-        from layers.postgis import PostGISStore
-
-        return PostGISStore.open(settings.catalog, settings.database_url, settings.data_dir, registry=registry)
-    return EmbeddedStore.open(settings.catalog, settings.data_dir, registry=registry)
-
-
-def open_judging(settings: Settings):
-    """The store with its version registry and the rules registry: what judging needs, opened
-    the same way for the HTTP app, the CLI and the Dask workers (the versions in force)."""
-    from rasterio.env import set_gdal_config
-
-    set_gdal_config("GDAL_CACHEMAX", settings.gdal_cache_mb * 2**20)
-    store = open_store(settings)
-    return store, RulesRegistry.open(settings.state_dir, settings.state_url, settings.rules_dir)
-
-
-def load_services(settings: Settings) -> Services:
-    store, rules_registry = open_judging(settings)
-    keys, audit_log = open_access(settings.state_dir, settings.state_url)
-    return Services(
-        settings=settings,
-        store=store,
-        rules=rules_registry.ruleset(),
-        rules_registry=rules_registry,
-        industries=load_industries(),
-        records=AssessmentStore.open(settings.state_dir, settings.state_url),
-        jobs=JobStore.open(settings.state_dir, settings.state_url, settings.job_lease_s),
-        keys=keys,
-        audit=audit_log,
-        tiles=TileCache(settings.tile_cache_mb * 2**20),
-    )
-
-
 class VersionSync:
-    """Loads the layer versions and rules files that another process (the CLI, another
-    instance) put in force."""
+    """Takes up the layer versions and rules files that another process (the CLI, another
+    instance) put in force: a cheap look at the histories' generation, then ``Live.sync``."""
 
-    def __init__(self, services: Services, every_s: float):
-        self.services, self.every_s = services, every_s
+    def __init__(self, live: Live, every_s: float):
+        self.live, self.every_s = live, every_s
         self._stop = threading.Event()
-        self._seen = self._generation()
+        self._seen = live.generation()
         self._thread = threading.Thread(target=self._loop, name="version-sync", daemon=True)
-
-    def _generation(self):
-        s = self.services
-        layers = s.store.registry.generation() if s.store.registry is not None else None
-        rules = s.rules_registry.generation() if s.rules_registry is not None else None
-        return layers, rules
 
     def start(self) -> None:
         self._thread.start()
@@ -102,20 +52,10 @@ class VersionSync:
 
     def step(self) -> list[str]:
         """One look: load what changed, and return the layers switched."""
-        from layers.versions import sync
-
-        gen = self._generation()
+        gen = self.live.generation()
         if gen == self._seen:
             return []
-        changed = []
-        if gen[0] != self._seen[0]:
-            changed = sync(self.services.store)
-            if changed:
-                self.services.layers_switched()
-                log.info("layer versions switched: %s", ", ".join(changed))
-        if gen[1] != self._seen[1]:
-            self.services.rules = self.services.rules_registry.ruleset()
-            log.info("rules now %s", self.services.rules.version)
+        changed = self.live.sync()
         self._seen = gen
         return changed
 
@@ -132,21 +72,21 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        if getattr(app.state, "services", None) is None:
-            app.state.services = load_services(settings)
+        if app.state.services is None:
+            app.state.services = assemble(settings)
             log.info("loaded %d layers", len(app.state.services.store.layers()))
         services = app.state.services
         s = services.settings
+        services.live.on_layers_switched(services.layers_switched)
         services.loaded()
-        if services.records is None:
-            services.records = AssessmentStore.open(s.state_dir, s.state_url)
-        if services.jobs is None:
-            services.jobs = JobStore.open(s.state_dir, s.state_url, s.job_lease_s)
-        if services.keys is None:
-            services.keys, services.audit = open_access(s.state_dir, s.state_url)
+        if None in (services.records, services.jobs, services.keys):  # given without (all) state: tests
+            state = open_state(s)
+            for name in ("records", "jobs", "keys", "audit"):
+                if getattr(services, name) is None:
+                    setattr(services, name, getattr(state, name))
         syncer = None
         if s.layer_sync_s > 0:
-            syncer = VersionSync(services, s.layer_sync_s)
+            syncer = VersionSync(services.live, s.layer_sync_s)
             syncer.start()
         if services.settings.run_jobs and services.runner is None:
             from app.jobs import JobRunner

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,6 +13,7 @@ from app.state.records import Quota
 from layers.catalog import DEFAULT_CATALOG
 from zoning.rules import RULES_DIR
 from zoning.site import SERVICE_AREA, SiteLimits
+from zoning.vocabulary import DEFAULT_EDITION, Edition
 
 
 class Settings(BaseSettings):
@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     catalog: Path = Field(DEFAULT_CATALOG, description="layer catalog YAML")
     data_dir: Path | None = Field(None, description="overrides the catalog's data_dir")
     rules_dir: Path = Field(RULES_DIR, description="folder of rule-family YAML files")
-    key_region_edition: Literal["2018", "2023"] = "2023"
+    key_region_edition: Edition = DEFAULT_EDITION
     max_site_vertices: int = Field(100_000, ge=4, le=2_000_000, description="vertices of one site")
     max_site_parts: int = Field(1_000, ge=1, le=100_000, description="polygons of one site")
     max_site_holes: int = Field(5_000, ge=0, le=100_000, description="holes (interior rings) of one site")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from layers.raster import RasterInfo, ramp
 from layers.store import LayerInfo
+from zoning.vocabulary import DEFAULT_EDITION
 
 # (layer id, match attribute or None, [(value, colour, zh, en)], geometry role)
 FILLS: dict[str, tuple[str | None, list[tuple[object, str, str, str]]]] = {
@@ -20,6 +21,11 @@ FILLS: dict[str, tuple[str | None, list[tuple[object, str, str, str]]]] = {
     "industrial_parks": (None, [(None, "#475569", "产业园区", "Industrial park")]),
     "settlements": (None, [(None, "#a8a29e", "居民点", "Settlement")]),
     "water": (None, [(None, "#38bdf8", "水域", "Water")]),
+    "drinking_water": ("zone_level", [
+        ("一级", "#1e3a8a", "饮用水水源一级保护区", "Drinking-water source zone, first level"),
+        ("二级", "#3b82f6", "饮用水水源二级保护区", "Drinking-water source zone, second level"),
+        ("准保护区", "#93c5fd", "饮用水水源准保护区", "Drinking-water source quasi-protection zone"),
+    ]),
     "forest": ("forest_type", [
         ("arbor", "#166534", "乔木林地", "Arbor forest"),
         ("shrub", "#65a30d", "灌木林地", "Shrub forest"),
@@ -34,7 +40,7 @@ FILLS: dict[str, tuple[str | None, list[tuple[object, str, str, str]]]] = {
 }
 OPACITY = {"key_regions": 0.12, "control_units": 0.3, "red_lines": 0.55, "protected_areas": 0.45,
            "basic_farmland": 0.5, "industrial_parks": 0.6, "candidate_land": 0.7,
-           "settlements": 0.55, "water": 0.6, "forest": 0.35}
+           "settlements": 0.55, "water": 0.6, "forest": 0.35, "drinking_water": 0.4}
 LINES = {
     "admin_country": ("#111827", 1.6), "admin_province": ("#374151", 1.2),
     "admin_city": ("#6b7280", 0.8), "admin_county": ("#9ca3af", 0.5),
@@ -53,7 +59,7 @@ def _color_expr(attr, entries):
     return expr + ["#999999"]
 
 
-def style(infos: list[LayerInfo], tile_url: str, edition: str = "2023",
+def style(infos: list[LayerInfo], tile_url: str, edition: str = DEFAULT_EDITION,
           rasters: list[RasterInfo] = (), raster_url: str = "") -> dict:
     """Vector layers in one composite source; raster layers (hidden until switched on) each in
     their own PNG source, drawn under the vector layers."""

@@ -28,6 +28,7 @@ def main() -> None:
     from app.deps import Services
     from app.distributed import connect
     from app.jobs import JobRunner
+    from app.service import Live
     from app.settings import Settings
     from app.state.jobs import JobStore
     from layers.catalog import DEFAULT_CATALOG
@@ -41,7 +42,7 @@ def main() -> None:
     params = {"industry": "C3120", "action": "new", "edition": "2023"}
     with tempfile.TemporaryDirectory() as d:
         settings = Settings(state_dir=Path(d))
-        services = Services(settings, EmbeddedStore.open(DEFAULT_CATALOG), load_rules(), load_industries())
+        services = Services(settings, Live(EmbeddedStore.open(DEFAULT_CATALOG), load_rules(), load_industries()))
         jobs = JobStore(Path(d) / "jobs.sqlite")
         jid = jobs.create(sites, params, {}, args.chunk)
         t0 = time.perf_counter()
@@ -49,7 +50,7 @@ def main() -> None:
         single = args.n / (time.perf_counter() - t0)
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
             client = connect(cluster.scheduler_address, settings)
-            client.run(lambda dask_worker: hasattr(dask_worker, "zoning_services"))  # workers ready
+            client.run(lambda dask_worker: hasattr(dask_worker, "zoning_live"))  # workers ready
             jid2 = jobs.create(sites, params, {}, args.chunk)
             t0 = time.perf_counter()
             JobRunner(services, jobs, dask_client=client).run(jid2)

@@ -26,6 +26,8 @@ import warnings
 import numpy as np
 import shapely
 
+from zoning.context import Judging
+
 warnings.filterwarnings("ignore")
 
 ZONING = ("key_regions", "control_units", "red_lines", "protected_areas", "basic_farmland",
@@ -96,10 +98,10 @@ def main() -> None:
         for lid in ZONING)
     print(f"\n{'1 km² site':<34}{'sites/s':>10}{'vs plain SQL':>14}")
     r_plain = rate(lambda s: plain.execute(overlay_sql, {"wkb": shapely.to_wkb(s.geometry), "epsg": s.gk_epsg}).fetchall(), sites)
-    r_em = rate(lambda s: judge(em, rules, industries, s, Project("C3120")), sites)
-    r_pg = rate(lambda s: judge(pg, rules, industries, s, Project("C3120")), sites)
+    r_em = rate(lambda s: judge(Judging(em, rules, industries), s, Project("C3120")), sites)
+    r_pg = rate(lambda s: judge(Judging(pg, rules, industries), s, Project("C3120")), sites)
     t0 = time.perf_counter()
-    judge_many(em, rules, industries, sites, Project("C3120"))
+    judge_many(Judging(em, rules, industries), sites, Project("C3120"))
     r_batch = len(sites) / (time.perf_counter() - t0)
     for label, r in (("embedded judge (all rules)", r_em), ("embedded judge_many (batch)", r_batch),
                      ("PostGIS-backend judge", r_pg), ("plain SQL overlay", r_plain)):
@@ -175,9 +177,9 @@ def main() -> None:
         print(f"{'':<24}{z:>3}{ours:>10.0f}{raw:>10.0f}{ours / raw:>6.2f}x{ours_served:>13.0f}{served:>11.0f}"
               f"{ours_served / served:>6.2f}x   {len(tiles)} tiles")
 
-    code = ("import time; t=time.perf_counter(); from app.main import load_services; from app.settings import Settings; "
-            "from zoning.judge import judge, Project; from zoning.site import parse_site; s=load_services(Settings()); "
-            "judge(s.store, s.rules, s.industries, parse_site({'type':'Point','coordinates':[112.55,37.87]}), Project('C3120')); "
+    code = ("import time; t=time.perf_counter(); from app.service import assemble; from app.settings import Settings; "
+            "from zoning.judge import judge, Project; from zoning.site import parse_site; s=assemble(Settings()); "
+            "judge(s.judging, parse_site({'type':'Point','coordinates':[112.55,37.87]}), Project('C3120')); "
             "print(time.perf_counter()-t)")
     starts = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
               for _ in range(3)]

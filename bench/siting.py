@@ -18,6 +18,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from zoning.context import Judging
+
 warnings.filterwarnings("ignore")
 
 
@@ -47,7 +49,7 @@ def main() -> None:
             times = []
             for _ in range(args.runs):
                 t0 = time.perf_counter()
-                out = siting(store, rules, industries, SitingQuery(aoi=aoi, tech=tech))
+                out = siting(Judging(store, rules, industries), SitingQuery(aoi=aoi, tech=tech))
                 times.append(time.perf_counter() - t0)
             sec = statistics.median(times)
             considered = len(out["candidates"]) + len(out["rejected"])

@@ -30,6 +30,7 @@ LayerKind = Literal[
     "water",
     "road",
     "forest",
+    "drinking_water",
     "raster",
 ]
 
@@ -56,6 +57,7 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "water": ("name", "water_type"),
     "road": ("name", "road_class"),
     "forest": ("name", "forest_type", "protection_level"),
+    "drinking_water": ("code", "name", "zone_level"),  # 一级 / 二级 / 准保护区
     "raster": (),
 }
 

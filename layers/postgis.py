@@ -41,6 +41,7 @@ from layers.store import (
     LayerStore,
     UnknownLayer,
 )
+from layers.values import plain
 from layers.versions import LayerRegistry
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def write_tables(con, schema: str, relation: str, ids, frame: pd.DataFrame, geom
     wkb = shapely.to_wkb(shapely.set_srid(np.asarray(geoms, dtype=object), 4490), hex=True, include_srid=True)
     with con.cursor().copy(sql.SQL("COPY {} (fid, feature_id, attrs, geom) FROM STDIN").format(table)) as cp:
         for i in range(len(records)):
-            cp.write_row((i, str(ids[i]), orjson.dumps(records[i], default=_json_default).decode(), wkb[i]))
+            cp.write_row((i, str(ids[i]), orjson.dumps(records[i], default=plain).decode(), wkb[i]))
     con.execute(sql.SQL("CREATE TABLE {} AS SELECT fid, ST_Subdivide(geom, {}) AS geom FROM {}").format(
         sub, sql.Literal(SUBDIVIDE), table))
     con.execute(sql.SQL("CREATE INDEX ON {} USING gist (geom)").format(sub))
@@ -107,14 +108,6 @@ def load(catalog_path: str | Path, url: str, data_dir: str | Path | None = None,
             con.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
             con.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(staging), sql.Identifier(schema)))
     return counts
-
-
-def _json_default(v):
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, dt.date | dt.datetime):
-        return v.isoformat()
-    return str(v)
 
 
 # --- the store ----------------------------------------------------------------------------------

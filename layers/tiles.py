@@ -23,6 +23,7 @@ import shapely
 
 from layers import mvt, raster
 from layers.store import LayerError, LayerStore
+from layers.values import plain
 
 EXTENT = 4096
 BUFFER_PX = 64
@@ -143,9 +144,8 @@ def tile_properties(store: LayerStore, layer_id: str, idx: np.ndarray) -> list[d
     for fid, row in zip(ids, zip(*attrs.values()) if cols else [()] * len(idx)):
         p = {"fid": str(fid)}
         for c, v in zip(cols, row):
-            if isinstance(v, np.generic):
-                v = v.item()
-            if v is None or (isinstance(v, float) and not math.isfinite(v)):
+            v = plain(v)
+            if v is None:
                 continue
             if isinstance(v, str) and len(v) > MAX_TEXT:
                 continue

@@ -43,6 +43,14 @@ def industries():
     return load_industries()
 
 
+@pytest.fixture(scope="session")
+def judging(store, rules, industries):
+    """What a judgment is made with: the sample store, the rules files, the industries."""
+    from zoning.context import Judging
+
+    return Judging(store, rules, industries)
+
+
 ADMIN_KEY = "conftest-admin-key-0123456789"
 ADMIN = {"X-API-Key": ADMIN_KEY}
 
@@ -53,13 +61,14 @@ def client(store, rules, industries, tmp_path_factory):
 
     from app.deps import Services
     from app.main import create_app
+    from app.service import Live
     from app.settings import Settings
     from app.state.records import AssessmentStore
 
     state = tmp_path_factory.mktemp("state")
     settings = Settings(state_dir=state, admin_key=ADMIN_KEY)
     records = AssessmentStore(state / "assessments.sqlite")
-    app = create_app(settings, Services(settings, store, rules, industries, records=records))
+    app = create_app(settings, Services(settings, Live(store, rules, industries), records=records))
     with TestClient(app) as c:
         yield c
 

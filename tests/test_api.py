@@ -2,6 +2,7 @@
 
 import pytest
 
+from app.service import Live
 from tests.conftest import TAIYUAN, TANGSHAN, square
 
 STEEL = {"industry": "C3120", "action": "new"}
@@ -9,7 +10,7 @@ STEEL = {"industry": "C3120", "action": "new"}
 
 def test_healthz(client):
     body = client.get("/healthz").json()
-    assert body["status"] == "ok" and body["layers"] == len(client.app.state.services.store.layers()) == 17
+    assert body["status"] == "ok" and body["layers"] == len(client.app.state.services.store.layers()) == 18
     assert body["loaded_at"]
 
 
@@ -222,10 +223,11 @@ def test_cors_only_for_configured_origins(store, rules, industries, tmp_path):
 
     from app.deps import Services
     from app.main import create_app
+    from app.service import Live
     from app.settings import Settings
 
     settings = Settings(state_dir=tmp_path, cors_origins=["https://map.example.gov.cn"], layer_sync_s=0)
-    with TestClient(create_app(settings, Services(settings, store, rules, industries))) as c:
+    with TestClient(create_app(settings, Services(settings, Live(store, rules, industries)))) as c:
         ok = c.get("/v1/layers", headers={"Origin": "https://map.example.gov.cn"})
         assert ok.headers["access-control-allow-origin"] == "https://map.example.gov.cn"
         other = c.get("/v1/layers", headers={"Origin": "https://evil.example.com"})
@@ -239,7 +241,7 @@ def test_cors_only_for_configured_origins(store, rules, industries, tmp_path):
         assert pre.status_code == 200
     # no origins configured: no CORS headers at all
     settings = Settings(state_dir=tmp_path, layer_sync_s=0)
-    with TestClient(create_app(settings, Services(settings, store, rules, industries))) as c:
+    with TestClient(create_app(settings, Services(settings, Live(store, rules, industries)))) as c:
         assert "access-control-allow-origin" not in c.get(
             "/v1/layers", headers={"Origin": "https://map.example.gov.cn"}).headers
 
@@ -269,7 +271,7 @@ def test_rate_limits_answer_429_with_retry_after(store, rules, industries, tmp_p
 
     settings = Settings(state_dir=tmp_path, rate_limit_anonymous_per_min=3, rate_limit_key_per_min=5,
                         admin_key="zk_test_admin")
-    services = Services(settings=settings, store=store, rules=rules, industries=industries or load_industries())
+    services = Services(settings=settings, live=Live(store, rules, industries or load_industries()))
     with TestClient(create_app(settings, services)) as c:
         assert [c.get("/v1/layers").status_code for _ in range(3)] == [200] * 3
         r = c.get("/v1/layers")
@@ -291,7 +293,7 @@ def test_anonymous_stored_results_are_bounded_and_expire(store, rules, industrie
 
     settings = Settings(state_dir=tmp_path, anonymous_records_per_client=2, anonymous_records_total=3,
                         admin_key="zk_test_admin")
-    services = Services(settings=settings, store=store, rules=rules, industries=industries)
+    services = Services(settings=settings, live=Live(store, rules, industries))
     body = {"adcode": "640100", "tech": "pv"}
     with TestClient(create_app(settings, services)) as c:
         records = c.app.state.services.records

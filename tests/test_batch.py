@@ -42,20 +42,20 @@ def holed_square(x: float, y: float, w: float, k: int) -> dict:
     return {"type": "Polygon", "coordinates": [outer, *holes]}
 
 
-def test_batch_equals_single_calls(store, rules, industries):
+def test_batch_equals_single_calls(judging):
     now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     for industry, edition in (("C3120", "2023"), ("D4416", "2023"), ("C2511", "2018"), ("D4415", "2023")):
         sites = _sites(120, seed=zlib.crc32(industry.encode()))
-        one = [judge(store, rules, industries, s, Project(industry), edition=edition, now=now) for s in sites]
-        many = judge_many(store, rules, industries, sites, Project(industry), edition=edition, now=now)
+        one = [judge(judging, s, Project(industry), edition=edition, now=now) for s in sites]
+        many = judge_many(judging, sites, Project(industry), edition=edition, now=now)
         assert [dataclasses.asdict(a) for a in one] == [dataclasses.asdict(b) for b in many]
 
 
-def test_batch_of_one_and_empty(store, rules, industries):
-    assert judge_many(store, rules, industries, [], Project("C3120")) == []
+def test_batch_of_one_and_empty(judging):
+    assert judge_many(judging, [], Project("C3120")) == []
     s = parse_site(square(*TAIYUAN))
-    [a] = judge_many(store, rules, industries, [s], Project("C3120"))
-    assert a.verdict == judge(store, rules, industries, s, Project("C3120")).verdict
+    [a] = judge_many(judging, [s], Project("C3120"))
+    assert a.verdict == judge(judging, s, Project("C3120")).verdict
 
 
 def test_concurrent_requests_do_not_crash(tmp_path):
@@ -74,6 +74,7 @@ from layers.store import EmbeddedStore
 from layers.tiles import render
 from tests.conftest import square
 from zoning.industries import load_industries
+from zoning.context import Judging
 from zoning.judge import Project, judge
 from zoning.rules import load_rules
 from zoning.site import parse_site
@@ -83,7 +84,7 @@ tiles = list(morecantile.tms.get("WebMercatorQuad").tiles(105, 35, 114, 40.5, [6
 sites = [parse_site(square(105 + 0.4 * k, 35.5 + 0.2 * k, 0.02)) for k in range(24)]
 flt = parse_filter("S_INTERSECTS(geometry, POLYGON((112 37, 113 37, 113 38, 112 38, 112 37)))")
 jobs = [lambda t=t: render(s, ids, t.z, t.x, t.y) for t in tiles]
-jobs += [lambda x=x: judge(s, rules, inds, x, Project("C3120")) for x in sites]
+jobs += [lambda x=x: judge(Judging(s, rules, inds), x, Project("C3120")) for x in sites]
 jobs += [lambda: s.select("control_units", cql=flt, limit=5) for _ in range(8)]
 with ThreadPoolExecutor(8) as ex:
     list(ex.map(lambda f: f(), jobs))

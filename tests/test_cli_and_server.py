@@ -88,14 +88,15 @@ def test_version_sync_loads_another_process_publish_and_freezes_it(tmp_path):
     import geopandas as gpd
     import numpy as np
 
-    from app.main import VersionSync, load_services, open_store
+    from app.main import VersionSync
+    from app.service import assemble, open_store
     from app.settings import Settings
     from layers.tiles import Tile
     from layers.versions import publish
 
     settings = Settings(state_dir=tmp_path, gc_freeze=True, layer_sync_s=0)
-    services = load_services(settings)
-    syncer = VersionSync(services, every_s=3600)
+    services = assemble(settings)
+    syncer = VersionSync(services.live, every_s=3600)
     assert syncer.step() == []
     gdf = gpd.read_file("data/sample/control_units.gpkg")
     gdf.loc[0, "KJBJYS"] = "（新版）禁止新建钢铁项目。"

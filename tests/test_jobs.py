@@ -20,6 +20,7 @@ import pytest
 import shapely
 import yaml
 
+from app.service import Live
 from app.state.jobs import JobStore
 from tests.conftest import ADMIN
 from zoning.judge import Project, judge
@@ -43,7 +44,7 @@ def wait_done(client, jid: str, timeout: float = 120) -> dict:
         time.sleep(0.1)
 
 
-def test_job_results_equal_single_judgments(client, store, rules, industries):
+def test_job_results_equal_single_judgments(client, judging):
     data = sites_geojson(240)
     r = client.post("/v1/jobs/assess", files={"file": ("sites.geojson", data)},
                     data={"industry": "C3120", "chunk_size": "50"})
@@ -55,7 +56,7 @@ def test_job_results_equal_single_judgments(client, store, rules, industries):
     assert [f["id"] for f in fc["features"]] == list(range(240))
     for f in fc["features"][::7]:
         site = site_from_geometry(shapely.geometry.shape(f["geometry"]))
-        single = judge(store, rules, industries, site, Project("C3120"))
+        single = judge(judging, site, Project("C3120"))
         p = f["properties"]
         assert p["verdict"] == single.verdict
         assert p["reasons"] == ";".join(x.rule_id for x in single.reasons)
@@ -80,13 +81,14 @@ def test_bad_jobs(client):
 def test_resume_does_not_redo_or_lose_chunks(tmp_path, store, rules, industries):
     from app.deps import Services
     from app.jobs import JobRunner
+    from app.service import Live
     from app.settings import Settings
 
     jobs = JobStore(tmp_path / "jobs.sqlite")
     gdf = gpd.read_file(io.BytesIO(sites_geojson(100)))
     sites = [(shapely.to_wkb(g), {"name": n}) for g, n in zip(gdf.geometry, gdf.name)]
     jid = jobs.create(sites, {"industry": "D4416", "action": "new", "edition": "2023"}, {"filename": "x"}, 20)
-    services = Services(Settings(state_dir=tmp_path), store, rules, industries)
+    services = Services(Settings(state_dir=tmp_path), Live(store, rules, industries))
     JobRunner(services, jobs).run(jid, max_chunks=2)  # then the process "dies"
     assert jobs.state(jid) == "running" and jobs.chunk_count(jid) == 2
     first = jobs.results(jid)
@@ -195,7 +197,7 @@ def test_dask_local_cluster_gives_identical_results(tmp_path, store, rules, indu
     sites = [(shapely.to_wkb(g), {"name": n}) for g, n in zip(gdf.geometry, gdf.name)]
     params = {"industry": "D4416", "action": "new", "edition": "2023"}
     settings = Settings(state_dir=tmp_path)
-    services = Services(settings, store, rules, industries)
+    services = Services(settings, Live(store, rules, industries))
     local = JobStore(tmp_path / "local.sqlite")
     a = local.create(sites, params, {"filename": "x"}, 50)
     JobRunner(services, local).run(a)
@@ -205,7 +207,7 @@ def test_dask_local_cluster_gives_identical_results(tmp_path, store, rules, indu
             remote = JobStore(tmp_path / "remote.sqlite")
             b = remote.create(sites, params, {"filename": "x"}, 50)
             JobRunner(services, remote, dask_client=client).run(b)
-            workers = client.run(lambda dask_worker: hasattr(dask_worker, "zoning_services"))
+            workers = client.run(lambda dask_worker: hasattr(dask_worker, "zoning_live"))
             assert len(workers) == 2 and all(workers.values())
         finally:
             client.close()
@@ -264,7 +266,7 @@ def test_jobs_and_records_in_postgresql(pg_database, store, rules, industries, t
     sites = [(shapely.to_wkb(g), {"name": n}) for g, n in zip(gdf.geometry, gdf.name)]
     params = {"industry": "D4416", "action": "new", "edition": "2023"}
     jid = jobs.create(sites, params, {"filename": "x"}, 20)
-    services = Services(Settings(state_dir=tmp_path, instance_id="a"), store, rules, industries)
+    services = Services(Settings(state_dir=tmp_path, instance_id="a"), Live(store, rules, industries))
     JobRunner(services, jobs).run(jid, max_chunks=2)
     jobs.close()
     jobs = _pg_jobs(url)  # a new process
@@ -297,8 +299,8 @@ def test_two_instances_share_a_job_by_lease(pg_database, store, rules, industrie
     gdf = gpd.read_file(io.BytesIO(sites_geojson(90)))
     sites = [(shapely.to_wkb(g), {}) for g in gdf.geometry]
     jid = a_jobs.create(sites, {"industry": "C3120", "action": "new", "edition": "2023"}, {"filename": "x"}, 15)
-    a = JobRunner(Services(Settings(state_dir=tmp_path, instance_id="a"), store, rules, industries), a_jobs)
-    b = JobRunner(Services(Settings(state_dir=tmp_path, instance_id="b"), store, rules, industries), b_jobs)
+    a = JobRunner(Services(Settings(state_dir=tmp_path, instance_id="a"), Live(store, rules, industries)), a_jobs)
+    b = JobRunner(Services(Settings(state_dir=tmp_path, instance_id="b"), Live(store, rules, industries)), b_jobs)
     a.run(jid, max_chunks=2)  # a holds the lease, then "dies"
     b.run(jid)
     assert b_jobs.chunk_count(jid) == 2 and b_jobs.get(jid)["owner"] == "a"  # b waited
@@ -325,7 +327,7 @@ def test_service_keeps_state_in_postgresql(pg_database, store, rules, industries
 
     def app(folder):
         settings = Settings(state_dir=tmp_path / folder, state_database_url=url, instance_id=folder)
-        return create_app(settings, Services(settings, store, rules, industries))
+        return create_app(settings, Services(settings, Live(store, rules, industries)))
 
     with TestClient(app("one")) as one:
         up = one.post("/v1/assess/upload", files={"file": ("s.geojson", sites_geojson(2))},
@@ -371,7 +373,7 @@ def test_a_job_store_from_before_leases_is_upgraded(tmp_path, store, rules, indu
     db.close()
     jobs = JobStore(tmp_path / "jobs.sqlite")
     assert [i for i, _, _ in jobs.chunk_sites("old", 1, 10)] == list(range(10, 20))
-    JobRunner(Services(Settings(state_dir=tmp_path), store, rules, industries), jobs).run("old")
+    JobRunner(Services(Settings(state_dir=tmp_path), Live(store, rules, industries)), jobs).run("old")
     assert jobs.state("old") == "done" and [r["index"] for r in jobs.results("old")] == list(range(30))
 
 
@@ -380,9 +382,9 @@ def test_dask_job_judges_with_the_versions_in_force(tmp_path):
     cluster gets the published answers (the workers load them), the same rows as one process."""
     from distributed import LocalCluster
 
-    from app.distributed import connect, versions_of
+    from app.distributed import connect
     from app.jobs import JobRunner
-    from app.main import load_services
+    from app.service import assemble
     from app.settings import Settings
     from layers.ingest import Limits
     from layers.versions import publish
@@ -397,29 +399,29 @@ def test_dask_job_judges_with_the_versions_in_force(tmp_path):
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         client = connect(cluster.scheduler_address, settings)
         try:
-            services = load_services(settings)
-            before = versions_of(services.store, services.rules)
+            services = assemble(settings)
+            before = services.judging.versions()
 
             def held(dask_worker):
-                j = getattr(dask_worker, "zoning_services", None)
-                return j and versions_of(j.store, j.rules)
+                live = getattr(dask_worker, "zoning_live", None)
+                return live and live.judging().versions()
 
             deadline = time.monotonic() + 60
             while not all(client.run(held).values()):  # the plugin sets the worker up
                 assert time.monotonic() < deadline
                 time.sleep(0.2)
             assert list(client.run(held).values()) == [before]  # the original versions
-            publish(services.store, "red_lines", gpkg_bytes(reds.iloc[12:]), "r.gpkg", actor="t",
+            publish(services.live.store, "red_lines", gpkg_bytes(reds.iloc[12:]), "r.gpkg", actor="t",
                     limits=Limits(max_features=100_000, max_vertices=50_000_000,
                                   max_vertices_per_feature=50_000_000, max_bytes=500 * 2**20))
             two_high = yaml.safe_load((RULES_DIR / "two_high.yaml").read_text(encoding="utf-8"))
             two_high["rules"] = [r for r in two_high["rules"] if r["id"] != "two_high.approval_requirements"]
             services.rules_registry.publish("two_high.yaml", yaml.safe_dump(two_high, allow_unicode=True).encode(), "t")
-            services = load_services(settings)  # what a process started now judges with
+            services = assemble(settings)  # what a process started now judges with
             jobs = JobStore(tmp_path / "jobs.sqlite")
             remote = jobs.create(sites, params, {"filename": "x"}, 4)
             JobRunner(services, jobs, dask_client=client).run(remote)
-            assert list(client.run(held).values()) == [versions_of(services.store, services.rules)] != [before]
+            assert list(client.run(held).values()) == [services.judging.versions()] != [before]
         finally:
             client.close()
     local = jobs.create(sites, params, {"filename": "x"}, 4)

@@ -11,11 +11,11 @@ from zoning.site import parse_site
 
 
 @pytest.fixture(scope="module")
-def run(store, rules, industries):
+def run(judging):
     def _run(site, industry, action="new", product=None, edition="2023"):
         if isinstance(site, tuple):
             site = square(*site)
-        return judge(store, rules, industries, parse_site(site), Project(industry, action, product), edition)
+        return judge(judging, parse_site(site), Project(industry, action, product), edition)
 
     return _run
 
@@ -77,24 +77,24 @@ def test_an_unknown_product_lists_the_vocabulary(run):
         run(TANGSHAN, "C3130", product="螺纹钢")
 
 
-def test_new_steel_is_banned_nationwide_unless_built_by_capacity_replacement(store, rules, industries):
+def test_new_steel_is_banned_nationwide_unless_built_by_capacity_replacement(judging):
     site = parse_site(square(*LANZHOU))  # outside every key region
-    new = judge(store, rules, industries, site, Project("C3120"))
+    new = judge(judging, site, Project("C3120"))
     assert new.verdict == "prohibited" and "capacity.steel_ban" in rule_ids(new, "prohibited")
     assert next(r for r in new.reasons if r.rule_id == "capacity.steel_ban").clause["number"] == "国发〔2023〕24号"
-    replaced = judge(store, rules, industries, site, Project("C3120", capacity_replacement=True))
+    replaced = judge(judging, site, Project("C3120", capacity_replacement=True))
     assert replaced.verdict != "prohibited" and "capacity.replacement" in rule_ids(replaced, "conditional")
     assert replaced.project["capacity_replacement"] is True
     # in a key region too: replaced capacity is not new capacity
-    tangshan = judge(store, rules, industries, parse_site(square(*TANGSHAN)), Project("C3120", capacity_replacement=True))
+    tangshan = judge(judging, parse_site(square(*TANGSHAN)), Project("C3120", capacity_replacement=True))
     assert tangshan.verdict != "prohibited"
 
 
-def test_captive_coal_plants_are_banned(store, rules, industries):
+def test_captive_coal_plants_are_banned(judging):
     site = parse_site(square(*LANZHOU))
-    captive = judge(store, rules, industries, site, Project("D4411", product="coal_fired", captive=True))
+    captive = judge(judging, site, Project("D4411", product="coal_fired", captive=True))
     assert "capacity.captive_coal_plant" in rule_ids(captive, "prohibited")
-    gas = judge(store, rules, industries, site, Project("D4411", product="gas_fired", captive=True))
+    gas = judge(judging, site, Project("D4411", product="gas_fired", captive=True))
     assert "capacity.captive_coal_plant" not in rule_ids(gas)
 
 
@@ -135,7 +135,7 @@ def test_casting_ban_belongs_to_the_2018_edition_only(run):
     assert "key_region.casting_ban_2018" not in rule_ids(run(TANGSHAN, "C3391", edition="2023"))
 
 
-def test_site_in_a_synthetic_red_line_is_prohibited_for_industry(run, store, rules, industries):
+def test_site_in_a_synthetic_red_line_is_prohibited_for_industry(run, store, judging):
     _, red = _all(store, "red_lines")
     lon, lat = interior_point(red[0])
     a = run((lon, lat, 0.0005), "C3670")
@@ -152,7 +152,7 @@ def test_site_in_a_synthetic_red_line_is_prohibited_for_industry(run, store, rul
     for code in ("N7723", "N7724", "N772"):
         assert "red_line.development_ban" in rule_ids(run((lon, lat, 0.0005), code), "prohibited")
     # a claimed state major project goes to the State Council: conditional, and shown
-    major = judge(store, rules, industries, parse_site(square(lon, lat, 0.0005)),
+    major = judge(judging, parse_site(square(lon, lat, 0.0005)),
                   Project("N7723", major_project=True))
     assert major.verdict == "conditional" and major.project["major_project"] is True
     assert "red_line.major_project" in rule_ids(major, "conditional")
@@ -255,3 +255,29 @@ def test_unknown_industry_and_parameters(run):
         run(TANGSHAN, "X1234")
     with pytest.raises(InvalidParameter, match="2020"):
         run(TANGSHAN, "C3120", edition="2020")
+
+
+def test_drinking_water_zones_follow_articles_65_to_67(run, store):
+    """水污染防治法: in a first-level zone only water works (第六十五条); in a second-level zone no
+    project that discharges pollutants (第六十六条); in a quasi zone no new severe water
+    polluter, and a rebuild may not add discharge (第六十七条). Each reason cites its article and
+    the layer version, and says the zones are synthetic."""
+    attrs, geoms = _all(store, "drinking_water")
+    level = attrs.zone_level.to_numpy()
+
+    def at(zone: str, code: str, action: str = "new"):
+        lon, lat = interior_point(geoms[np.flatnonzero(level == zone)[0]])
+        return run((lon, lat, 0.0002), code, action)
+
+    first = at("一级", "D4416")  # even PV: it is no water-supply work
+    reason = next(r for r in first.reasons if r.rule_id == "drinking_water.first_level")
+    assert first.verdict == "prohibited" and reason.clause["article"] == "第六十五条"
+    assert reason.layer.id == "drinking_water" and reason.layer.version == store.info("drinking_water").version
+    assert reason.layer.synthetic
+    assert at("一级", "D46").verdict == "conditional"
+    assert "drinking_water.second_level_discharging" in rule_ids(at("二级", "C2614", "rebuild"), "prohibited")
+    assert "drinking_water.second_level_other" in rule_ids(at("二级", "D4416"), "conditional")
+    assert "drinking_water.quasi_severe" in rule_ids(at("准保护区", "C22"), "prohibited")
+    rebuilt = at("准保护区", "C22", "rebuild")
+    assert "drinking_water.quasi_severe" not in rule_ids(rebuilt)
+    assert "drinking_water.quasi_severe_rebuild" in rule_ids(rebuilt, "conditional")

@@ -155,15 +155,16 @@ def test_readers_never_see_a_mix(tmp_path):
     version or wholly the new (its version id matches its text)."""
     from fastapi.testclient import TestClient
 
-    from app.main import create_app, load_services
+    from app.main import create_app
+    from app.service import assemble
     from app.settings import Settings
     from layers.ingest import Limits
     from layers.versions import publish, rollback
 
     data, _ = changed_units()
     settings = Settings(state_dir=tmp_path, layer_sync_s=0)
-    services = load_services(settings)
-    store = services.store
+    services = assemble(settings)
+    store = services.live.store  # publish switches the live store, not a request's snapshot
     limits = Limits(max_features=100_000, max_vertices=50_000_000, max_vertices_per_feature=50_000_000,
                     max_bytes=500 * 2**20)
     old = store.info("control_units").version

@@ -20,10 +20,10 @@ import pytest
 from tests.conftest import TANGSHAN, interior_point
 from zoning.judge import Project, judge_hits
 from zoning.overlay import overlay
-from zoning.rules import SEVERITY
 from zoning.site import parse_site
+from zoning.vocabulary import SEVERITY
 
-RESTRICTIVE = {"red_line", "protected_area", "basic_farmland", "candidate_land", "key_region"}
+RESTRICTIVE = {"red_line", "protected_area", "basic_farmland", "candidate_land", "key_region", "drinking_water"}
 # a point for one place lies in none of these others (the key regions restrict only capacity
 # industries, which no ceiling below is about)
 ISOLATING = RESTRICTIVE - {"key_region"}
@@ -39,6 +39,13 @@ CORE_ALLOWED = ("N771", "M746")
 # 土地管理法 第三十五、三十七条: permanent basic farmland keeps crop farming; orchards, nurseries,
 # fish ponds and every construction are other uses.
 FARMING = ("A011", "A012", "A013", "A0141", "A0142", "A017")
+# 水污染防治法 第六十五条: a first-level drinking-water zone takes only works for the water supply
+# and for protecting the source; 第六十六条: a second-level zone no project that discharges
+# pollutants (mining and manufacturing always do); 第六十七条: a quasi-protection zone no new
+# severe water polluter (paper, chemicals, coking: those local rules name first). Wind and PV
+# discharge nothing, so the second and quasi zones never prohibit them on that account.
+WATER_WORKS = ("D46", "N7721")
+SEVERE_WATER_POLLUTERS = ("C22", "C26", "C2521")
 
 
 def inside(code: str, prefixes: tuple[str, ...]) -> bool:
@@ -85,6 +92,10 @@ BOUNDS = [
     Bound("key_region", prohibited_if(lambda c: c.startswith(("C311", "C312", "C2521", "C2511"))),
           lambda c: False),
     Bound("degraded_land", lambda c: None, lambda c: inside(c, ("D4415", "D4416"))),
+    Bound("drinking_water_first", prohibited_if(lambda c: not touches(c, WATER_WORKS)), lambda c: False),
+    Bound("drinking_water_second", prohibited_if(lambda c: c[0] in "BC"), lambda c: inside(c, ("D4415", "D4416"))),
+    Bound("drinking_water_quasi", prohibited_if(lambda c: inside(c, SEVERE_WATER_POLLUTERS)),
+          lambda c: inside(c, ("D4415", "D4416"))),
 ]
 
 
@@ -104,6 +115,9 @@ PLACES = {
                                                               & (a["listing_status"] == "listed")).to_numpy()),
     "degraded_land": ("candidate_land", lambda a: a["land_kind"].isin(
         ["abandoned_mine", "coal_subsidence", "closed_landfill", "desert_gobi"]).to_numpy()),
+    "drinking_water_first": ("drinking_water", lambda a: (a["zone_level"] == "一级").to_numpy()),
+    "drinking_water_second": ("drinking_water", lambda a: (a["zone_level"] == "二级").to_numpy()),
+    "drinking_water_quasi": ("drinking_water", lambda a: (a["zone_level"] == "准保护区").to_numpy()),
 }
 
 

@@ -14,6 +14,7 @@ import pytest
 from layers.catalog import DEFAULT_CATALOG
 from layers.query import parse_filter
 from tests.conftest import LANZHOU, QINHUANGDAO, TAIYUAN, TANGSHAN, WENZHOU, square
+from zoning.context import Judging
 from zoning.judge import Project, judge
 from zoning.site import parse_site
 
@@ -32,10 +33,10 @@ SITES = [(TANGSHAN, "C3120"), (TAIYUAN, "C3120"), (TAIYUAN, "D4416"), (QINHUANGD
 
 
 @pytest.mark.parametrize(("where", "industry"), SITES)
-def test_same_judgment(store, pg_store, rules, industries, where, industry):
+def test_same_judgment(pg_store, rules, industries, where, industry, judging):
     site = parse_site(square(*where, 0.01))
-    a = dataclasses.asdict(judge(store, rules, industries, site, Project(industry)))
-    b = dataclasses.asdict(judge(pg_store, rules, industries, site, Project(industry)))
+    a = dataclasses.asdict(judge(judging, site, Project(industry)))
+    b = dataclasses.asdict(judge(Judging(pg_store, rules, industries), site, Project(industry)))
     a.pop("assessed_at"), b.pop("assessed_at")
     assert a == b
 
@@ -195,8 +196,8 @@ def test_layer_versions_on_postgis(pg_database, store, tmp_path):
     from zoning.rules import load_rules
 
     rules, industries = load_rules(), load_industries()
-    ja = dataclasses.asdict(judge(a, rules, industries, site, Project("C3120")))
-    je = dataclasses.asdict(judge(em, rules, industries, site, Project("C3120")))
+    ja = dataclasses.asdict(judge(Judging(a, rules, industries), site, Project("C3120")))
+    je = dataclasses.asdict(judge(Judging(em, rules, industries), site, Project("C3120")))
     ja.pop("assessed_at"), je.pop("assessed_at")
     assert ja == je
     # as_of yesterday: the catalog's version again

@@ -20,12 +20,13 @@ EXAMPLES = int(os.environ.get("ZONING_SCHEMATHESIS_EXAMPLES", "40"))
 def _app():
     import tempfile
 
-    from app.main import create_app, load_services
+    from app.main import create_app
+    from app.service import assemble
     from app.settings import Settings
 
     state = tempfile.mkdtemp(prefix="schemathesis-state-")
     s = Settings(state_dir=state, admin_key=ADMIN_KEY, layer_sync_s=0, run_jobs=False)
-    return create_app(s, load_services(s))
+    return create_app(s, assemble(s))
 
 
 APP = _app()

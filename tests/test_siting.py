@@ -74,7 +74,7 @@ def test_listed_contaminated_plots_are_prohibited(client):
     assert delisted and all(p["verdict"] != "prohibited" for p in delisted)
 
 
-def test_setbacks_remove_more_as_they_grow_and_reach_outside_the_area(store, rules, industries):
+def test_setbacks_remove_more_as_they_grow_and_reach_outside_the_area(store, judging):
     # a candidate near (not on) a red line: the area of interest is the candidate itself, so
     # the red line lies outside it, and still its setback removes land
     cand = store.layers_of_kind("candidate_land")[0].id
@@ -91,7 +91,7 @@ def test_setbacks_remove_more_as_they_grow_and_reach_outside_the_area(store, rul
     assert pick is not None
     areas = []
     for setback in (0, 1000, 3000):
-        out = siting(store, rules, industries, SitingQuery(
+        out = siting(judging, SitingQuery(
             aoi=pick, tech="pv", setbacks_m={"red_line": setback}, min_area_ha=0, max_slope_deg=90,
             min_resource=0, max_grid_km=500))
         rows = out["candidates"] + out["rejected"]

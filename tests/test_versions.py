@@ -35,12 +35,13 @@ def gpkg_bytes(gdf: gpd.GeoDataFrame) -> bytes:
 def vclient(tmp_path_factory):
     from fastapi.testclient import TestClient
 
-    from app.main import create_app, load_services
+    from app.main import create_app
+    from app.service import assemble
     from app.settings import Settings
 
     state = tmp_path_factory.mktemp("versions-state")
     settings = Settings(state_dir=state, admin_key=ADMIN["X-API-Key"], layer_sync_s=0)
-    services = load_services(settings)
+    services = assemble(settings)
     with TestClient(create_app(settings, services)) as c:
         yield c
 

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import shapely
 
-from layers.store import LayerStore
+from zoning.context import Judging
 from zoning.errors import InvalidSite
-from zoning.industries import IndustryCatalogue
 from zoning.judge import Project, judge_many
-from zoning.rules import RuleSet
 from zoning.site import SiteLimits, site_from_geometry
 from zoning.uploads import geometry_json
 
 
-def assess_chunk(store: LayerStore, rules: RuleSet, industries: IndustryCatalogue,
-                 sites: list[tuple[int, bytes, dict]], project: Project, edition: str,
+def assess_chunk(judging: Judging, sites: list[tuple[int, bytes, dict]], project: Project, edition: str,
                  limits: SiteLimits) -> list[dict]:
     rows, ok, parsed = [], [], []
     for idx, wkb, props in sites:
@@ -27,7 +24,7 @@ def assess_chunk(store: LayerStore, rules: RuleSet, industries: IndustryCatalogu
         except InvalidSite as exc:
             rows.append({**base, "verdict": "error", "area_m2": None, "reasons": "", "prohibited_by": "",
                          "zones": "", "synthetic": False, "error": str(exc)})
-    for base, site, a in zip(ok, parsed, judge_many(store, rules, industries, parsed, project, edition)):
+    for base, site, a in zip(ok, parsed, judge_many(judging, parsed, project, edition)):
         rows.append({
             **base, "verdict": a.verdict, "area_m2": round(site.area_m2, 2),
             "reasons": ";".join(r.rule_id for r in a.reasons),

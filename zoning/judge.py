@@ -10,21 +10,20 @@ gives ``undetermined`` — never a silent ``permitted``.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
 
-from layers.store import LayerStore
+from layers.values import plain
+from zoning.context import Judging
 from zoning.errors import InvalidParameter
 from zoning.industries import Industry, IndustryCatalogue
 from zoning.overlay import LayerHits, overlay, overlay_many
-from zoning.rules import FLAGS, SEVERITY, FeatureTest, Rule, RuleSet
+from zoning.rules import FLAGS, FeatureTest, Rule, RuleSet
 from zoning.site import Site
+from zoning.vocabulary import ACTIONS, DEFAULT_EDITION, EDITIONS, SEVERITY
 
-EDITIONS = ("2018", "2023")
-DEFAULT_EDITION = "2023"
 SYNTHETIC_NOTICE = {
     "zh": "本结果使用了合成示例数据（synthetic），仅供演示，不得用于审批。",
     "en": "This answer uses SYNTHETIC sample data; it is a demonstration, not an approval basis.",
@@ -34,7 +33,7 @@ WITHIN_SHARE = 0.999
 # Layer kinds whose hits are listed as the site's zones (admin hits are listed apart).
 _ZONE_KINDS = (
     "key_region", "red_line", "control_unit", "protected_area",
-    "basic_farmland", "candidate_land", "industrial_park", "forest",
+    "basic_farmland", "candidate_land", "industrial_park", "forest", "drinking_water",
 )
 
 
@@ -100,29 +99,18 @@ class Assessment:
     assessed_at: str
 
 
-def plain_value(v):
-    """numpy / pandas scalars to plain JSON-able Python."""
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return None
-    return v
-
-
 def feature_refs(hits: LayerHits, mask: np.ndarray | None = None) -> list[FeatureRef]:
     rows = np.flatnonzero(mask) if mask is not None else range(len(hits))
     out = []
     for i in rows:
-        props = {k: plain_value(v) for k, v in hits.row(i).items()}
+        props = {k: plain(v) for k, v in hits.row(i).items()}
         out.append(
             FeatureRef(
                 layer_id=hits.info.id,
                 feature_id=str(hits.ids[i]),
                 properties=props,
-                overlap_m2=plain_value(round(float(hits.overlap_m2[i]), 2)),
-                share=plain_value(round(float(hits.share[i]), 6)),
+                overlap_m2=plain(round(float(hits.overlap_m2[i]), 2)),
+                share=plain(round(float(hits.share[i]), 6)),
             )
         )
     return out
@@ -294,29 +282,29 @@ def _undetermined(rule: Rule, test: FeatureTest, uncovered: list[LayerHits]) -> 
     )
 
 
-def judge(store: LayerStore, rules: RuleSet, industries: IndustryCatalogue, site: Site,
-          project: Project, edition: str = DEFAULT_EDITION,
+def judge(judging: Judging, site: Site, project: Project, edition: str = DEFAULT_EDITION,
           now: dt.datetime | None = None) -> Assessment:
+    """Is ``project`` permitted at ``site``: every rule that applies, with its clause and the
+    layer versions behind it."""
     _check(project, edition)
-    return judge_hits(rules, industries, site, project, overlay(store, site), edition, now)
+    return judge_hits(judging.rules, judging.industries, site, project, overlay(judging.store, site), edition, now)
 
 
-def judge_many(store: LayerStore, rules: RuleSet, industries: IndustryCatalogue, sites: list[Site],
-               project: Project, edition: str = DEFAULT_EDITION,
+def judge_many(judging: Judging, sites: list[Site], project: Project, edition: str = DEFAULT_EDITION,
                now: dt.datetime | None = None) -> list[Assessment]:
     """:func:`judge` for many sites and one project, overlaying all sites at once; the same
     answers as judging them one by one."""
     _check(project, edition)
     now = now or dt.datetime.now(dt.UTC)
-    return [judge_hits(rules, industries, site, project, hits, edition, now)
-            for site, hits in zip(sites, overlay_many(store, sites))]
+    return [judge_hits(judging.rules, judging.industries, site, project, hits, edition, now)
+            for site, hits in zip(sites, overlay_many(judging.store, sites))]
 
 
 def _check(project: Project, edition: str) -> None:
     if edition not in EDITIONS:
         raise InvalidParameter(f"key_region_edition must be one of {EDITIONS}; got {edition!r}")
-    if project.action not in ("new", "expand", "rebuild"):
-        raise InvalidParameter(f"action must be new, expand or rebuild; got {project.action!r}")
+    if project.action not in ACTIONS:
+        raise InvalidParameter(f"action must be one of {ACTIONS}; got {project.action!r}")
 
 
 def judge_hits(rules: RuleSet, industries: IndustryCatalogue, site: Site, project: Project,

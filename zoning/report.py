@@ -20,6 +20,7 @@ from pyproj import Transformer
 
 from layers.crs import gk3_epsg, to_gk3
 from layers.store import LayerStore
+from zoning.vocabulary import ACTION_NAMES
 
 TEMPLATES = Path(__file__).parent / "templates"
 _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
@@ -37,7 +38,7 @@ COMPLIES = {
 }
 ZONE_COLOURS = {"control_unit": "#dc2626", "red_line": "#991b1b", "protected_area": "#065f46",
                 "basic_farmland": "#84cc16", "key_region": "#a855f7", "industrial_park": "#475569",
-                "candidate_land": "#f59e0b"}
+                "candidate_land": "#f59e0b", "drinking_water": "#1e3a8a"}
 LABELS = {
     "zh": {"title": "建设项目生态环境分区管控符合性研判报告", "synthetic": "本报告使用合成示例数据，仅供演示，不得用于审批。",
            "project": "项目", "industry": "行业", "action": "建设性质", "name": "项目名称", "input": "输入文件",
@@ -58,7 +59,6 @@ LABELS = {
            "union": "All parcels as one site", "edition": "Key-region edition", "source": "source",
            "legend_site": "Site parcels", "legend_admin": "Admin boundaries", "none": "none"},
 }
-ACTIONS = {"new": ("新建", "new"), "expand": ("扩建", "expansion"), "rebuild": ("改建", "rebuild")}
 
 
 def _path(geom: shapely.Geometry, fx, fy) -> str:
@@ -170,7 +170,7 @@ def render_html(record: dict, store: LayerStore, lang: str = "zh") -> str:
     return template.render(
         L=LABELS[lang], lang=lang, record=record, union=union, svg=svg, rows=rows, zones=zones,
         conclusion=CONCLUSION[union["verdict"]][i], complies=COMPLIES, i=i,
-        action=ACTIONS.get(union["project"]["action"], ("", ""))[i],
+        action=ACTION_NAMES.get(union["project"]["action"], ("", ""))[i],
         generated=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
 

@@ -13,18 +13,13 @@ import re
 from collections import Counter
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from layers.catalog import LayerKind
+from zoning.vocabulary import Action, RuleVerdict
 
-Verdict = Literal["prohibited", "undetermined", "conditional", "permitted"]
-Action = Literal["new", "expand", "rebuild"]
-# Severity order: a certain prohibition outranks an open question; an open question
-# (a needed layer does not cover the site) outranks conditions and permission.
-SEVERITY: dict[str, int] = {"permitted": 0, "conditional": 1, "undetermined": 2, "prohibited": 3}
 PARAMS = ("edition",)  # request parameters a rule may test or reference as $name
 # What a project claims about itself; a rule may test them (`when.flags`). Each is false until
 # the caller claims it, and the answer shows it.
@@ -124,7 +119,7 @@ class When(BaseModel):
 class Rule(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(pattern=r"^[a-z_]+\.[a-z0-9_]+$")
-    verdict: Literal["prohibited", "conditional", "permitted"]
+    verdict: RuleVerdict
     summary: Text
     when: When
     clause: Clause

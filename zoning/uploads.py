@@ -7,18 +7,19 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
+import orjson
 import shapely
 
 from layers.ingest import Upload
-from layers.store import LayerStore
-from zoning.industries import IndustryCatalogue
+from layers.values import plain
+from zoning.context import Judging
 from zoning.judge import Project, judge_many
-from zoning.rules import RuleSet
 from zoning.site import SiteLimits, site_from_geometry
 
 
 def _jsonable(obj) -> dict:
-    return json.loads(json.dumps(obj, ensure_ascii=False, default=str))
+    """An answer as plain JSON data (numpy values, dates and NaN made plain; see layers.values)."""
+    return orjson.loads(orjson.dumps(obj, default=plain))
 
 
 def geometry_json(geom: shapely.Geometry) -> dict:
@@ -32,13 +33,12 @@ def upload_summary(upload: Upload) -> dict:
             "area_m2": round(sum(p.area_m2 for p in upload.parcels), 2)}
 
 
-def assess_upload(store: LayerStore, rules: RuleSet, industries: IndustryCatalogue, upload: Upload,
-                  project: Project, edition: str, limits: SiteLimits) -> dict:
+def assess_upload(judging: Judging, upload: Upload, project: Project, edition: str, limits: SiteLimits) -> dict:
     # every parcel, and all of them as one site when there are several, in one batch judgment
     sites = [site_from_geometry(p.geometry, limits=limits) for p in upload.parcels]
     if len(sites) > 1:
         sites.append(site_from_geometry(upload.union, limits=limits.times(len(sites))))
-    results = [_jsonable(asdict(a)) for a in judge_many(store, rules, industries, sites, project, edition=edition)]
+    results = [_jsonable(asdict(a)) for a in judge_many(judging, sites, project, edition=edition)]
     parcels = [{"index": p.index, "properties": p.properties, "area_m2": round(p.area_m2, 2),
                 "vertices": p.vertices, "geometry": geometry_json(p.geometry), "assessment": result}
                for p, result in zip(upload.parcels, results)]
@@ -59,7 +59,7 @@ def _reasons(a: dict) -> list[str]:
     return [r["rule_id"] for r in a["reasons"]]
 
 
-def rerun(store: LayerStore, rules: RuleSet, industries: IndustryCatalogue, record: dict, limits: SiteLimits) -> dict:
+def rerun(judging: Judging, record: dict, limits: SiteLimits) -> dict:
     """Judge a stored upload assessment's parcels again (same project and edition) and compare
     verdicts, reasons and the layer and rules versions with the record."""
     geoms = [shapely.geometry.shape(p["geometry"]) for p in record["parcels"]]
@@ -68,8 +68,7 @@ def rerun(store: LayerStore, rules: RuleSet, industries: IndustryCatalogue, reco
         sites.append(site_from_geometry(shapely.union_all(geoms), limits=limits.times(len(sites))))
     p = record["project"]
     project = Project.from_params(p)
-    after = [_jsonable(asdict(a)) for a in judge_many(store, rules, industries, sites, project,
-                                                      edition=record["key_region_edition"])]
+    after = [_jsonable(asdict(a)) for a in judge_many(judging, sites, project, edition=record["key_region_edition"])]
     before = [p["assessment"] for p in record["parcels"]] + ([record["union"]] if len(sites) > 1 else [])
     rows = []
     for i, (b, a) in enumerate(zip(before, after)):

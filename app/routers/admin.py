@@ -20,13 +20,10 @@ from fastapi.responses import JSONResponse, Response
 
 from app.auth import Admin, Editor, PrincipalDep, audit, ensure_readable
 from app.deps import ServicesDep
-from app.models import (
-    AuditOut,
-    KeyIn,
-    KeyOut,
+from app.models.access import AuditOut, KeyIn, KeyOut, NewKeyOut
+from app.models.versions import (
     LayerHistoryOut,
     LayerVersionOut,
-    NewKeyOut,
     RollbackIn,
     RollbackOut,
     RulesHistoryOut,
@@ -35,7 +32,7 @@ from app.models import (
 )
 from app.routers.uploads import read_limited
 from app.routing import StrictRoute
-from layers.versions import PublishError, publish, rollback
+from layers.versions import PublishError
 
 router = APIRouter(route_class=StrictRoute, tags=["versions and access"])
 
@@ -58,17 +55,14 @@ def publish_version(
     dry_run: Annotated[bool, Form()] = False,
 ):
     """Validate a file as the next version of a layer and put it in force."""
-    live = request.app.state.services.store  # publish switches the live store, not this request's view
     data = read_limited(file, services.settings.layer_max_bytes)
     try:
-        out = publish(live, layer_id, data, file.filename or "upload", actor=who.name,
-                      limits=services.settings.layer_limits(), crs=crs, vintage=vintage, note=note,
-                      dry_run=dry_run)
+        out = services.live.publish_layer(layer_id, data, file.filename or "upload", actor=who.name,
+                                          limits=services.settings.layer_limits(), crs=crs, vintage=vintage,
+                                          note=note, dry_run=dry_run)
     except PublishError as exc:
         audit(services, who, "layer.publish.refused", layer_id, None, {"error": str(exc)[:500]})
         raise
-    if not dry_run:
-        request.app.state.services.layers_switched()
     audit(services, who, "layer.publish" + (".dry_run" if dry_run else ""), layer_id, out["source_sha256"],
           {"version": out["version"], "previous": out["previous"], "summary": {
               k: out["summary"][k] for k in ("added", "removed", "changed")}})
@@ -92,16 +86,9 @@ def layer_history(layer_id: str, services: ServicesDep, who: PrincipalDep) -> La
 def rollback_layer(layer_id: str, body: RollbackIn, request: Request, services: ServicesDep,
                    who: Editor) -> RollbackOut:
     """Put a version from the layer's history back in force."""
-    out = rollback(request.app.state.services.store, layer_id, body.version, actor=who.name, note=body.note)
-    request.app.state.services.layers_switched()
+    out = services.live.rollback_layer(layer_id, body.version, actor=who.name, note=body.note)
     audit(services, who, "layer.rollback", layer_id, None, {"version": body.version, "previous": out["previous"]})
     return RollbackOut(**out)
-
-
-def _rules_registry(services):
-    if services.rules_registry is None:
-        raise PublishError("this service keeps no rules history")
-    return services.rules_registry
 
 
 @router.post("/v1/rules/{file}/versions", response_model=RulesVersionOut, status_code=201,
@@ -118,12 +105,8 @@ def publish_rules(
     dry_run: Annotated[bool, Form()] = False,
 ):
     """Validate a rules file with the families in force and put it in force."""
-    registry = _rules_registry(services)
     raw = read_limited(upload, 1_000_000)
-    out = registry.publish(file, raw, who.name, note=note, dry_run=dry_run)
-    if not dry_run:
-        live = request.app.state.services
-        live.rules = registry.ruleset()
+    out = services.live.publish_rules(file, raw, who.name, note=note, dry_run=dry_run)
     audit(services, who, "rules.publish" + (".dry_run" if dry_run else ""), file, out["sha256"],
           {"rules_version": out["rules_version"], "summary": out["summary"]})
     if dry_run:
@@ -141,9 +124,7 @@ def rules_history(services: ServicesDep, file: Annotated[str | None, Query(max_l
 @router.post("/v1/rules/{file}/rollback", response_model=RulesVersionOut, operation_id="rollbackRules")
 def rollback_rules(file: str, body: RulesRollbackIn, request: Request, services: ServicesDep,
                    who: Editor) -> RulesVersionOut:
-    registry = _rules_registry(services)
-    out = registry.rollback(file, body.sha256, who.name, body.note)
-    request.app.state.services.rules = registry.ruleset()
+    out = services.live.rollback_rules(file, body.sha256, who.name, body.note)
     audit(services, who, "rules.rollback", file, body.sha256, {"rules_version": out["rules_version"]})
     return RulesVersionOut(**out)
 

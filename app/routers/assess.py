@@ -9,7 +9,7 @@ from fastapi import APIRouter
 
 from app.auth import PrincipalDep, audit, ensure_may_assess
 from app.deps import ServicesDep, services_as_of
-from app.models import AssessRequest, AssessResponse
+from app.models.assess import AssessRequest, AssessResponse
 from app.routing import StrictRoute
 from zoning.judge import Project, judge
 from zoning.site import parse_site
@@ -29,9 +29,7 @@ def assess(body: AssessRequest, services: ServicesDep, who: PrincipalDep) -> Ass
     )
     s = services_as_of(services, body.as_of)
     result = judge(
-        s.store,
-        s.rules,
-        s.industries,
+        s.judging,
         site,
         Project(**body.project.model_dump()),
         edition=body.key_region_edition or services.settings.key_region_edition,

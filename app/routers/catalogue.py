@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from app.deps import ServicesDep
-from app.models import IndustriesResponse, IndustryOut, ProductOut, RulesResponse
+from app.models.catalogue import IndustriesResponse, IndustryOut, ProductOut, RulesResponse
 from app.routing import StrictRoute
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["catalogue"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.deps import ServicesDep
-from app.models import HealthResponse
+from app.models.catalogue import HealthResponse
 from app.routing import StrictRoute
 
 router = APIRouter(route_class=StrictRoute, tags=["health"])

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query
 
 from app.auth import PrincipalDep, may_read
 from app.deps import ServicesDep
-from app.models import FeatureRefOut, HereLayerOut, HereResponse, RasterValueOut
+from app.models.common import FeatureRefOut
+from app.models.here import HereLayerOut, HereResponse, RasterValueOut
 from app.routing import StrictRoute
 from layers.raster import sample
 from zoning.judge import SYNTHETIC_NOTICE, feature_refs

@@ -13,12 +13,13 @@ from fastapi.responses import Response
 
 from app.auth import Forbidden, NotAuthenticated, PrincipalDep, audit, ensure_may_assess
 from app.deps import ServicesDep
-from app.models import JobOut
+from app.models.jobs import JobOut
 from app.routers.uploads import read_site_file
 from app.routing import StrictRoute
 from app.state.jobs import JobNotDone, export_results
 from zoning.judge import Project, check_project
 from zoning.uploads import upload_summary
+from zoning.vocabulary import Action, Edition
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1/jobs", tags=["jobs"])
 UPLOAD_PATHS = ("/v1/jobs/assess",)
@@ -42,14 +43,14 @@ def submit(
     who: PrincipalDep,
     file: Annotated[UploadFile, File(description="sites: any accepted site-file format, one site per parcel")],
     industry: Annotated[str, Form(min_length=1, max_length=8)],
-    action: Annotated[Literal["new", "expand", "rebuild"], Form()] = "new",
+    action: Annotated[Action, Form()] = "new",
     product: Annotated[str | None, Form(max_length=200)] = None,
     name: Annotated[str | None, Form(max_length=200)] = None,
     captive: Annotated[bool, Form(description="自备: a captive plant")] = False,
     capacity_replacement: Annotated[bool, Form(description="产能置换: built by capacity replacement")] = False,
     major_project: Annotated[bool, Form(description="国家重大项目: claimed state major project")] = False,
     crs: Annotated[str | None, Form(max_length=64)] = None,
-    key_region_edition: Annotated[Literal["2018", "2023"] | None, Form()] = None,
+    key_region_edition: Annotated[Edition | None, Form()] = None,
     chunk_size: Annotated[int, Form(ge=10, le=20_000)] = 1000,
 ) -> JobOut:
     """Queue the judgment of every site of the file for one project; 202 with the job."""

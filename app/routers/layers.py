@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.deps import ServicesDep
-from app.models import LayerOut, LayersResponse, RasterOut
+from app.models.catalogue import LayerOut, LayersResponse, RasterOut
 from app.routing import StrictRoute
 from layers.crs import STORAGE_CRS
 from layers.raster import RasterInfo

@@ -6,14 +6,15 @@ Readable by GDAL's OAPIF driver, QGIS and owslib without custom code."""
 from __future__ import annotations
 
 import datetime as dt
-import html
 import math
+from pathlib import Path
 from typing import Annotated
 
+import jinja2
 import numpy as np
 import orjson
 import shapely
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pyproj import CRS, Transformer
 
@@ -24,6 +25,7 @@ from app.routing import StrictRoute
 from layers.errors import BadRequest, NotFound
 from layers.query import check_properties, parse_filter
 from layers.store import LayerInfo, LayerStore, UnknownLayer
+from layers.values import plain
 
 router = APIRouter(route_class=StrictRoute, prefix="/ogc", tags=["ogc-features"])
 
@@ -71,14 +73,13 @@ def _json(content, media_type: str = "application/json", headers: dict | None = 
     return Response(orjson.dumps(content), media_type=media_type, headers=headers)
 
 
-def _page(title: str, body: str) -> HTMLResponse:
-    return HTMLResponse(
-        f"<!doctype html><html lang='zh'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        "<style>body{font-family:sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top}"
-        ".synthetic{background:#fde68a;padding:4px 8px;font-weight:bold}</style></head>"
-        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
-    )
+_PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent.parent / "templates" / "ogc"),
+                            autoescape=True, trim_blocks=True, lstrip_blocks=True)
+
+
+def _page(template: str, title: str, synthetic: bool = False, **context) -> HTMLResponse:
+    """An OGC resource as HTML, from its template in app/templates/ogc (escaped by Jinja)."""
+    return HTMLResponse(_PAGES.get_template(f"{template}.html.j2").render(title=title, synthetic=synthetic, **context))
 
 
 def _vector_layers(store: LayerStore) -> list[LayerInfo]:
@@ -130,15 +131,14 @@ def landing(request: Request, f: str | None = None):
         ],
     }
     if _wants_html(request, f):
-        items = "".join(f"<li><a href='{html.escape(l['href'])}'>{html.escape(l['title'])}</a></li>" for l in doc["links"])
-        return _page(doc["title"], f"<p>{html.escape(doc['description'])}</p><ul>{items}</ul>")
+        return _page("landing", doc["title"], doc=doc)
     return _json(doc)
 
 
 @router.get("/conformance", operation_id="ogcConformance")
 def conformance(request: Request, f: str | None = None):
     if _wants_html(request, f):
-        return _page("Conformance", "<ul>" + "".join(f"<li>{c}</li>" for c in CONFORMANCE) + "</ul>")
+        return _page("conformance", "Conformance", classes=CONFORMANCE)
     return _json({"conformsTo": CONFORMANCE})
 
 
@@ -156,11 +156,7 @@ def collections(request: Request, services: ServicesDep, f: str | None = None):
     base = _base(request)
     cols = [_collection(i, base) for i in _vector_layers(services.store)]
     if _wants_html(request, f):
-        rows = "".join(
-            f"<tr><td><a href='{base}/collections/{c['id']}?f=html'>{c['id']}</a></td>"
-            f"<td>{html.escape(c['title'])}</td><td>{'<span class=synthetic>synthetic</span>' if c['synthetic'] else 'real'}</td></tr>"
-            for c in cols)
-        return _page("Collections", f"<table><tr><th>id</th><th>title</th><th>data</th></tr>{rows}</table>")
+        return _page("collections", "Collections", collections=cols, base=base)
     return _json({
         "links": [
             {"href": f"{base}/collections", "rel": "self", "type": "application/json", "title": "collections"},
@@ -171,7 +167,8 @@ def collections(request: Request, services: ServicesDep, f: str | None = None):
     })
 
 
-def _info(services, collection_id: str) -> LayerInfo:
+def collection_info(collection_id: str, services: ServicesDep) -> LayerInfo:
+    """The vector layer a path names (a 404 in the OGC shape otherwise)."""
     try:
         info = services.store.info(collection_id)
     except UnknownLayer:
@@ -181,20 +178,19 @@ def _info(services, collection_id: str) -> LayerInfo:
     return info
 
 
+CollectionDep = Annotated[LayerInfo, Depends(collection_info)]
+
+
 @router.get("/collections/{collection_id}", operation_id="ogcCollection")
-def collection(collection_id: str, request: Request, services: ServicesDep, f: str | None = None):
-    info = _info(services, collection_id)
+def collection(collection_id: str, info: CollectionDep, request: Request, f: str | None = None):
     doc = _collection(info, _base(request))
     if _wants_html(request, f):
-        banner = "<p class=synthetic>SYNTHETIC sample data — 合成示例数据</p>" if info.synthetic else ""
-        return _page(doc["title"], f"{banner}<p>{html.escape(doc['description'])}</p>"
-                     f"<p><a href='{_base(request)}/collections/{collection_id}/items?f=html'>items</a></p>")
+        return _page("collection", doc["title"], info.synthetic, doc=doc, base=_base(request))
     return _json(doc)
 
 
 @router.get("/collections/{collection_id}/queryables", operation_id="ogcQueryables")
-def queryables(collection_id: str, request: Request, services: ServicesDep):
-    info = _info(services, collection_id)
+def queryables(collection_id: str, info: CollectionDep, request: Request, services: ServicesDep):
     attrs = services.store.attributes(collection_id, np.arange(min(info.count, 1)))
     props = {"geometry": {"format": "geometry-any", "x-ogc-role": "primary-geometry"}}
     for name in info.fields:
@@ -253,14 +249,6 @@ def _geometry_json(geoms: np.ndarray, crs: str) -> list[bytes]:
     return [orjson.Fragment(g) for g in shapely.to_geojson(geoms)]
 
 
-def _clean(v):
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
-
-
 def _features(store: LayerStore, collection_id: str, idx: np.ndarray, crs: str, base: str) -> list[dict]:
     attrs = store.attributes(collection_id, idx)
     ids = store.feature_ids(collection_id, idx)
@@ -270,27 +258,21 @@ def _features(store: LayerStore, collection_id: str, idx: np.ndarray, crs: str, 
     for fid, row, g in zip(ids, attrs.itertuples(index=False, name=None), geoms):
         out.append({
             "type": "Feature", "id": fid, "geometry": g,
-            "properties": {c: _clean(v) for c, v in zip(cols, row)},
+            "properties": {c: plain(v) for c, v in zip(cols, row)},
             "links": [{"href": f"{base}/collections/{collection_id}/items/{fid}", "rel": "self", "type": GEOJSON}],
         })
     return out
 
 
 def _html_features(title: str, feats: list[dict], synthetic: bool, links: list[dict]) -> HTMLResponse:
-    banner = "<p class=synthetic>SYNTHETIC sample data — 合成示例数据</p>" if synthetic else ""
     cols = list(feats[0]["properties"]) if feats else []
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in ["id", *cols])
-    rows = "".join(
-        "<tr>" + f"<td><a href='{html.escape(f['links'][0]['href'])}?f=html'>{html.escape(str(f['id']))}</a></td>"
-        + "".join(f"<td>{html.escape(str(f['properties'][c]))}</td>" for c in cols) + "</tr>"
-        for f in feats)
-    nav = " ".join(f"<a href='{html.escape(l['href'])}'>{l['rel']}</a>" for l in links if l["rel"] in ("prev", "next"))
-    return _page(title, f"{banner}<p>{nav}</p><table><tr>{head}</tr>{rows}</table>")
+    return _page("items", title, synthetic, features=feats, columns=cols, links=links)
 
 
 @router.get("/collections/{collection_id}/items", operation_id="ogcItems")
 def items(
     collection_id: str,
+    info: CollectionDep,
     request: Request,
     services: ServicesDep,
     who: PrincipalDep,
@@ -305,7 +287,6 @@ def items(
 ):
     """Features of a collection. Any other query parameter named like a property is an
     equality filter (``?unit_class=1``)."""
-    info = _info(services, collection_id)
     ensure_readable(services, who, collection_id)
     out_crs = _crs(crs, "crs")
     box = _parse_bbox(bbox, _crs(bbox_crs, "bbox-crs")) if bbox else None
@@ -351,9 +332,8 @@ def items(
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", operation_id="ogcItem")
-def item(collection_id: str, feature_id: str, request: Request, services: ServicesDep, who: PrincipalDep,
+def item(collection_id: str, info: CollectionDep, feature_id: str, request: Request, services: ServicesDep, who: PrincipalDep,
          crs: str | None = None, f: str | None = None):
-    info = _info(services, collection_id)
     ensure_readable(services, who, collection_id)
     out_crs = _crs(crs, "crs")
     i = services.store.index_of(collection_id, feature_id)

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from app.auth import PrincipalDep, audit, ensure_may_assess, record_owner
 from app.deps import ServicesDep
-from app.models import SitingRequest, SitingResponse
+from app.models.siting import SitingRequest, SitingResponse
 from app.routing import StrictRoute
 from layers.export import export_features
 from zoning.errors import InvalidParameter
@@ -55,7 +55,7 @@ def run_siting(body: SitingRequest, request: Request, services: ServicesDep, who
     owner, quota = record_owner(services, who, request)
     aoi = _aoi(body, services)
     result = siting(
-        services.store, services.rules, services.industries,
+        services.judging,
         SitingQuery(aoi=aoi, tech=body.tech, land_kinds=tuple(body.land_kinds or LAND_KINDS),
                     setbacks_m=body.setbacks_m, min_area_ha=body.min_area_ha, max_slope_deg=body.max_slope_deg,
                     min_resource=body.min_resource, max_grid_km=body.max_grid_km, weights=body.weights),

@@ -14,6 +14,7 @@ from app.routing import StrictRoute
 from app.style import legend, style
 from layers.tiles import render, render_raster
 from zoning.errors import InvalidParameter
+from zoning.vocabulary import DEFAULT_EDITION, Edition
 
 router = APIRouter(route_class=StrictRoute, prefix="/tiles", tags=["tiles"])
 MVT = "application/vnd.mapbox-vector-tile"
@@ -119,9 +120,7 @@ def tilejson(layer: str, request: Request, services: ServicesDep) -> dict:
 
 
 @router.get("/style.json", operation_id="getStyle")
-def style_json(request: Request, services: ServicesDep, edition: str = "2023") -> dict:
-    if edition not in ("2018", "2023"):
-        raise InvalidParameter(f"edition must be 2018 or 2023; got {edition!r}")
+def style_json(request: Request, services: ServicesDep, edition: Edition = DEFAULT_EDITION) -> dict:
     return style(_vector(services), f"{_base(request)}/tiles/{{layers}}/{{z}}/{{x}}/{{y}}.mvt", edition,
                  rasters=services.store.rasters(), raster_url=f"{_base(request)}/tiles/{{layer}}/{{z}}/{{x}}/{{y}}.png")
 

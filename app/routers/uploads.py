@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.auth import PrincipalDep, audit, ensure_may_assess, record_owner
 from app.deps import ServicesDep, services_as_of, services_at
-from app.models import RerunOut, SitesResponse, UploadAssessmentOut
+from app.models.uploads import RerunOut, SitesResponse, UploadAssessmentOut
 from app.routing import StrictRoute
 from layers.dates import end_of_day
 from layers.ingest import UploadTooLarge, read_upload
@@ -19,6 +19,7 @@ from zoning.errors import InvalidParameter
 from zoning.judge import Project
 from zoning.report import render_html, render_pdf
 from zoning.uploads import assess_upload, geometry_json, rerun, upload_summary
+from zoning.vocabulary import Action, Edition
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["uploads"])
 UPLOAD_PATHS = ("/v1/sites", "/v1/assess/upload")
@@ -70,14 +71,14 @@ def assess_upload_file(
     who: PrincipalDep,
     file: Annotated[UploadFile, File(description=FORMATS_HELP)],
     industry: Annotated[str, Form(min_length=1, max_length=8, description="GB/T 4754-2017 class, e.g. C3120")],
-    action: Annotated[Literal["new", "expand", "rebuild"], Form()] = "new",
+    action: Annotated[Action, Form()] = "new",
     product: Annotated[str | None, Form(max_length=200)] = None,
     name: Annotated[str | None, Form(max_length=200)] = None,
     captive: Annotated[bool, Form(description="自备: a captive plant")] = False,
     capacity_replacement: Annotated[bool, Form(description="产能置换: built by capacity replacement")] = False,
     major_project: Annotated[bool, Form(description="国家重大项目: claimed state major project")] = False,
     crs: Annotated[str | None, Form(max_length=64, description=CRS_HELP)] = None,
-    key_region_edition: Annotated[Literal["2018", "2023"] | None, Form()] = None,
+    key_region_edition: Annotated[Edition | None, Form()] = None,
     as_of: Annotated[dt.date | None, Form(description="judge against the layers and rules in force at "
                                                       "the end of this day (CST)")] = None,
 ) -> UploadAssessmentOut:
@@ -88,7 +89,7 @@ def assess_upload_file(
     upload = read_site_file(file, crs, services.settings.upload_limits())
     s = services_as_of(services, as_of)
     record = assess_upload(
-        s.store, s.rules, s.industries, upload,
+        s.judging, upload,
         Project(industry, action, product, name, captive, capacity_replacement, major_project),
         edition=key_region_edition or services.settings.key_region_edition,
         limits=services.settings.site_limits(),
@@ -118,7 +119,7 @@ def rerun_assessment(
     if against == "recorded":
         at = record.get("as_of")
         s = services_at(services, end_of_day(dt.date.fromisoformat(at)) if at else record["created"])
-    out = rerun(s.store, s.rules, s.industries, record, services.settings.site_limits())
+    out = rerun(s.judging, record, services.settings.site_limits())
     audit(services, who, "assess.rerun", assessment_id, record.get("input_sha256"),
           {"against": against, "same": out["same"], "verdict": out["verdict_after"]})
     return RerunOut(id=assessment_id, against=against, **out)

@@ -19,6 +19,7 @@ import shapely.geometry
 from layers.ingest.archive import check_zip, read_member, shapefile_members
 from layers.ingest.errors import IngestError, UploadTooLarge, reason
 from layers.ingest.limits import Limits
+from layers.values import plain
 
 POLYGONAL = ("Polygon", "MultiPolygon")
 
@@ -41,18 +42,6 @@ def _reject_dtd(xml: bytes, what: str) -> None:
                           "KML never needs one, so it is refused (XXE, billion laughs)")
 
 
-def _jsonable(v):
-    if v is None or isinstance(v, bool | int | str):
-        return v
-    if isinstance(v, float):
-        return v if np.isfinite(v) else None
-    if isinstance(v, np.generic):
-        return _jsonable(v.item())
-    if isinstance(v, bytes):
-        return v.hex()
-    return str(v)
-
-
 def _polygons_from_frame(df, raw: Raw, limits: Limits, what: str) -> None:
     """Keep polygonal features of a GeoDataFrame; count and report what is left out."""
     if len(df) > limits.max_features:
@@ -71,7 +60,7 @@ def _polygons_from_frame(df, raw: Raw, limits: Limits, what: str) -> None:
             skipped[g.geom_type] = skipped.get(g.geom_type, 0) + 1
             continue
         raw.geometries.append(shapely.force_2d(g))
-        raw.properties.append({str(k): _jsonable(v) for k, v in records[i].items()})
+        raw.properties.append({str(k): plain(v) for k, v in records[i].items()})
     for kind, n in skipped.items():
         raw.warnings.append(f"{n} {kind} feature(s) left out: parcels must be polygons")
 
@@ -171,7 +160,7 @@ def read_geojson(path: Path, limits: Limits) -> Raw:
         if not isinstance(props, dict):
             raise IngestError(f"features[{i}].properties must be an object")
         raw.geometries.append(shapely.force_2d(geom))
-        raw.properties.append({str(k): _jsonable(v) if not isinstance(v, dict | list) else json.dumps(v, ensure_ascii=False)
+        raw.properties.append({str(k): plain(v) if not isinstance(v, dict | list) else json.dumps(v, ensure_ascii=False)
                                for k, v in props.items()})
     return raw
 

@@ -520,3 +520,39 @@ def build_forest(counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
                          "county": county.adcode, "remark": REMARK, "synthetic": 1})
             geoms.append(g)
     return gpd.GeoDataFrame(rows, geometry=geoms, crs=STORAGE_CRS)
+
+
+def build_drinking_water(water: gpd.GeoDataFrame, counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Drinking-water source protection zones (饮用水水源保护区) around the synthetic reservoirs:
+    一级 the reservoir and 200 m around it, 二级 out to 2 km, 准保护区 out to 4 km, each ring
+    without the ones inside it and within the county. Real zones are drawn by the technical
+    guideline HJ 338-2018 from each source's hydrology; these distances only look like them."""
+    rows, geoms = [], []
+    by_code = {c.adcode: c.geometry for c in counties.itertuples(index=False)}
+    reservoirs = water[water.water_type == "reservoir"].reset_index(drop=True)
+    for n, r in enumerate(reservoirs.itertuples(index=False), start=1):
+        county = by_code[r.county]
+        inner = None
+        for level, metres in (("一级", 200.0), ("二级", 2000.0), ("准保护区", 4000.0)):
+            ring = buffer_m(r.geometry, metres)
+            zone = shapely.intersection(ring, county)
+            if inner is not None:
+                zone = shapely.difference(zone, inner)
+            inner = ring if inner is None else shapely.union(inner, ring)
+            zone = polygonal(zone)
+            if zone is None:
+                continue
+            rows.append({"code": f"YYSY{r.county}{n:03d}{'12Z'[('一级', '二级', '准保护区').index(level)]}",
+                         "name": f"{r.name}饮用水水源{level}{'保护区' if level != '准保护区' else ''}",
+                         "zone_level": level, "source_type": "surface", "county": r.county,
+                         "remark": REMARK, "synthetic": 1})
+            geoms.append(zone)
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs=STORAGE_CRS)
+
+
+def buffer_m(geom: shapely.Geometry, metres: float) -> shapely.Geometry:
+    """A buffer of ``metres`` in a local equirectangular frame at the geometry's latitude."""
+    lat = shapely.get_y(shapely.centroid(geom))
+    kx, ky = 111_320.0 * np.cos(np.radians(lat)), 110_574.0
+    local = shapely.transform(geom, lambda xy: xy * [kx, ky])
+    return shapely.transform(shapely.buffer(local, metres, quad_segs=8), lambda xy: xy / [kx, ky])

@@ -1,0 +1,119 @@
+"""POST /v1/assess: the project and site in, the judgment out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from geojson_pydantic import Feature, FeatureCollection, MultiPolygon, Point, Polygon
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.models.common import ClauseOut, FeatureRefOut, LayerRefOut, TextOut, _Out
+from zoning.vocabulary import Action, Edition, Verdict
+
+SiteGeoJSON = Annotated[
+    Point | Polygon | MultiPolygon | Feature | FeatureCollection,
+    Field(discriminator="type", description="lon/lat in EPSG:4490 (CGCS2000) or WGS84"),
+]
+
+
+class ProjectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    industry: str = Field(
+        min_length=1, max_length=8,
+        description="GB/T 4754-2017 code at any level: C3120 (炼钢), or C31 for the whole division",
+        examples=["C3120"],
+    )
+    action: Action = Field("new", description="新建 / 扩建 / 改建")
+    product: str | None = Field(
+        None, max_length=200,
+        description="product or process from the industry's vocabulary (GET /v1/industries): key, "
+                    "Chinese or English name, e.g. eaf_steel, 水泥粉磨站, 光伏压延玻璃")
+    name: str | None = Field(None, max_length=200)
+    captive: bool = Field(False, description="自备: a captive plant of an industrial user")
+    capacity_replacement: bool = Field(
+        False, description="产能置换: the capacity replaces shut-down capacity under the replacement rules")
+    major_project: bool = Field(
+        False, description="国家重大项目: the caller claims a state major project (the answer shows it; "
+                           "such projects go to the State Council)")
+
+
+class AssessRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False,
+        json_schema_extra={
+            "examples": [
+                {
+                    "site": {
+                        "type": "Polygon",
+                        "coordinates": [[[118.17, 39.62], [118.19, 39.62], [118.19, 39.64],
+                                         [118.17, 39.64], [118.17, 39.62]]],
+                    },
+                    "project": {"industry": "C3120", "action": "new", "name": "唐山某钢铁项目"},
+                    "key_region_edition": "2023",
+                }
+            ]
+        },
+    )
+    site: SiteGeoJSON
+    project: ProjectIn
+    key_region_edition: Edition | None = Field(
+        None, description="key-region map: 2018 (国发〔2018〕22号) or 2023 (国发〔2023〕24号, default)"
+    )
+    as_of: dt.date | None = Field(
+        None, description="judge against the layer and rules versions in force at the end of this "
+                          "day (China Standard Time); default: those in force now")
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _date_text(cls, v):
+        if v is not None and not isinstance(v, str | dt.date):
+            raise ValueError("as_of is a date, YYYY-MM-DD")
+        return v
+
+
+class ReasonOut(_Out):
+    rule_id: str
+    verdict: Verdict
+    summary: TextOut
+    clause: ClauseOut
+    layer: LayerRefOut | None
+    features: list[FeatureRefOut]
+    note: str | None = None
+
+
+class SiteOut(_Out):
+    type: str
+    area_m2: float
+    centroid: list[float]
+    area_crs: str
+    vertices: int
+    bbox: list[float]
+
+
+class ProjectOut(_Out):
+    industry: str
+    industry_level: Literal["section", "division", "group", "class"]
+    industry_name: TextOut
+    action: str
+    product: str | None
+    name: str | None
+    captive: bool
+    capacity_replacement: bool
+    major_project: bool
+
+
+class AssessResponse(_Out):
+    verdict: Verdict
+    reasons: list[ReasonOut]
+    zones: list[FeatureRefOut]
+    admin: list[FeatureRefOut]
+    site: SiteOut
+    project: ProjectOut
+    layers: list[LayerRefOut]
+    rules_version: str
+    key_region_edition: str
+    synthetic: bool = Field(description="true when synthetic sample data speaks in this answer")
+    notice: TextOut | None
+    assessed_at: str
+    as_of: str | None = Field(None, description="the date the layers and rules were taken as of")
