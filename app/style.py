@@ -21,6 +21,10 @@ FILLS: dict[str, tuple[str | None, list[tuple[object, str, str, str]]]] = {
     "industrial_parks": (None, [(None, "#475569", "产业园区", "Industrial park")]),
     "settlements": (None, [(None, "#a8a29e", "居民点", "Settlement")]),
     "water": (None, [(None, "#38bdf8", "水域", "Water")]),
+    "cultivated_land": ("category", [
+        ("永久基本农田", "#65a30d", "耕地（永久基本农田）", "Cultivated land (permanent basic farmland)"),
+        ("一般耕地", "#d9f99d", "一般耕地", "General cultivated land"),
+    ]),
     "drinking_water": ("zone_level", [
         ("一级", "#1e3a8a", "饮用水水源一级保护区", "Drinking-water source zone, first level"),
         ("二级", "#3b82f6", "饮用水水源二级保护区", "Drinking-water source zone, second level"),
@@ -40,7 +44,7 @@ FILLS: dict[str, tuple[str | None, list[tuple[object, str, str, str]]]] = {
 }
 OPACITY = {"key_regions": 0.12, "control_units": 0.3, "red_lines": 0.55, "protected_areas": 0.45,
            "basic_farmland": 0.5, "industrial_parks": 0.6, "candidate_land": 0.7,
-           "settlements": 0.55, "water": 0.6, "forest": 0.35, "drinking_water": 0.4}
+           "settlements": 0.55, "water": 0.6, "forest": 0.35, "drinking_water": 0.4, "cultivated_land": 0.35}
 LINES = {
     "admin_country": ("#111827", 1.6), "admin_province": ("#374151", 1.2),
     "admin_city": ("#6b7280", 0.8), "admin_county": ("#9ca3af", 0.5),

@@ -31,6 +31,7 @@ LayerKind = Literal[
     "road",
     "forest",
     "drinking_water",
+    "cultivated_land",
     "raster",
 ]
 
@@ -58,6 +59,7 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "road": ("name", "road_class"),
     "forest": ("name", "forest_type", "protection_level"),
     "drinking_water": ("code", "name", "zone_level"),  # 一级 / 二级 / 准保护区
+    "cultivated_land": ("code", "category"),  # 永久基本农田 / 一般耕地
     "raster": (),
 }
 

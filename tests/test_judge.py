@@ -281,3 +281,17 @@ def test_drinking_water_zones_follow_articles_65_to_67(run, store):
     rebuilt = at("准保护区", "C22", "rebuild")
     assert "drinking_water.quasi_severe" not in rule_ids(rebuilt)
     assert "drinking_water.quasi_severe_rebuild" in rule_ids(rebuilt, "conditional")
+
+
+def test_pv_arrays_may_not_occupy_cultivated_land(run, store):
+    """自然资办发〔2023〕12号: 光伏方阵用地不得占用耕地 — general cultivated land too, not only the
+    permanent basic farmland; wind is not named, and crops are what the land is for."""
+    attrs, geoms = _all(store, "cultivated_land")
+    _, farmland = _all(store, "basic_farmland")
+    general = geoms[np.flatnonzero(attrs.category.to_numpy() == "一般耕地")[0]]
+    lon, lat = interior_point(general, shapely.union_all(farmland))
+    pv = run((lon, lat, 0.0002), "D4416")
+    reason = next(r for r in pv.reasons if r.rule_id == "land.pv_array_on_cultivated_land")
+    assert pv.verdict == "prohibited" and reason.clause["number"] == "自然资办发〔2023〕12号"
+    assert "land.pv_array_on_cultivated_land" not in rule_ids(run((lon, lat, 0.0002), "D4415"))
+    assert "land.pv_array_on_cultivated_land" not in rule_ids(run((lon, lat, 0.0002), "A0111"))

@@ -23,7 +23,8 @@ from zoning.overlay import overlay
 from zoning.site import parse_site
 from zoning.vocabulary import SEVERITY
 
-RESTRICTIVE = {"red_line", "protected_area", "basic_farmland", "candidate_land", "key_region", "drinking_water"}
+RESTRICTIVE = {"red_line", "protected_area", "basic_farmland", "candidate_land", "key_region", "drinking_water",
+               "cultivated_land"}
 # a point for one place lies in none of these others (the key regions restrict only capacity
 # industries, which no ceiling below is about)
 ISOLATING = RESTRICTIVE - {"key_region"}
@@ -92,6 +93,8 @@ BOUNDS = [
     Bound("key_region", prohibited_if(lambda c: c.startswith(("C311", "C312", "C2521", "C2511"))),
           lambda c: False),
     Bound("degraded_land", lambda c: None, lambda c: inside(c, ("D4415", "D4416"))),
+    # 自然资办发〔2023〕12号: PV arrays may not occupy cultivated land; farming is what it is for
+    Bound("cultivated_land", prohibited_if(lambda c: inside(c, ("D4416",))), lambda c: inside(c, (*FARMING, "D4415"))),
     Bound("drinking_water_first", prohibited_if(lambda c: not touches(c, WATER_WORKS)), lambda c: False),
     Bound("drinking_water_second", prohibited_if(lambda c: c[0] in "BC"), lambda c: inside(c, ("D4415", "D4416"))),
     Bound("drinking_water_quasi", prohibited_if(lambda c: inside(c, SEVERE_WATER_POLLUTERS)),
@@ -115,10 +118,16 @@ PLACES = {
                                                               & (a["listing_status"] == "listed")).to_numpy()),
     "degraded_land": ("candidate_land", lambda a: a["land_kind"].isin(
         ["abandoned_mine", "coal_subsidence", "closed_landfill", "desert_gobi"]).to_numpy()),
+    "cultivated_land": ("cultivated_land", lambda a: (a["category"] == "一般耕地").to_numpy()),
     "drinking_water_first": ("drinking_water", lambda a: (a["zone_level"] == "一级").to_numpy()),
     "drinking_water_second": ("drinking_water", lambda a: (a["zone_level"] == "二级").to_numpy()),
     "drinking_water_quasi": ("drinking_water", lambda a: (a["zone_level"] == "准保护区").to_numpy()),
 }
+
+
+# a place that lies inside another kind by its nature: a protected area in a red line, permanent
+# basic farmland in the cultivated land
+ALSO = {"protected_areas": {"red_line"}, "basic_farmland": {"cultivated_land"}}
 
 
 def _point(store, lon, lat):
@@ -134,7 +143,7 @@ def places(store):
     out = {"key_region": _point(store, *TANGSHAN)}
     for place, (layer_id, select) in PLACES.items():
         attrs, geoms = _features(store, layer_id)
-        own = {store.info(layer_id).kind} | ({"red_line"} if layer_id == "protected_areas" else set())
+        own = {store.info(layer_id).kind} | ALSO.get(layer_id, set())
         for g in geoms[select(attrs)][:40]:
             site, hits = _point(store, *interior_point(g))
             if {h.info.kind for h in hits.values() if len(h)} & ISOLATING <= own:

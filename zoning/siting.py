@@ -39,12 +39,14 @@ from zoning.site import SiteLimits, site_from_geometry
 from zoning.vocabulary import DEFAULT_EDITION
 
 LAND_KINDS = ("abandoned_mine", "coal_subsidence", "closed_landfill", "contaminated_plot", "desert_gobi")
-EXCLUSION_KINDS = ("red_line", "protected_area", "basic_farmland", "settlement", "water", "road", "drinking_water")
+EXCLUSION_KINDS = ("red_line", "protected_area", "basic_farmland", "settlement", "water", "road", "drinking_water",
+                   "cultivated_land")
 DEFAULTS = {
     "pv": {"industry": "D4416", "resource": "ghi", "min_resource": 1400.0, "max_slope_deg": 10.0,
            "min_area_ha": 20.0, "density_mw_per_km2": 40.0,
            "setbacks_m": {"red_line": 0.0, "protected_area": 0.0, "basic_farmland": 0.0, "settlement": 100.0,
-                          "water": 50.0, "road": 30.0, "drinking_water": 0.0}},
+                          "water": 50.0, "road": 30.0, "drinking_water": 0.0,
+                          "cultivated_land": 0.0}},
     "wind": {"industry": "D4415", "resource": "wind_speed", "min_resource": 5.5, "max_slope_deg": 20.0,
              "min_area_ha": 50.0, "density_mw_per_km2": 9.0,
              "setbacks_m": {"red_line": 300.0, "protected_area": 500.0, "basic_farmland": 0.0, "settlement": 500.0,

@@ -556,3 +556,23 @@ def buffer_m(geom: shapely.Geometry, metres: float) -> shapely.Geometry:
     kx, ky = 111_320.0 * np.cos(np.radians(lat)), 110_574.0
     local = shapely.transform(geom, lambda xy: xy * [kx, ky])
     return shapely.transform(shapely.buffer(local, metres, quad_segs=8), lambda xy: xy / [kx, ky])
+
+
+def build_cultivated_land(units: gpd.GeoDataFrame, farmland: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Cultivated land (耕地): the permanent basic farmland, which is cultivated land set aside
+    for ever, and further general cultivated land (一般耕地) in the key and general units, cut
+    clear of the basic farmland."""
+    out = [{"code": r.code, "category": "永久基本农田", "county": r.county, "remark": REMARK, "synthetic": 1}
+           for r in farmland.itertuples(index=False)]
+    geoms = list(farmland.geometry)
+    rows, patches = _patches_in(units[units.ZHGKDYFL.isin([2, 3])], "cultivated", 0.8, (500.0, 1500.0),
+                                per_unit=(1, 3))
+    basic = shapely.union_all(np.asarray(farmland.geometry, dtype=object))
+    for n, (r, g) in enumerate(zip(rows, patches), start=1):
+        g = polygonal(shapely.difference(g, basic))
+        if g is None:
+            continue
+        out.append({"code": f"GD{r['county']}{n:05d}", "category": "一般耕地", "county": r["county"],
+                    "remark": REMARK, "synthetic": 1})
+        geoms.append(g)
+    return gpd.GeoDataFrame(out, geometry=geoms, crs=STORAGE_CRS)
