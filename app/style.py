@@ -21,6 +21,7 @@ FILLS: dict[str, tuple[str | None, list[tuple[object, str, str, str]]]] = {
     "industrial_parks": (None, [(None, "#475569", "产业园区", "Industrial park")]),
     "settlements": (None, [(None, "#a8a29e", "居民点", "Settlement")]),
     "water": (None, [(None, "#38bdf8", "水域", "Water")]),
+    "urban_boundaries": (None, [(None, "#f97316", "城镇开发边界", "Urban development boundary")]),
     "cultivated_land": ("category", [
         ("永久基本农田", "#65a30d", "耕地（永久基本农田）", "Cultivated land (permanent basic farmland)"),
         ("一般耕地", "#d9f99d", "一般耕地", "General cultivated land"),
@@ -44,7 +45,7 @@ FILLS: dict[str, tuple[str | None, list[tuple[object, str, str, str]]]] = {
 }
 OPACITY = {"key_regions": 0.12, "control_units": 0.3, "red_lines": 0.55, "protected_areas": 0.45,
            "basic_farmland": 0.5, "industrial_parks": 0.6, "candidate_land": 0.7,
-           "settlements": 0.55, "water": 0.6, "forest": 0.35, "drinking_water": 0.4, "cultivated_land": 0.35}
+           "settlements": 0.55, "water": 0.6, "forest": 0.35, "drinking_water": 0.4, "cultivated_land": 0.35, "urban_boundaries": 0.25}
 LINES = {
     "admin_country": ("#111827", 1.6), "admin_province": ("#374151", 1.2),
     "admin_city": ("#6b7280", 0.8), "admin_county": ("#9ca3af", 0.5),

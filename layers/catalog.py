@@ -32,6 +32,7 @@ LayerKind = Literal[
     "forest",
     "drinking_water",
     "cultivated_land",
+    "urban_boundary",
     "raster",
 ]
 
@@ -60,6 +61,7 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "forest": ("name", "forest_type", "protection_level"),
     "drinking_water": ("code", "name", "zone_level"),  # 一级 / 二级 / 准保护区
     "cultivated_land": ("code", "category"),  # 永久基本农田 / 一般耕地
+    "urban_boundary": ("code", "name"),  # 城镇开发边界
     "raster": (),
 }
 

@@ -295,3 +295,15 @@ def test_pv_arrays_may_not_occupy_cultivated_land(run, store):
     assert pv.verdict == "prohibited" and reason.clause["number"] == "自然资办发〔2023〕12号"
     assert "land.pv_array_on_cultivated_land" not in rule_ids(run((lon, lat, 0.0002), "D4415"))
     assert "land.pv_array_on_cultivated_land" not in rule_ids(run((lon, lat, 0.0002), "A0111"))
+
+
+def test_heavy_polluters_stay_out_of_the_urban_development_boundary(run, store):
+    """环综合〔2022〕42号 三（四）: 依法加快城市建成区重污染企业搬迁改造或关闭退出 — the boundary
+    stands for the built-up area; a new coking plant there is prohibited, rooftop PV is not."""
+    _, geoms = _all(store, "urban_boundaries")
+    lon, lat = interior_point(geoms[0])
+    coke = run((lon, lat, 0.0002), "C2521")
+    reason = next(r for r in coke.reasons if r.rule_id == "urban.heavy_polluters_in_built_up_area")
+    assert coke.verdict == "prohibited" and reason.clause["number"] == "环综合〔2022〕42号"
+    assert reason.layer.id == "urban_boundaries"
+    assert "urban.heavy_polluters_in_built_up_area" not in rule_ids(run((lon, lat, 0.0002), "D4416"))

@@ -24,7 +24,7 @@ from zoning.site import parse_site
 from zoning.vocabulary import SEVERITY
 
 RESTRICTIVE = {"red_line", "protected_area", "basic_farmland", "candidate_land", "key_region", "drinking_water",
-               "cultivated_land"}
+               "cultivated_land", "urban_boundary"}
 # a point for one place lies in none of these others (the key regions restrict only capacity
 # industries, which no ceiling below is about)
 ISOLATING = RESTRICTIVE - {"key_region"}
@@ -95,6 +95,10 @@ BOUNDS = [
     Bound("degraded_land", lambda c: None, lambda c: inside(c, ("D4415", "D4416"))),
     # 自然资办发〔2023〕12号: PV arrays may not occupy cultivated land; farming is what it is for
     Bound("cultivated_land", prohibited_if(lambda c: inside(c, ("D4416",))), lambda c: inside(c, (*FARMING, "D4415"))),
+    # 环综合〔2022〕42号 三（四）: heavy polluters leave city built-up areas (the development boundary
+    # stands for it); rooftop PV and the grid are what a city builds
+    Bound("urban_boundary", prohibited_if(lambda c: inside(c, ("C31", "C32", "C2511", "C252", "C26", "D4411"))),
+          lambda c: inside(c, ("D4416", "D4420"))),
     Bound("drinking_water_first", prohibited_if(lambda c: not touches(c, WATER_WORKS)), lambda c: False),
     Bound("drinking_water_second", prohibited_if(lambda c: c[0] in "BC"), lambda c: inside(c, ("D4415", "D4416"))),
     Bound("drinking_water_quasi", prohibited_if(lambda c: inside(c, SEVERE_WATER_POLLUTERS)),
@@ -119,6 +123,7 @@ PLACES = {
     "degraded_land": ("candidate_land", lambda a: a["land_kind"].isin(
         ["abandoned_mine", "coal_subsidence", "closed_landfill", "desert_gobi"]).to_numpy()),
     "cultivated_land": ("cultivated_land", lambda a: (a["category"] == "一般耕地").to_numpy()),
+    "urban_boundary": ("urban_boundaries", lambda a: np.ones(len(a), bool)),
     "drinking_water_first": ("drinking_water", lambda a: (a["zone_level"] == "一级").to_numpy()),
     "drinking_water_second": ("drinking_water", lambda a: (a["zone_level"] == "二级").to_numpy()),
     "drinking_water_quasi": ("drinking_water", lambda a: (a["zone_level"] == "准保护区").to_numpy()),

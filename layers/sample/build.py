@@ -24,7 +24,7 @@ from layers.sample import rasters, synthetic
 from layers.sample.admin import read_admin
 from layers.sample.key_regions import build_key_regions, read_members
 
-BUILDER_VERSION = "5"
+BUILDER_VERSION = "6"
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "data" / "sample"
 STAMP = "BUILD.json"
 
@@ -52,6 +52,7 @@ def build(out: Path) -> dict:
     forest = synthetic.build_forest(counties)
     drinking = synthetic.build_drinking_water(water, counties)
     cultivated = synthetic.build_cultivated_land(units, farmland)
+    urban = synthetic.build_urban_boundaries(settlements, counties)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".sample-", dir=out.parent))
@@ -73,6 +74,7 @@ def build(out: Path) -> dict:
         _write(forest, tmp / "landcover.gpkg", "forest")
         _write(drinking, tmp / "drinking_water.gpkg", "drinking_water")
         _write(cultivated, tmp / "cultivated_land.gpkg", "cultivated_land")
+        _write(urban, tmp / "urban_boundaries.gpkg", "urban_boundaries")
         t_rasters = time.perf_counter()
         raster_summary = rasters.build_rasters(tmp)
         t_rasters = time.perf_counter() - t_rasters
@@ -98,6 +100,7 @@ def build(out: Path) -> dict:
                 "forest": len(forest),
                 "drinking_water": len(drinking),
                 "cultivated_land": len(cultivated),
+                "urban_boundaries": len(urban),
             },
             "rasters": raster_summary,
             "seconds": {"admin": round(t_admin, 1), "rasters": round(t_rasters, 1),

@@ -576,3 +576,20 @@ def build_cultivated_land(units: gpd.GeoDataFrame, farmland: gpd.GeoDataFrame) -
                     "remark": REMARK, "synthetic": 1})
         geoms.append(g)
     return gpd.GeoDataFrame(out, geometry=geoms, crs=STORAGE_CRS)
+
+
+def build_urban_boundaries(settlements: gpd.GeoDataFrame, counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The urban development boundary (城镇开发边界) of each county town: its built-up patch and
+    1–3 km of planned growth around it, within the county."""
+    rows, geoms = [], []
+    by_code = {c.adcode: c.geometry for c in counties.itertuples(index=False)}
+    towns = settlements[settlements.settlement_type == "county_town"]
+    for t in towns.itertuples(index=False):
+        rng = rng_for("urban", t.county)
+        g = polygonal(shapely.intersection(buffer_m(t.geometry, rng.uniform(1000, 3000)), by_code[t.county]))
+        if g is None:
+            continue
+        rows.append({"code": f"CZKFBJ{t.county}", "name": t.name.replace("县城", "") + "城镇开发边界",
+                     "county": t.county, "remark": REMARK, "synthetic": 1})
+        geoms.append(g)
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs=STORAGE_CRS)
