@@ -168,18 +168,19 @@ def test_native_tiles_are_declared_not_probed(backend):
 
 @pytest.fixture(params=BACKENDS)
 def versioned(request, tmp_path):
-    """A fresh store of each backend with its own version history."""
+    """A store of each backend with a version history of its own."""
     from layers.versions import LayerRegistry
 
     if request.param == "embedded":
         yield EmbeddedStore.open(DEFAULT_CATALOG, registry=LayerRegistry.open(tmp_path, None))
         return
-    from layers.postgis import PostGISStore, load
+    from layers.postgis import PostGISStore
 
-    url = request.getfixturevalue("pg_database")()
-    registry = LayerRegistry.open(tmp_path, url)
-    load(DEFAULT_CATALOG, url, registry=registry)
-    store = PostGISStore.open(DEFAULT_CATALOG, url, registry=registry)
+    # the session's database (loaded once), a history of its own: the test rolls back what it
+    # publishes, and other instances keep the tables they read
+    request.getfixturevalue("pg_store")
+    store = PostGISStore.open(DEFAULT_CATALOG, request.getfixturevalue("pg_url"),
+                              registry=LayerRegistry.open(tmp_path, None))
     yield store
     store.close()
 
