@@ -24,6 +24,7 @@ from app.routers import (
     ogc,
     siting,
     tiles,
+    units,
     uploads,
     web,
 )
@@ -130,7 +131,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             expose_headers=["ETag", "X-Tile-Features"],
         )
     add_exception_handlers(app)
-    for module in (health, assess, uploads, jobs, siting, here, admin, layers, catalogue, ogc, tiles):
+    for module in (health, assess, uploads, jobs, siting, here, admin, layers, units, catalogue, ogc, tiles):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     web.mount(app)
     return app

@@ -78,7 +78,8 @@ class Live:
         from layers.versions import publish
 
         with self._lock:
-            out = publish(self.store, layer_id, data, filename, **kwargs)
+            out = publish(self.store, layer_id, data, filename, unknown_industries=self.industries.unknown_codes,
+                          **kwargs)
         if not kwargs.get("dry_run"):
             self._layers_switched([layer_id])
         return out

@@ -33,8 +33,11 @@ LayerKind = Literal[
     "drinking_water",
     "cultivated_land",
     "urban_boundary",
+    "access_list",
     "raster",
 ]
+# Kinds without geometry: tables versioned like layers, never drawn, overlaid or tiled.
+NON_SPATIAL_KINDS = ("access_list",)
 
 # Canonical fields a layer of each kind must provide (after the field mapping).
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
@@ -62,6 +65,8 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "drinking_water": ("code", "name", "zone_level"),  # 一级 / 二级 / 准保护区
     "cultivated_land": ("code", "category"),  # 永久基本农田 / 一般耕地
     "urban_boundary": ("code", "name"),  # 城镇开发边界
+    # 准入清单, one row per item (layers.lists; a one-row-per-unit table is melted into items)
+    "access_list": ("item_id", "scope", "text"),
     "raster": (),
 }
 
@@ -136,6 +141,11 @@ class LayerEntry(BaseModel):
             raise ValueError(f"layer {self.id!r}: a `raster:` section goes with kind raster, and only with it")
         return self
 
+    @property
+    def spatial(self) -> bool:
+        """False for a table versioned like a layer (an access list): no geometry."""
+        return self.kind not in NON_SPATIAL_KINDS
+
     @field_validator("fields")
     @classmethod
     def _unique_targets(cls, v: dict[str, str]) -> dict[str, str]:
@@ -162,6 +172,10 @@ class EntryBacked:
     @property
     def synthetic(self) -> bool:
         return self.entry.synthetic
+
+    @property
+    def spatial(self) -> bool:
+        return self.entry.spatial
 
 
 class Catalog(BaseModel):

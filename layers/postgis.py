@@ -60,7 +60,7 @@ def write_tables(con, schema: str, relation: str, ids, frame: pd.DataFrame, geom
     table = sql.Identifier(schema, relation)
     sub = sql.Identifier(schema, _sub(relation))
     con.execute(sql.SQL("CREATE TABLE {} (fid int PRIMARY KEY, feature_id text NOT NULL, attrs jsonb NOT NULL, "
-                        "geom geometry(Geometry, 4490) NOT NULL)").format(table))
+                        "geom geometry(Geometry, 4490))").format(table))
     records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
     wkb = shapely.to_wkb(shapely.set_srid(np.asarray(geoms, dtype=object), 4490), hex=True, include_srid=True)
     with con.cursor().copy(sql.SQL("COPY {} (fid, feature_id, attrs, geom) FROM STDIN").format(table)) as cp:
@@ -198,7 +198,7 @@ class PostGISStore(LayerStore):
                 self._table(layer_id))).fetchall()
         frame = pd.DataFrame([r[1] for r in rows], columns=list(info.fields))
         return (np.array([r[0] for r in rows], dtype=object), frame,
-                np.asarray(shapely.from_wkb([bytes(r[2]) for r in rows]), dtype=object))
+                np.asarray(shapely.from_wkb([bytes(r[2]) if r[2] is not None else None for r in rows]), dtype=object))
 
     def _ensure_tables(self, con, layer_id: str, layer: LayerData) -> str:
         """The version's tables, written once (under a lock: instances may race to it)."""

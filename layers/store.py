@@ -36,6 +36,7 @@ import shapely
 from layers.catalog import REQUIRED_FIELDS, Catalog, EntryBacked, LayerEntry, load_catalog
 from layers.crs import STORAGE_CRS
 from layers.errors import NotFound, ServiceError
+from layers.lists import canonical_items, is_wide
 from layers.query import Selection, select
 from layers.raster import RasterError, RasterInfo, open_raster
 
@@ -306,7 +307,8 @@ def content_version(entry: LayerEntry, frame: pd.DataFrame, geoms: np.ndarray) -
     records = frame.astype(object).where(frame.notna(), None).to_dict(orient="split")["data"]
     h.update(orjson.dumps(records, default=str))
     for wkb in shapely.to_wkb(geoms, hex=False, output_dimension=2, byte_order=1):
-        h.update(wkb)
+        if wkb is not None:  # a table's rows have no geometry
+            h.update(wkb)
     return f"{entry.vintage:%Y%m%d}-{h.hexdigest()[:10]}"
 
 
@@ -317,9 +319,12 @@ def read_entry(entry: LayerEntry, data_dir: Path) -> gpd.GeoDataFrame:
     if not path.exists():
         raise LayerLoadError(f"layer {entry.id!r}: source file {path} does not exist")
     try:
-        gdf = pyogrio.read_dataframe(path, layer=entry.source_layer)
+        gdf = pyogrio.read_dataframe(path, layer=entry.source_layer, read_geometry=entry.spatial)
     except Exception as exc:  # pyogrio raises several DataSourceError subclasses
         raise LayerLoadError(f"layer {entry.id!r}: cannot read {path}: {exc}") from exc
+    if not entry.spatial:  # a table (CSV, XLSX, or a version file whose geometries are all null)
+        frame = pd.DataFrame(gdf.drop(columns=["geometry"], errors="ignore"))
+        return gpd.GeoDataFrame(frame, geometry=[None] * len(frame), crs=STORAGE_CRS)
     if gdf.crs is None:
         gdf = gdf.set_crs(entry.crs)
     if not gdf.crs.equals(STORAGE_CRS):
@@ -336,6 +341,8 @@ def canonicalise(entry: LayerEntry, gdf: gpd.GeoDataFrame) -> tuple[pd.DataFrame
             f"layer {entry.id!r}: field mapping names source columns not in the file: {missing_src}"
         )
     gdf = gdf.rename(columns=entry.fields)
+    if not entry.spatial:
+        return _canonical_table(entry, gdf)
     required = REQUIRED_FIELDS[entry.kind]
     missing = [f for f in required if f not in gdf.columns]
     if missing:
@@ -357,6 +364,20 @@ def canonicalise(entry: LayerEntry, gdf: gpd.GeoDataFrame) -> tuple[pd.DataFrame
     return frame, geoms[keep], warnings
 
 
+def _canonical_table(entry: LayerEntry, gdf: gpd.GeoDataFrame) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
+    """An access list's canonical items (``layers.lists``); no geometry."""
+    frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    if not is_wide(frame):
+        missing = [f for f in REQUIRED_FIELDS[entry.kind] if f not in frame.columns]
+        if missing:
+            raise LayerLoadError(
+                f"layer {entry.id!r} (kind {entry.kind}) lacks required fields {missing}, and is not a "
+                f"one-row-per-unit table either; map them from the source columns {sorted(frame.columns)}"
+            )
+    items = canonical_items(frame).drop(columns=["row"])
+    return items, np.full(len(items), None, dtype=object), []
+
+
 def build_layer(entry: LayerEntry, frame: pd.DataFrame, geoms: np.ndarray, warnings: list[str],
                 version: str | None = None) -> LayerData:
     """Ids, content version, extent and the STRtree of a layer's canonical data (coverage is
@@ -371,8 +392,9 @@ def build_layer(entry: LayerEntry, frame: pd.DataFrame, geoms: np.ndarray, warni
         ids = np.array([str(i + 1) for i in range(len(frame))], dtype=object)
     version = version or content_version(entry, frame, geoms)
     shapely.prepare(geoms)
-    bounds = shapely.total_bounds(geoms) if len(geoms) else None
-    types = sorted({t for t in shapely.get_type_id(geoms).tolist()})
+    spatial = entry.spatial and len(geoms)
+    bounds = shapely.total_bounds(geoms) if spatial else None
+    types = sorted({t for t in shapely.get_type_id(geoms).tolist()}) if spatial else []
     gtype = "/".join(shapely.GeometryType(t).name for t in types) if types else "None"
     info = LayerInfo(
         entry=entry,

@@ -6,8 +6,10 @@ import shapely
 
 from tests.conftest import LANZHOU, QINHUANGDAO, TAIYUAN, TANGSHAN, WENZHOU, interior_point, square
 from zoning.errors import InvalidParameter, UnknownIndustry
-from zoning.judge import Project, judge
+from zoning.judge import Project, judge, judge_hits
+from zoning.overlay import overlay
 from zoning.site import parse_site
+from zoning.vocabulary import SEVERITY
 
 
 @pytest.fixture(scope="module")
@@ -154,8 +156,13 @@ def test_site_in_a_synthetic_red_line_is_prohibited_for_industry(run, store, jud
     # a claimed state major project goes to the State Council: conditional, and shown
     major = judge(judging, parse_site(square(lon, lat, 0.0005)),
                   Project("N7723", major_project=True))
-    assert major.verdict == "conditional" and major.project["major_project"] is True
+    assert major.project["major_project"] is True
     assert "red_line.major_project" in rule_ids(major, "conditional")
+    by_rules = [r for r in major.reasons if r.item is None]
+    assert max(by_rules, key=lambda r: SEVERITY[r.verdict]).verdict == "conditional"
+    # the claim does not lift the priority unit's own access list: its item forbids waste plants
+    listed = [r for r in major.reasons if r.item is not None and r.verdict == "prohibited"]
+    assert major.verdict == "prohibited" and listed and all("N772" in r.item["industries"] for r in listed)
 
 
 def test_priority_unit_quotes_the_units_own_access_list(run, store):
@@ -217,7 +224,7 @@ def test_two_high_park_requirement(run, store):
     assert "two_high.park_required" in rule_ids(no_eia, "conditional")
 
 
-def test_permitted_needs_every_layer_to_speak(run, store):
+def test_permitted_needs_every_layer_to_speak(run, store, judging):
     """A light-industry site in a general unit in Ningxia, away from every restricting
     feature, is permitted; the same project outside our zoning coverage is undetermined."""
     attrs, units = _all(store, "control_units")
@@ -229,8 +236,13 @@ def test_permitted_needs_every_layer_to_speak(run, store):
     i = int(np.flatnonzero((attrs.unit_class.to_numpy() == 3) & attrs.county_adcode.str.startswith("64"))[0])
     lon, lat = interior_point(units[i], avoid)
     a = run((lon, lat, 0.0005), "C3670")
-    assert a.verdict == "permitted", [(r.rule_id, r.verdict) for r in a.reasons]
-    assert a.reasons == []
+    # no rule restricts it; the unit's access lists add only their uncoded requirements
+    assert a.verdict == "conditional", [(r.rule_id, r.verdict) for r in a.reasons]
+    assert a.reasons and all(r.item is not None and not r.item["industries"] for r in a.reasons)
+    assert {r.item["level"] for r in a.reasons} >= {"province", "city", "unit"}
+    bare = judge_hits(judging.rules, judging.industries, a_site := parse_site(square(lon, lat, 0.0005)),
+                      Project("C3670"), overlay(store, a_site))
+    assert bare.verdict == "permitted" and bare.reasons == []  # without the lists: nothing at all
     assert run(LANZHOU, "C3670").verdict == "undetermined"
 
 

@@ -98,6 +98,27 @@ class IndustryCatalogue(BaseModel):
             f"unknown industry code {code!r}: use a GB/T 4754-2017 code at any level from "
             "GET /v1/industries, e.g. C31 (黑色金属冶炼和压延加工业), C3120 (炼钢), D4416 (太阳能发电)")
 
+    def unknown_codes(self, codes: list[str]) -> list[dict]:
+        """Codes an access list or rule cannot name: not GB/T 4754-2017 codes, 2011 codes, or
+        under no division the classification has. (A well-formed code below a known division
+        that this partial table lacks is accepted: the table ships the groups and classes the
+        rules name, not all 1,380 classes.)"""
+        out = []
+        for raw in codes:
+            code = normalise_code(raw)
+            if code in self.by_code:
+                continue
+            if not _CODE.fullmatch(code):
+                why = "not a GB/T 4754-2017 code (a letter and 0, 2, 3 or 4 digits)"
+            elif code in self.successors_2011:
+                why = "a GB/T 4754-2011 code; use " + "、".join(self.successors_2011[code])
+            elif code[:3] not in self.by_code:
+                why = f"no division {code[:3]} in GB/T 4754-2017"
+            else:
+                continue
+            out.append({"code": raw, "why": why})
+        return out
+
     def under(self, code: str) -> list[Industry]:
         """The code itself and every code below it."""
         return [i for i in self.industries if i.code.startswith(code)]
@@ -115,6 +136,11 @@ class IndustryCatalogue(BaseModel):
                 (c, p) for c in leaves for p in ([product] if product else keys[c] or [None])
                 if product is None or product in keys[c])
         return self._completions[key]
+
+    @cached_property
+    def product_classes(self) -> dict[str, tuple[str, ...]]:
+        """Each product key's classes."""
+        return {p.key: tuple(p.classes) for p in self.products}
 
     @cached_property
     def _completions(self) -> dict:
@@ -144,6 +170,12 @@ class IndustryCatalogue(BaseModel):
                 "apart, so leave product out")
         listed = ", ".join(f"{p.key} ({p.zh})" for p in vocabulary)
         raise InvalidParameter(f"product {value!r} is not in the vocabulary of {code}: {listed}")
+
+
+def covers(prefixes, code: str) -> bool:
+    """Whether industry codes or prefixes name a class ``code``: the class is under one of
+    them, or one lies below it (a finer code than this partial table holds)."""
+    return any(code.startswith(p) or p.startswith(code) for p in prefixes)
 
 
 def _parent(code: str) -> str | None:

@@ -16,9 +16,10 @@ import numpy as np
 import shapely
 
 from layers.values import plain
+from zoning.access_lists import BINDS, LEVEL_ZH, AccessList, Item, Unit, access_lists, applies
 from zoning.context import Judging
 from zoning.errors import InvalidParameter
-from zoning.industries import Industry, IndustryCatalogue
+from zoning.industries import Industry, IndustryCatalogue, covers
 from zoning.overlay import LayerHits, overlay, overlay_many
 from zoning.rules import FLAGS, FeatureTest, Rule, RuleSet
 from zoning.site import Site
@@ -82,6 +83,7 @@ class Reason:
     layer: LayerRef | None
     features: list[FeatureRef] = field(default_factory=list)
     note: str | None = None
+    item: dict | None = None  # the access-list item behind the reason (zoning.access_lists)
 
 
 @dataclass
@@ -137,8 +139,7 @@ def check_project(industries: IndustryCatalogue, project: Project) -> tuple[Indu
 
 def _matches_completion(rule: Rule, code: str, product: str | None) -> bool:
     w = rule.when
-    # `l.startswith(code)`: a rule on a class below a leaf the partial catalogue lacks
-    if w.industry is not None and not any(code.startswith(p) or p.startswith(code) for p in w.industry):
+    if w.industry is not None and not covers(w.industry, code):
         return False
     if any(code.startswith(p) for p in w.industry_not):
         return False
@@ -283,12 +284,45 @@ def _undetermined(rule: Rule, test: FeatureTest, uncovered: list[LayerHits]) -> 
     )
 
 
+def _list_reasons(lists: list[AccessList], units: list[LayerHits], options: tuple[tuple[str, str | None], ...],
+                  project: Project, industries: IndustryCatalogue) -> list[Reason]:
+    """One reason per access-list item that applies to the project in a unit the site touches
+    (with the units it applies through): coded items with their own verdict, uncoded ones as
+    requirements the project must meet (``conditional``)."""
+    refs = [ref for hits in units for ref in feature_refs(hits)]
+    out = []
+    for al in lists:
+        found: dict[str, tuple[Item, list[FeatureRef], list]] = {}
+        for ref in refs:
+            for item in al.covering(Unit.of(ref.feature_id, ref.properties)):
+                taken = applies(item, options, project.action, industries)
+                if taken:
+                    found.setdefault(item.item_id, (item, [], taken))[1].append(ref)
+        layer = LayerRef(al.info.id, al.info.version, al.info.synthetic, al.info.kind)
+        for item, features, taken in found.values():
+            level = f"{LEVEL_ZH.get(item.level, item.level)} · {item.dimension}"
+            if item.coded:
+                verdict, note = item.verdict, _scope_note(taken, options, industries)
+                en = f"Access-list item {item.item_id} ({item.level} level, {item.dimension})"
+            else:
+                verdict = "permitted" if item.verdict == "permitted" else "conditional"
+                note = "a requirement of the access list that every project here must meet (no industry coding)"
+                en = f"Access-list requirement {item.item_id} ({item.level} level, {item.dimension})"
+            clause = {"document": item.source or al.info.entry.title.zh, "number": item.item_id, "article": level,
+                      "binds": BINDS, "text": item.text, "quote_checked": True,
+                      "source": f"access list {al.info.id} version {al.info.version}, item {item.item_id}"}
+            out.append(Reason(f"{al.info.id}:{item.item_id}", verdict, {"zh": item.text, "en": en}, clause,
+                              layer, features, note=note, item=item.as_dict()))
+    return out
+
+
 def judge(judging: Judging, site: Site, project: Project, edition: str = DEFAULT_EDITION,
           now: dt.datetime | None = None) -> Assessment:
-    """Is ``project`` permitted at ``site``: every rule that applies, with its clause and the
-    layer versions behind it."""
+    """Is ``project`` permitted at ``site``: every rule and access-list item that applies, with
+    its clause and the layer versions behind it."""
     _check(project, edition)
-    return judge_hits(judging.rules, judging.industries, site, project, overlay(judging.store, site), edition, now)
+    return judge_hits(judging.rules, judging.industries, site, project, overlay(judging.store, site), edition, now,
+                      access_lists(judging.store))
 
 
 def judge_many(judging: Judging, sites: list[Site], project: Project, edition: str = DEFAULT_EDITION,
@@ -297,7 +331,8 @@ def judge_many(judging: Judging, sites: list[Site], project: Project, edition: s
     answers as judging them one by one."""
     _check(project, edition)
     now = now or dt.datetime.now(dt.UTC)
-    return [judge_hits(judging.rules, judging.industries, site, project, hits, edition, now)
+    lists = access_lists(judging.store)
+    return [judge_hits(judging.rules, judging.industries, site, project, hits, edition, now, lists)
             for site, hits in zip(sites, overlay_many(judging.store, sites))]
 
 
@@ -310,8 +345,9 @@ def _check(project: Project, edition: str) -> None:
 
 def judge_hits(rules: RuleSet, industries: IndustryCatalogue, site: Site, project: Project,
                hits: dict[str, LayerHits], edition: str = DEFAULT_EDITION,
-               now: dt.datetime | None = None) -> Assessment:
-    """The rules over one site's overlay (from :func:`overlay` or :func:`overlay_many`)."""
+               now: dt.datetime | None = None, lists: list[AccessList] = ()) -> Assessment:
+    """The rules and the access lists over one site's overlay (from :func:`overlay` or
+    :func:`overlay_many`)."""
     industry, product = check_project(industries, project)
     options = industries.completions(industry.code, product)
     params = {"edition": edition}
@@ -331,6 +367,8 @@ def judge_hits(rules: RuleSet, industries: IndustryCatalogue, site: Site, projec
         for r in found:
             r.note = "; ".join(n for n in (r.note, scope) if n) or None
         reasons.extend(found)
+    listed = _list_reasons(lists, by_kind.get("control_unit", []), options, project, industries)
+    reasons.extend(listed)
 
     reasons.sort(key=lambda r: (-SEVERITY[r.verdict], r.rule_id))
     verdict = reasons[0].verdict if reasons else "permitted"
@@ -339,9 +377,11 @@ def judge_hits(rules: RuleSet, industries: IndustryCatalogue, site: Site, projec
              for ref in feature_refs(h) if h.info.kind != "key_region"
              or ref.properties.get("edition") == edition]
     admin = [ref for h in hits.values() if h.info.kind == "admin" for ref in feature_refs(h)]
-    used = [layer_ref(h) for h in hits.values()]
+    used = [layer_ref(h) for h in hits.values()] + [
+        LayerRef(al.info.id, al.info.version, al.info.synthetic, al.info.kind) for al in lists]
     # synthetic data speaks in this answer if a synthetic layer covers the site or is hit
-    synthetic = any(h.info.synthetic and (h.covered or len(h)) for h in hits.values())
+    synthetic = (any(h.info.synthetic and (h.covered or len(h)) for h in hits.values())
+                 or any(r.layer.synthetic for r in listed))
     return Assessment(
         verdict=verdict,
         reasons=reasons,

@@ -168,7 +168,7 @@ def overlay(store: LayerStore, site: Site, kinds: set[str] | None = None) -> dic
     """Overlay ``site`` on every vector layer (or those of the given kinds)."""
     out = {}
     for info in store.layers():
-        if info.kind == "raster" or (kinds is not None and info.kind not in kinds):
+        if not info.spatial or (kinds is not None and info.kind not in kinds):
             continue
         check(f"overlaying layer {info.id}")
         out[info.id] = overlay_layer(store, info, site)
@@ -181,7 +181,7 @@ def features_at(store: LayerStore, lon: float, lat: float) -> dict[str, LayerHit
     pt = np.array([shapely.Point(lon, lat)], dtype=object)
     out = {}
     for info in store.layers():
-        if info.kind == "raster":
+        if not info.spatial:
             continue
         polygonal = all(t.upper() in ("POLYGON", "MULTIPOLYGON") for t in info.geometry_type.split("/"))
         if polygonal:
@@ -209,7 +209,7 @@ def overlay_many(store: LayerStore, sites: list[Site], kinds: set[str] | None = 
     epsg = np.fromiter((s.gk_epsg for s in sites), dtype=np.int64, count=n)
     out: list[dict[str, LayerHits]] = [{} for _ in range(n)]
     for info in store.layers():
-        if info.kind == "raster" or (kinds is not None and info.kind not in kinds):
+        if not info.spatial or (kinds is not None and info.kind not in kinds):
             continue
         if layer_ids is not None and info.id not in layer_ids:
             continue

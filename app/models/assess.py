@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from geojson_pydantic import Feature, FeatureCollection, MultiPolygon, Point, Polygon
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.models.common import ClauseOut, FeatureRefOut, LayerRefOut, TextOut, _Out
+from app.models.common import ClauseOut, FeatureRefOut, LayerRefOut, ListItemOut, TextOut, _Out
 from zoning.vocabulary import Action, Edition, Verdict
 
 SiteGeoJSON = Annotated[
@@ -80,6 +80,7 @@ class ReasonOut(_Out):
     layer: LayerRefOut | None
     features: list[FeatureRefOut]
     note: str | None = None
+    item: ListItemOut | None = Field(None, description="the access-list item behind the reason, if any")
 
 
 class SiteOut(_Out):

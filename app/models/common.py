@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,6 +24,22 @@ class ClauseOut(_Out):
                                                 "(absent in answers stored before it was recorded)")
     text: str
     quote_checked: bool
+
+
+class ListItemOut(_Out):
+    """One item of an access list (生态环境准入清单), canonical form (layers.lists)."""
+
+    item_id: str
+    level: Literal["national", "province", "region", "city", "unit"]
+    scope: list[str] = Field(description="unit codes, adcodes, unit classes, adcode/class, or *")
+    dimension: str = Field(description="空间布局约束 / 污染物排放管控 / 环境风险防控 / 资源开发效率要求")
+    industries: list[str] = Field(description="GB/T 4754-2017 codes or prefixes; empty: not coded (a requirement)")
+    actions: list[str]
+    products: list[str]
+    verdict: Literal["prohibited", "conditional", "permitted"]
+    text: str
+    source: str
+    status: Literal["reviewed", "suggested"]
 
 
 class LayerRefOut(_Out):

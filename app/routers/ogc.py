@@ -83,7 +83,7 @@ def _page(template: str, title: str, synthetic: bool = False, **context) -> HTML
 
 
 def _vector_layers(store: LayerStore) -> list[LayerInfo]:
-    return [i for i in store.layers() if i.kind != "raster"]
+    return [i for i in store.layers() if i.spatial]
 
 
 def _collection(info: LayerInfo, base: str) -> dict:
@@ -175,6 +175,9 @@ def collection_info(collection_id: str, services: ServicesDep) -> LayerInfo:
         raise NotFound(f"no collection {collection_id!r}") from None
     if info.kind == "raster":
         raise NotFound(f"collection {collection_id!r} is a raster, not features")
+    if not info.spatial:
+        raise NotFound(f"{collection_id!r} is an access list, a table without geometry: "
+                       "its items are at /v1/control-units/{{code}}")
     return info
 
 

@@ -31,7 +31,7 @@ def _not_modified(request: Request, t) -> bool:
 
 
 def _vector(services):
-    return [i for i in services.store.layers() if i.kind != "raster"]
+    return [i for i in services.store.layers() if i.spatial]
 
 
 @router.get("/{layers}/{z}/{x}/{y}.mvt", operation_id="getTile",
@@ -53,6 +53,9 @@ def tile(
     for i in ids:
         if services.store.is_raster(i):
             raise InvalidParameter(f"layer {i!r} is a raster: fetch /tiles/{i}/{{z}}/{{x}}/{{y}}.png")
+        if not services.store.info(i).spatial:
+            raise InvalidParameter(f"layer {i!r} is a table without geometry (kind "
+                                   f"{services.store.info(i).kind}); it has no tiles")
     t = render(services.store, ids, z, x, y, cache=services.tiles)
     headers = {"ETag": t.etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding",
                "X-Tile-Features": str(t.features)}
@@ -113,6 +116,8 @@ def tilejson(layer: str, request: Request, services: ServicesDep) -> dict:
         info = services.store.raster(layer)
         return _tilejson(info, url + ".png", info.bbox, info.entry.raster.unit)
     info = services.store.info(layer)
+    if not info.spatial:
+        raise InvalidParameter(f"layer {layer!r} is a table without geometry (kind {info.kind}); it has no tiles")
     e = info.entry
     return {**_tilejson(info, url + ".mvt", info.bbox or (-180, -85.05, 180, 85.05)),
             "vector_layers": [{"id": layer, "fields": {f: "" for f in info.fields},

@@ -400,16 +400,27 @@ def table_to_raw(headers: list[str], rows: list[list], limits: Limits, what: str
     return raw
 
 
-def read_csv(path: Path, limits: Limits) -> Raw:
+def csv_rows(path: Path, limits: Limits) -> tuple[list[str], list[list[str]]]:
+    """The header and the rows of a CSV (UTF-8, UTF-8 with BOM or GB18030; , ; or tab)."""
     text = _decode_text(path.read_bytes())
-    dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
     rows = list(csv.reader(io.StringIO(text), dialect))
     if len(rows) < 2:
         raise IngestError("the CSV has no data rows")
-    return table_to_raw([h.strip() for h in rows[0]], rows[1:], limits, "the CSV")
+    return [h.strip() for h in rows[0]], rows[1:]
 
 
-def read_xlsx(path: Path, limits: Limits) -> Raw:
+def read_csv(path: Path, limits: Limits) -> Raw:
+    headers, rows = csv_rows(path, limits)
+    return table_to_raw(headers, rows, limits, "the CSV")
+
+
+def xlsx_rows(path: Path, limits: Limits) -> tuple[list[str], list[list[str]]]:
+    """The header and the rows (as text) of an XLSX's first sheet, its parts checked first
+    (sizes, ratios, no DTDs)."""
     data = path.read_bytes()
     infos = check_zip(data, limits)
     for info in infos:
@@ -422,8 +433,26 @@ def read_xlsx(path: Path, limits: Limits) -> Raw:
     except Exception as exc:
         raise IngestError(f"the XLSX cannot be read: {reason(exc, path)}") from None
     headers = [str(c) for c in df.columns]
-    rows = df.astype(str).replace({"None": "", "nan": ""}).to_numpy().tolist()
+    return headers, df.astype(str).replace({"None": "", "nan": ""}).to_numpy().tolist()
+
+
+def read_xlsx(path: Path, limits: Limits) -> Raw:
+    headers, rows = xlsx_rows(path, limits)
     return table_to_raw(headers, rows, limits, "the XLSX")
+
+
+def read_table(path: Path, fmt: str, limits: Limits) -> tuple[list[str], list[list[str]]]:
+    """A CSV or XLSX as a plain table (an access list): header and rows of text, at most
+    ``limits.max_features`` rows."""
+    if fmt not in ("csv", "xlsx"):
+        raise IngestError(f"a table is read from CSV or XLSX; the file is {fmt}")
+    headers, rows = (csv_rows if fmt == "csv" else xlsx_rows)(path, limits)
+    if len(rows) > limits.max_features:
+        raise UploadTooLarge(f"the table has {len(rows):,} rows; at most {limits.max_features:,}")
+    if len(set(headers)) != len(headers) or not all(headers):
+        raise IngestError(f"the table's header row must name every column once; got {headers[:20]}")
+    width = len(headers)
+    return headers, [(list(r) + [""] * width)[:width] for r in rows]
 
 
 # --- 自然资源部 用地报批 coordinate TXT -------------------------------------------------------------

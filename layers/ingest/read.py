@@ -46,9 +46,11 @@ class Upload:
         return shapely.union_all([p.geometry for p in self.parcels])
 
 
-def parse_file(data: bytes, filename: str, limits: Limits, formats: tuple[str, ...] | None = None) -> tuple[str, dict]:
+def parse_file(data: bytes, filename: str, limits: Limits, formats: tuple[str, ...] | None = None,
+               table: bool = False) -> tuple[str, dict]:
     """Sniff the format and parse the file in the limited subprocess: (format, its answer —
-    ``crs``, ``crs_source``, ``warnings``, ``parcels`` as WKB hex + attributes)."""
+    ``crs``, ``crs_source``, ``warnings``, ``parcels`` as WKB hex + attributes; or, for a
+    ``table``, ``columns`` and ``rows``)."""
     if len(data) > limits.max_bytes:
         raise UploadTooLarge(f"the file is {len(data) / 2**20:.1f} MB; at most {limits.max_bytes / 2**20:.0f} MB")
     fmt = sniff(data, filename or "upload")
@@ -58,7 +60,7 @@ def parse_file(data: bytes, filename: str, limits: Limits, formats: tuple[str, .
     try:
         path = folder / f"upload.{SUFFIX[fmt]}"  # server-named: no user string reaches GDAL
         path.write_bytes(data)
-        return fmt, worker.run(path, fmt, limits)
+        return fmt, worker.run(path, fmt, limits, table)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -99,9 +99,10 @@ def _slot(limits: Limits) -> _Slots:
         return _slots.setdefault(limits.parsers, _Slots(limits.parsers))
 
 
-def run(path: Path, fmt: str, limits: Limits) -> dict:
-    """Parse ``path`` (a server-named file in a private folder) as ``fmt`` in a subprocess."""
-    request = json.dumps({"path": str(path), "format": fmt, "limits": limits.as_dict()})
+def run(path: Path, fmt: str, limits: Limits, table: bool = False) -> dict:
+    """Parse ``path`` (a server-named file in a private folder) as ``fmt`` in a subprocess:
+    parcels, or (``table``) the header and rows of a CSV or XLSX."""
+    request = json.dumps({"path": str(path), "format": fmt, "limits": limits.as_dict(), "table": table})
     slot = _slot(limits)
     if not slot.acquire(timeout=limits.queue_s):
         raise ParsersBusy(f"all {limits.parsers} file parsers are busy and none came free in time "
@@ -141,6 +142,11 @@ def _parse(request: dict) -> dict:
     from layers.ingest.formats import READERS
 
     limits = Limits(**request["limits"])
+    if request.get("table"):
+        from layers.ingest.formats import read_table
+
+        columns, rows = read_table(Path(request["path"]), request["format"], limits)
+        return {"ok": True, "columns": columns, "rows": rows}
     raw = READERS[request["format"]](Path(request["path"]), limits)
     if not raw.geometries:
         raise IngestError("the file holds no polygon parcels")

@@ -20,11 +20,11 @@ from pathlib import Path
 import geopandas as gpd
 import pyogrio
 
-from layers.sample import rasters, synthetic
+from layers.sample import lists, rasters, synthetic
 from layers.sample.admin import read_admin
 from layers.sample.key_regions import build_key_regions, read_members
 
-BUILDER_VERSION = "6"
+BUILDER_VERSION = "7"
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "data" / "sample"
 STAMP = "BUILD.json"
 
@@ -53,6 +53,7 @@ def build(out: Path) -> dict:
     drinking = synthetic.build_drinking_water(water, counties)
     cultivated = synthetic.build_cultivated_land(units, farmland)
     urban = synthetic.build_urban_boundaries(settlements, counties)
+    access = lists.build_access_lists(units, admin)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".sample-", dir=out.parent))
@@ -75,6 +76,8 @@ def build(out: Path) -> dict:
         _write(drinking, tmp / "drinking_water.gpkg", "drinking_water")
         _write(cultivated, tmp / "cultivated_land.gpkg", "cultivated_land")
         _write(urban, tmp / "urban_boundaries.gpkg", "urban_boundaries")
+        pyogrio.write_dataframe(access, tmp / "access_lists.csv", driver="CSV")
+        pyogrio.write_dataframe(lists.prose_table(units), tmp / "access_lists_prose.xlsx", driver="XLSX")
         t_rasters = time.perf_counter()
         raster_summary = rasters.build_rasters(tmp)
         t_rasters = time.perf_counter() - t_rasters
@@ -101,6 +104,7 @@ def build(out: Path) -> dict:
                 "drinking_water": len(drinking),
                 "cultivated_land": len(cultivated),
                 "urban_boundaries": len(urban),
+                "access_list_items": len(access),
             },
             "rasters": raster_summary,
             "seconds": {"admin": round(t_admin, 1), "rasters": round(t_rasters, 1),

@@ -15,14 +15,15 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from layers.catalog import LayerEntry
+from layers.catalog import REQUIRED_FIELDS, LayerEntry
 from layers.crs import STORAGE_CRS
 from layers.dates import CST, start_of_day
+from layers.lists import canonical_items, is_wide
 from layers.store import LayerStore
 from layers.versions.diff import change_summary
 from layers.versions.errors import PublishError, VersionConflict
 from layers.versions.registry import LayerRegistry
-from layers.versions.validate import validate
+from layers.versions.validate import validate, validate_list
 
 
 def write_version_file(frame: pd.DataFrame, geoms: np.ndarray, folder: Path) -> Path:
@@ -67,6 +68,33 @@ def read_layer_file(data: bytes, filename: str, crs: str | None, limits) -> tupl
     return gpd.GeoDataFrame(frame, geometry=list(geoms), crs=STORAGE_CRS), list(answer["warnings"])
 
 
+def read_list_file(data: bytes, filename: str, entry: LayerEntry, limits) -> pd.DataFrame:
+    """An access-list upload (CSV or XLSX, the province's own column names mapped by the
+    catalog) parsed in the hardened subprocess, as canonical items with their source rows."""
+    from layers.ingest.read import parse_file
+
+    _, answer = parse_file(data, filename, limits, formats=("csv", "xlsx"), table=True)
+    frame = pd.DataFrame(answer["rows"], columns=answer["columns"]).rename(columns=entry.fields)
+    if not is_wide(frame):
+        missing = [f for f in REQUIRED_FIELDS[entry.kind] if f not in frame.columns]
+        if missing:
+            source = {v: k for k, v in entry.fields.items()}
+            raise PublishError(f"{filename or 'the table'} lacks the columns {[source.get(f, f) for f in missing]} "
+                               f"(canonical {missing}) and is not a one-row-per-unit table either",
+                               {"ok": False, "errors": [{"check": "schema", "message": f"required fields missing: "
+                                                         f"{missing}", "columns": answer["columns"][:50]}]})
+    return canonical_items(frame)
+
+
+def known_places(store: LayerStore) -> tuple[set[str], set[str]]:
+    """The unit codes and adcodes of the layers in force: what an access list's scopes may name."""
+    units = {str(c) for i in store.layers_of_kind("control_unit")
+             for c in store.feature_ids(i.id, np.arange(i.count))}
+    adcodes = {str(c) for i in store.layers_of_kind("admin")
+               for c in store.attribute_columns(i.id, np.arange(i.count)).get("adcode", [])}
+    return units, adcodes
+
+
 def _publishable(store: LayerStore, layer_id: str) -> LayerEntry:
     if store.registry is None:
         raise PublishError("this service keeps no layer version history (no state folder or database)")
@@ -75,7 +103,7 @@ def _publishable(store: LayerStore, layer_id: str) -> LayerEntry:
         raise PublishError(f"layer {layer_id!r} is of kind {entry.kind}: admin boundaries define the other "
                            "layers' coverage and rasters are files; change them in the catalog")
     gtype = store.info(layer_id).geometry_type
-    if "POLYGON" not in gtype:  # the upload reader keeps polygons only
+    if entry.spatial and "POLYGON" not in gtype:  # the upload reader keeps polygons only
         raise PublishError(f"layer {layer_id!r} holds {gtype} features; versions are published for polygon "
                            "layers — load point and line layers through the catalog")
     return entry
@@ -90,17 +118,23 @@ def layer_meta(info, relation: str | None) -> dict:
 
 def publish(store: LayerStore, layer_id: str, data: bytes, filename: str, *, actor: str, limits, crs: str | None = None,
             vintage: dt.date | None = None, note: str | None = None, dry_run: bool = False,
-            pause=None) -> dict:
+            pause=None, unknown_industries=None) -> dict:
     """Validate an upload as the next version of ``layer_id`` and (unless ``dry_run``) put it
     in force. Returns the version record with the validation report and change summary.
-    ``pause(step)`` is called between the steps (crash tests stop the process there)."""
+    ``pause(step)`` is called between the steps (crash tests stop the process there). An
+    access list is a CSV/XLSX table, its industry codes checked by ``unknown_industries``."""
     registry: LayerRegistry = store.registry
     entry = _publishable(store, layer_id)
     pause = pause or (lambda step: None)
-    gdf, parse_warnings = read_layer_file(data, filename, crs, limits)
-    frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).rename(columns=entry.fields)
-    geoms = np.asarray(gdf.geometry.to_numpy(), dtype=object)
-    report = validate(entry, frame, geoms, store.coverage(layer_id))
+    if entry.spatial:
+        gdf, parse_warnings = read_layer_file(data, filename, crs, limits)
+        frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).rename(columns=entry.fields)
+        geoms = np.asarray(gdf.geometry.to_numpy(), dtype=object)
+        report = validate(entry, frame, geoms, store.coverage(layer_id))
+    else:
+        items, parse_warnings = read_list_file(data, filename, entry, limits), []
+        report = validate_list(items, *known_places(store), unknown_industries)
+        frame, geoms = items.drop(columns=["row"]), np.full(len(items), None, dtype=object)
     for w in parse_warnings:
         report.warn("parse", w)
     if report.errors:

@@ -146,3 +146,55 @@ def validate(entry: LayerEntry, frame: pd.DataFrame, geoms: np.ndarray, coverage
     if not len(invalid):
         check_coverage(geoms, ids, coverage, report)
     return report
+
+
+def _rows_where(items: pd.DataFrame, mask) -> list[int]:
+    return [int(r) for r in items.loc[mask, "row"].tolist()[:MAX_LISTED]]
+
+
+def validate_list(items: pd.DataFrame, unit_codes: set[str], adcodes: set[str],
+                  unknown_industries=None) -> Report:
+    """Every check on an access list's canonical table (:func:`layers.lists.canonical_items`),
+    naming source rows (2 = the first row under the header): empty texts, duplicate item ids,
+    unknown levels, dimensions, verdicts and statuses, scopes naming no unit or adcode of the
+    layers in force, and (``unknown_industries(codes) -> codes``) industry codes the catalogue
+    does not know. Items still marked ``suggested`` are a warning."""
+    from layers.lists import DIMENSIONS, ITEM_VERDICTS, LEVELS, STATUSES, scope_problems, split_cell
+
+    report = Report(counts={"items": len(items)})
+    if len(items) == 0:
+        report.error("empty", "the table has no list items")
+        return report
+    for col, allowed in (("level", LEVELS), ("dimension", DIMENSIONS), ("verdict", ITEM_VERDICTS),
+                         ("status", STATUSES)):
+        bad = ~items[col].isin(allowed)
+        if bad.any():
+            report.error(col, f"{int(bad.sum())} items with an unknown {col} "
+                         f"{sorted(set(items.loc[bad, col]))[:10]}; use one of {list(allowed)}",
+                         rows=_rows_where(items, bad))
+    for col in ("item_id", "text", "scope"):
+        empty = items[col] == ""
+        if empty.any():
+            report.error(f"empty_{col}", f"{int(empty.sum())} items without {col}", rows=_rows_where(items, empty))
+    dup = items["item_id"].duplicated(keep=False) & (items["item_id"] != "")
+    if dup.any():
+        report.error("unique_id", f"{int(dup.sum())} rows share an item_id",
+                     examples=sorted(set(items.loc[dup, "item_id"]))[:MAX_LISTED], rows=_rows_where(items, dup))
+    scope_issues = [{"row": int(r), "problem": p} for r, scope in zip(items["row"], items["scope"])
+                    for t in split_cell(scope) if (p := scope_problems(t, unit_codes, adcodes))]
+    if scope_issues:
+        report.error("scope", f"{len(scope_issues)} scope entries name no unit or area of the layers in force",
+                     examples=scope_issues[:MAX_LISTED])
+    if unknown_industries is not None:
+        issues = [{"row": int(r), "codes": bad} for r, codes in zip(items["row"], items["industries"])
+                  if (bad := unknown_industries(split_cell(codes)))]
+        if issues:
+            report.error("industries", f"{len(issues)} items name industry codes the GB/T 4754-2017 catalogue "
+                         "does not know", examples=issues[:MAX_LISTED])
+    suggested = items["status"] == "suggested"
+    report.counts["suggested"] = int(suggested.sum())
+    report.counts["uncoded"] = int((items["industries"] == "").sum())
+    if suggested.any():
+        report.warn("suggested", f"{int(suggested.sum())} items are still marked suggested: they are not applied "
+                    "until an editor reviews them (status reviewed)", rows=_rows_where(items, suggested))
+    return report
