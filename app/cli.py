@@ -11,6 +11,7 @@
     zoning layers history LAYER | zoning layers rollback LAYER VERSION
     zoning rules publish FILE.yaml [--dry-run] | zoning rules history | zoning rules rollback FILE SHA256
     zoning rules doc [--out docs/rules.md]
+    zoning lists suggest 清单.xlsx --out items.csv [--report unstructured.json]
     zoning keys create NAME --role reader|editor|admin | zoning keys list | zoning keys revoke NAME
     zoning audit [--verify] [--after N]
 """
@@ -307,6 +308,43 @@ def _layers(args) -> int:
         return 2
 
 
+def _lists(args) -> int:
+    """Structure a prose access list into the canonical table, every row marked suggested."""
+    import pyogrio
+
+    from app.settings import get_settings
+    from layers.errors import ServiceError
+    from layers.ingest.read import parse_file
+    from zoning.list_suggest import suggest
+
+    path, out = Path(args.file), Path(args.out)
+    if out.suffix.lower() not in (".csv", ".xlsx"):
+        print(f"error: --out must end in .csv or .xlsx; got {out.name}", file=sys.stderr)
+        return 2
+    try:
+        _, table = parse_file(path.read_bytes(), path.name, get_settings().layer_limits(), formats=("csv", "xlsx"),
+                              table=True)
+        found = suggest(table["columns"], table["rows"], source=args.source or path.name)
+    except (OSError, ServiceError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not len(found.items):
+        print("error: the table holds no list text", file=sys.stderr)
+        return 2
+    out.unlink(missing_ok=True)
+    pyogrio.write_dataframe(found.items, out, driver="CSV" if out.suffix.lower() == ".csv" else "XLSX")
+    report = found.report()
+    if args.report:
+        Path(args.report).write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    print(f"{report['items']:,} items from {report['rows']:,} rows: {report['structured']:,} structured "
+          f"({report['share_structured']:.1%}), {len(report['unstructured']):,} left as uncoded requirements; "
+          f"every row is marked suggested — review (status reviewed) and publish with "
+          f"`zoning layers publish <list layer> {out.name}`")
+    for u in report["unstructured"][: 0 if args.report else 10]:
+        print(f"  row {u['row']} {u['item_id']}: {u['why']}: {u['text'][:60]}")
+    return 0
+
+
 def _rules(args) -> int:
     from app.service import open_rules
     from app.settings import get_settings
@@ -460,6 +498,15 @@ def main(argv: list[str] | None = None) -> int:
     rd = rus.add_parser("doc", help="the table of every rule and its legal basis (docs/rules.md)")
     rd.add_argument("--out", help="write here instead of stdout")
     ru.set_defaults(func=_rules)
+    li = sub.add_parser("lists", help="structuring help for access lists (准入清单) published as prose")
+    lis = li.add_subparsers(dest="action", required=True)
+    ls = lis.add_parser("suggest", help="propose industries, actions and verdicts for every item of a prose list")
+    ls.add_argument("file", help="CSV or XLSX: one row per unit (unit code + the four dimension columns) "
+                                 "or one row per item")
+    ls.add_argument("--out", required=True, help="the canonical table, .csv or .xlsx (every row suggested)")
+    ls.add_argument("--report", help="write the items it could not structure here (JSON)")
+    ls.add_argument("--source", help="the document the list comes from (default: the file name)")
+    li.set_defaults(func=_lists)
     ke = sub.add_parser("keys", help="make, list and revoke API keys")
     kes = ke.add_subparsers(dest="action", required=True)
     kc = kes.add_parser("create")
