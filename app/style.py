@@ -22,6 +22,12 @@ FILLS: dict[str, tuple[str | None, list[tuple[object, str, str, str]]]] = {
     "settlements": (None, [(None, "#a8a29e", "居民点", "Settlement")]),
     "water": (None, [(None, "#38bdf8", "水域", "Water")]),
     "urban_boundaries": (None, [(None, "#f97316", "城镇开发边界", "Urban development boundary")]),
+    "river_shores": (None, [(None, "#0ea5e9", "黄河岸线管控范围（1 km）", "Yellow River shore control range (1 km)")]),
+    "main_function_zones": ("zone_type", [
+        ("urbanised", "#fb923c", "城市化地区", "Urbanised area"),
+        ("agricultural", "#bef264", "农产品主产区", "Main agricultural area"),
+        ("ecological", "#34d399", "重点生态功能区", "Key ecological function area"),
+    ]),
     "cultivated_land": ("category", [
         ("永久基本农田", "#65a30d", "耕地（永久基本农田）", "Cultivated land (permanent basic farmland)"),
         ("一般耕地", "#d9f99d", "一般耕地", "General cultivated land"),
@@ -45,12 +51,14 @@ FILLS: dict[str, tuple[str | None, list[tuple[object, str, str, str]]]] = {
 }
 OPACITY = {"key_regions": 0.12, "control_units": 0.3, "red_lines": 0.55, "protected_areas": 0.45,
            "basic_farmland": 0.5, "industrial_parks": 0.6, "candidate_land": 0.7,
-           "settlements": 0.55, "water": 0.6, "forest": 0.35, "drinking_water": 0.4, "cultivated_land": 0.35, "urban_boundaries": 0.25}
+           "settlements": 0.55, "water": 0.6, "forest": 0.35, "drinking_water": 0.4, "cultivated_land": 0.35, "urban_boundaries": 0.25,
+           "river_shores": 0.35, "main_function_zones": 0.15}
 LINES = {
     "admin_country": ("#111827", 1.6), "admin_province": ("#374151", 1.2),
     "admin_city": ("#6b7280", 0.8), "admin_county": ("#9ca3af", 0.5),
     "grid_lines": ("#2563eb", 1.2),
     "roads": ("#ea580c", 1.0),
+    "rivers": ("#0369a1", 2.0),
 }
 POINTS = {"grid_substations": "#1d4ed8"}
 

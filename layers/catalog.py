@@ -33,6 +33,9 @@ LayerKind = Literal[
     "drinking_water",
     "cultivated_land",
     "urban_boundary",
+    "river",
+    "river_shore",
+    "main_function_zone",
     "access_list",
     "raster",
 ]
@@ -65,6 +68,9 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "drinking_water": ("code", "name", "zone_level"),  # 一级 / 二级 / 准保护区
     "cultivated_land": ("code", "category"),  # 永久基本农田 / 一般耕地
     "urban_boundary": ("code", "name"),  # 城镇开发边界
+    "river": ("name", "river"),  # a river's course (黄河, 长江 …)
+    "river_shore": ("code", "name", "river", "width_m"),  # 岸线管控范围, the shore control range
+    "main_function_zone": ("code", "name", "zone_type"),  # 主体功能区: urbanised / agricultural / ecological
     # 准入清单, one row per item (layers.lists; a one-row-per-unit table is melted into items)
     "access_list": ("item_id", "scope", "text"),
     "raster": (),

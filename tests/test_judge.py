@@ -319,3 +319,71 @@ def test_heavy_polluters_stay_out_of_the_urban_development_boundary(run, store):
     assert coke.verdict == "prohibited" and reason.clause["number"] == "环综合〔2022〕42号"
     assert reason.layer.id == "urban_boundaries"
     assert "urban.heavy_polluters_in_built_up_area" not in rule_ids(run((lon, lat, 0.0002), "D4416"))
+
+
+def test_chemicals_on_the_yellow_river_shore_are_prohibited(run, store):
+    """黄河保护法: no new or expanded chemical project within the shore control range. The belt
+    along 晋陕峡谷 is derived from the real Shanxi–Shaanxi boundary, which is the river there."""
+    attrs, belts = _all(store, "river_shores")
+    js = belts[int(np.flatnonzero(attrs.code.to_numpy() == "HH-JS-AX")[0])]
+    assert attrs.synthetic.iloc[0] == 0 and "derived" in attrs.derivation.iloc[0]
+    lon, lat = shapely.get_coordinates(shapely.point_on_surface(js))[0]
+    on_shore = run((lon, lat, 0.0005), "C2614")
+    reason = next(r for r in on_shore.reasons if r.rule_id == "river.yellow_river_chemical_shore_ban")
+    assert reason.verdict == "prohibited" and reason.clause["document"] == "中华人民共和国黄河保护法"
+    assert reason.features[0].feature_id == "HH-JS-AX" and on_shore.verdict == "prohibited"
+    assert "river_shores" in {z.layer_id for z in on_shore.zones}
+    # rebuilding is not new or expanded; wind is no chemical project
+    assert "river.yellow_river_chemical_shore_ban" not in rule_ids(run((lon, lat, 0.0005), "C2614", "rebuild"))
+    assert "river.yellow_river_chemical_shore_ban" not in rule_ids(run((lon, lat, 0.0005), "D4415"))
+    # 1 km is the range: 3 km inland (east of the river, in Shanxi) the rule does not fire
+    away = run((lon + 0.035, lat, 0.0005), "C2614")
+    assert "river.yellow_river_chemical_shore_ban" not in rule_ids(away)
+
+
+def test_industry_in_a_key_ecological_function_area_is_conditional(run, store):
+    attrs, zones = _all(store, "main_function_zones")
+    eco = zones[attrs.zone_type.to_numpy() == "ecological"]
+    hits = 0
+    for g in eco:
+        lon, lat = interior_point(g)
+        a = run((lon, lat, 0.0005), "C3670")
+        if "main_function.ecological_area_industry" in rule_ids(a, "conditional"):
+            hits += 1
+        assert "main_function.ecological_area_industry" not in rule_ids(run((lon, lat, 0.0005), "D4415"))
+    assert hits == len(eco)
+    urban = zones[attrs.zone_type.to_numpy() == "urbanised"][0]
+    assert "main_function.ecological_area_industry" not in rule_ids(run((*interior_point(urban), 0.0005), "C3670"))
+
+
+def test_the_yangtze_rule_applies_wherever_a_yangtze_shore_is_loaded(tmp_path, rules, industries):
+    """长江保护法 第二十六条: no new or expanded chemical project within 1 km of the shores. The
+    sample has no Yangtze; a shore layer version holding a (hypothetical, test-only) Yangtze belt
+    is published, and the rule fires on it; rolled back, it is gone."""
+    import io
+
+    import geopandas as gpd
+
+    from app.service import Live
+    from app.settings import Settings
+    from layers.catalog import DEFAULT_CATALOG
+    from layers.store import EmbeddedStore
+    from layers.versions import LayerRegistry
+
+    live = Live(EmbeddedStore.open(DEFAULT_CATALOG, registry=LayerRegistry.open(tmp_path, None)), rules, industries)
+    ids, frame, geoms = live.store.layer_data("river_shores")
+    belt = shapely.box(112.50, 37.80, 112.52, 37.82)
+    extra = {**frame.iloc[0].to_dict(), "code": "CJ-TEST-AX", "name": "长江（测试）岸线", "river": "长江",
+             "reach": "test", "derivation": "test only", "synthetic": 1}
+    gdf = gpd.GeoDataFrame([*frame.to_dict(orient="records"), extra], geometry=[*geoms, belt], crs=4490)
+    buf = io.BytesIO()
+    gdf.to_file(buf, driver="GPKG", layer="shores")
+    old = live.store.info("river_shores").version
+    live.publish_layer("river_shores", buf.getvalue(), "shores.gpkg", actor="t", limits=Settings().layer_limits())
+    site = parse_site(square(112.51, 37.81, 0.0005))
+    a = judge(live.judging(), site, Project("C2614"))
+    reason = next(r for r in a.reasons if r.rule_id == "river.yangtze_chemical_shore_ban")
+    assert reason.verdict == "prohibited" and reason.clause["document"] == "中华人民共和国长江保护法"
+    assert "river.yellow_river_chemical_shore_ban" not in rule_ids(a)
+    live.rollback_layer("river_shores", old, actor="t")
+    assert "river.yangtze_chemical_shore_ban" not in rule_ids(judge(live.judging(), site, Project("C2614")))

@@ -16,6 +16,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+import shapely
 
 from tests.conftest import TANGSHAN, interior_point
 from zoning.judge import Project, judge_hits
@@ -24,10 +25,11 @@ from zoning.site import parse_site
 from zoning.vocabulary import SEVERITY
 
 RESTRICTIVE = {"red_line", "protected_area", "basic_farmland", "candidate_land", "key_region", "drinking_water",
-               "cultivated_land", "urban_boundary"}
+               "cultivated_land", "urban_boundary", "river_shore", "main_function_zone"}
 # a point for one place lies in none of these others (the key regions restrict only capacity
-# industries, which no ceiling below is about)
-ISOLATING = RESTRICTIVE - {"key_region"}
+# industries, which no ceiling below is about; main functional zones cover every county and
+# only make industry conditional in ecological areas, never prohibited)
+ISOLATING = RESTRICTIVE - {"key_region", "main_function_zone"}
 
 # 自然资发〔2022〕142号 一: the limited activities allowed in a red line outside core zones —
 # protection, restoration, research, surveying, monitoring (1, 8), residents' farming, grazing
@@ -99,6 +101,14 @@ BOUNDS = [
     # stands for it); rooftop PV and the grid are what a city builds
     Bound("urban_boundary", prohibited_if(lambda c: inside(c, ("C31", "C32", "C2511", "C252", "C26", "D4411"))),
           lambda c: inside(c, ("D4416", "D4420"))),
+    # 黄河保护法: no new or expanded chemical project within the shore control range; wind, PV and
+    # farming are not chemical projects
+    Bound("yellow_river_shore", prohibited_if(lambda c: inside(c, ("C251", "C252", "C26"))),
+          lambda c: inside(c, ("D4415", "D4416", "A01"))),
+    # key ecological function areas: strict entry, restricted development (限制开发) — industry and
+    # mining at least conditional, never prohibited on that account alone
+    Bound("ecological_function_area", lambda c: "conditional" if c[0] in "BC" else None,
+          lambda c: inside(c, ("D4415", "D4416", "N771"))),
     Bound("drinking_water_first", prohibited_if(lambda c: not touches(c, WATER_WORKS)), lambda c: False),
     Bound("drinking_water_second", prohibited_if(lambda c: c[0] in "BC"), lambda c: inside(c, ("D4415", "D4416"))),
     Bound("drinking_water_quasi", prohibited_if(lambda c: inside(c, SEVERE_WATER_POLLUTERS)),
@@ -124,6 +134,8 @@ PLACES = {
         ["abandoned_mine", "coal_subsidence", "closed_landfill", "desert_gobi"]).to_numpy()),
     "cultivated_land": ("cultivated_land", lambda a: (a["category"] == "一般耕地").to_numpy()),
     "urban_boundary": ("urban_boundaries", lambda a: np.ones(len(a), bool)),
+    "yellow_river_shore": ("river_shores", lambda a: (a["river"] == "黄河").to_numpy()),
+    "ecological_function_area": ("main_function_zones", lambda a: (a["zone_type"] == "ecological").to_numpy()),
     "drinking_water_first": ("drinking_water", lambda a: (a["zone_level"] == "一级").to_numpy()),
     "drinking_water_second": ("drinking_water", lambda a: (a["zone_level"] == "二级").to_numpy()),
     "drinking_water_quasi": ("drinking_water", lambda a: (a["zone_level"] == "准保护区").to_numpy()),
@@ -133,6 +145,11 @@ PLACES = {
 # a place that lies inside another kind by its nature: a protected area in a red line, permanent
 # basic farmland in the cultivated land
 ALSO = {"protected_areas": {"red_line"}, "basic_farmland": {"cultivated_land"}}
+
+
+def _touching(store, layer_id, geom):
+    _, idx = store.query(layer_id, np.array([geom], dtype=object))
+    return list(store.geometries(layer_id, np.unique(idx)))
 
 
 def _point(store, lon, lat):
@@ -149,8 +166,16 @@ def places(store):
     for place, (layer_id, select) in PLACES.items():
         attrs, geoms = _features(store, layer_id)
         own = {store.info(layer_id).kind} | ALSO.get(layer_id, set())
+        others = [i.id for i in store.layers() if i.kind in ISOLATING - own]
         for g in geoms[select(attrs)][:40]:
             site, hits = _point(store, *interior_point(g))
+            if not {h.info.kind for h in hits.values() if len(h)} & ISOLATING <= own:
+                # a large place (a county) holds other places: step clear of those it touches
+                near = [g2 for lid in others for g2 in _touching(store, lid, g)]
+                if not near or shapely.difference(shapely.buffer(g, -0.003), shapely.buffer(
+                        shapely.union_all(near), 0.003)).is_empty:
+                    continue
+                site, hits = _point(store, *interior_point(g, shapely.union_all(near)))
             if {h.info.kind for h in hits.values() if len(h)} & ISOLATING <= own:
                 out[place] = (site, hits)
                 break

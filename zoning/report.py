@@ -39,7 +39,8 @@ COMPLIES = {
 ZONE_COLOURS = {"control_unit": "#dc2626", "red_line": "#991b1b", "protected_area": "#065f46",
                 "basic_farmland": "#84cc16", "key_region": "#a855f7", "industrial_park": "#475569",
                 "candidate_land": "#f59e0b", "drinking_water": "#1e3a8a",
-                "cultivated_land": "#65a30d", "urban_boundary": "#f97316"}
+                "cultivated_land": "#65a30d", "urban_boundary": "#f97316",
+                "river_shore": "#0ea5e9", "main_function_zone": "#34d399"}
 LABELS = {
     "zh": {"title": "建设项目生态环境分区管控符合性研判报告", "synthetic": "本报告使用合成示例数据，仅供演示，不得用于审批。",
            "project": "项目", "industry": "行业", "action": "建设性质", "name": "项目名称", "input": "输入文件",

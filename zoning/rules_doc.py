@@ -34,7 +34,8 @@ the rule's `source`; *no* means it was not (the rule's `note` says what was foun
   development boundary (环综合〔2022〕42号 三（四）), environmental control units by class (the
   national floor), the key air-pollution regions (2018 and 2023 maps), the nationwide steel ban and
   capacity replacement (国发〔2023〕24号), captive coal plants and coal power, two-high park and
-  approval requirements.
+  approval requirements, chemical projects on the Yellow River and Yangtze shores (黄河保护法,
+  长江保护法 第二十六条), industry in key ecological function areas (conditional).
 - Products the law tells apart: {products}.
 
 ## Access lists (准入清单), item by item
@@ -51,8 +52,10 @@ industry codes is a requirement every project there must meet (`conditional`); i
 
 ## What they do not cover
 
-- Main functional zones (主体功能区), river shore belts (黄河保护法, 长江保护法 第二十六条), grassland,
-  coal-consumption reduction, and the industry-specific EIA approval principles.
+- The shore control ranges of tributaries (the sample's river layer holds the Yellow River main
+  stem only), a rule for urbanised and main agricultural areas (the plan asks for policy by zone,
+  not a project rule), grassland, coal-consumption reduction, and the industry-specific EIA
+  approval principles.
 - The classification ships every section and division but groups and classes only where the
   rules need them ({coverage} table: {counts}); the complete GB/T 4754-2017 table is a data
   delivery still to come.

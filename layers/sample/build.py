@@ -20,11 +20,11 @@ from pathlib import Path
 import geopandas as gpd
 import pyogrio
 
-from layers.sample import lists, rasters, synthetic
+from layers.sample import lists, rasters, rivers, synthetic
 from layers.sample.admin import read_admin
 from layers.sample.key_regions import build_key_regions, read_members
 
-BUILDER_VERSION = "7"
+BUILDER_VERSION = "8"
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "data" / "sample"
 STAMP = "BUILD.json"
 
@@ -54,6 +54,10 @@ def build(out: Path) -> dict:
     cultivated = synthetic.build_cultivated_land(units, farmland)
     urban = synthetic.build_urban_boundaries(settlements, counties)
     access = lists.build_access_lists(units, admin)
+    courses = rivers.yellow_river_courses(admin)
+    rivers._check_course(courses)
+    shores = rivers.shore_belts(courses, admin)
+    functional = rivers.main_function_zones(counties, units)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".sample-", dir=out.parent))
@@ -77,6 +81,9 @@ def build(out: Path) -> dict:
         _write(cultivated, tmp / "cultivated_land.gpkg", "cultivated_land")
         _write(urban, tmp / "urban_boundaries.gpkg", "urban_boundaries")
         pyogrio.write_dataframe(access, tmp / "access_lists.csv", driver="CSV")
+        _write(courses, tmp / "rivers.gpkg", "courses")
+        _write(shores, tmp / "rivers.gpkg", "shores")
+        _write(functional, tmp / "main_function_zones.gpkg", "main_function_zones")
         pyogrio.write_dataframe(lists.prose_table(units), tmp / "access_lists_prose.xlsx", driver="XLSX")
         t_rasters = time.perf_counter()
         raster_summary = rasters.build_rasters(tmp)
@@ -105,6 +112,9 @@ def build(out: Path) -> dict:
                 "cultivated_land": len(cultivated),
                 "urban_boundaries": len(urban),
                 "access_list_items": len(access),
+                "river_courses": len(courses),
+                "river_shores": len(shores),
+                "main_function_zones": len(functional),
             },
             "rasters": raster_summary,
             "seconds": {"admin": round(t_admin, 1), "rasters": round(t_rasters, 1),
