@@ -36,10 +36,14 @@ def _serve(args) -> int:
     print(f"zoning service: http://{host}:{port}/  (API docs: http://{host}:{port}/docs)", flush=True)
     # a keep-alive longer than uvicorn's 5 s: under load a busy event loop could close an idle
     # connection just as a client sends its next request on it (seen as client ReadErrors)
+    from app.serve import serve, worker_count
     from app.settings import get_settings
 
+    settings = get_settings()
+    if worker_count(settings) > 1:  # layers loaded once, then one worker per core (app/serve.py)
+        return serve(settings, host, port)
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, log_level="info",
-                timeout_keep_alive=get_settings().keep_alive_s)
+                timeout_keep_alive=settings.keep_alive_s)
     return 0
 
 

@@ -154,9 +154,10 @@ def open_store(settings: Settings) -> LayerStore:
     """The layer store the settings name, with its version registry (the versions in force)."""
     registry = open_layer_registry(settings)
     if settings.database_url:
-        from layers.postgis import PostGISStore
+        from layers.postgis import PostGISReplicaStore, PostGISStore
 
-        return PostGISStore.open(settings.catalog, settings.database_url, settings.data_dir, registry=registry)
+        cls = PostGISReplicaStore if settings.postgis_replica else PostGISStore
+        return cls.open(settings.catalog, settings.database_url, settings.data_dir, registry=registry)
     from layers.store import EmbeddedStore
 
     return EmbeddedStore.open(settings.catalog, settings.data_dir, registry=registry)
@@ -167,12 +168,13 @@ def open_rules(settings: Settings) -> RulesRegistry:
     return RulesRegistry.open(settings.state_dir, settings.state_url, settings.rules_dir)
 
 
-def open_live(settings: Settings) -> Live:
-    """The store with its version registry and the rules in force: what judging needs."""
+def open_live(settings: Settings, store: LayerStore | None = None) -> Live:
+    """The store with its version registry and the rules in force: what judging needs (a
+    ``store`` already loaded — a forked worker's — is taken as it is)."""
     from rasterio.env import set_gdal_config
 
     set_gdal_config("GDAL_CACHEMAX", settings.gdal_cache_mb * 2**20)
-    store = open_store(settings)
+    store = store or open_store(settings)
     registry = open_rules(settings)
     return Live(store, registry.ruleset(), load_industries(), registry)
 
@@ -192,13 +194,14 @@ def open_state(settings: Settings) -> State:
                  keys=keys, audit=audit)
 
 
-def assemble(settings: Settings) -> Services:
-    """The whole service from its settings: the live layers and rules, the state, the tile cache."""
+def assemble(settings: Settings, store: LayerStore | None = None) -> Services:
+    """The whole service from its settings: the live layers and rules, the state, the tile
+    cache (over a ``store`` already loaded, in a forked worker)."""
     from app.deps import Services
     from layers.tiles import TileCache
 
     state = open_state(settings)
-    services = Services(settings=settings, live=open_live(settings), records=state.records, jobs=state.jobs,
+    services = Services(settings=settings, live=open_live(settings, store), records=state.records, jobs=state.jobs,
                         keys=state.keys, audit=state.audit, tiles=TileCache(settings.tile_cache_mb * 2**20))
     services.live.on_layers_switched(services.layers_switched)
     return services

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="postgresql://… switches layer storage and queries to PostGIS "
                           "(load it first with `zoning load-postgis`)")
+    postgis_replica: bool = Field(
+        True, description="on PostGIS, answer from an in-memory replica of the versions in force "
+                          "(PostGIS stays the source of truth; switches are read from it); false: one "
+                          "SQL round trip per question, and tiles by ST_AsMVT")
     state_database_url: str | None = Field(
         None, description="postgresql://… keeps stored assessments and batch jobs in PostgreSQL, "
                           "shared by several instances; defaults to database_url, else SQLite "
@@ -58,6 +62,8 @@ class Settings(BaseSettings):
     batch_max_vertices: int = Field(50_000_000, ge=4, description="vertices per batch job")
     run_jobs: bool = Field(True, description="run batch jobs in this process (a background thread)")
     dask_scheduler: str | None = Field(None, description="tcp://host:8786: run batch-job chunks on a Dask cluster")
+    workers: int = Field(0, ge=0, le=64, description="HTTP worker processes, forked after the layers are "
+                         "loaded so they share them; 0: one per core")
     keep_alive_s: int = Field(30, ge=1, le=600, description="idle HTTP keep-alive; uvicorn's 5 s "
                               "dropped connections under load (bench/load.py)")
     # memory: both caches are bounded; RSS levels off once they are full (bench/load.py)

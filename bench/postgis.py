@@ -3,7 +3,8 @@ the same layers and machine, in one run (figures, not pass/fail):
 
     python bench/postgis.py [--url postgresql://postgres@127.0.0.1:5432/zoning_bench] [--n 300]
 
-- point query: everything at a point (all vector layers);
+- point query: everything at a point (all vector layers), embedded, PostGIS with its in-memory
+  replica (the default), PostGIS by SQL;
 - 1 km² site: the judgment (embedded, PostGIS backend) vs one SQL overlay of the zoning
   layers with Gauss-Krüger areas;
 - batch: 1 km² squares and points overlaid on the 2,875 counties, ``overlay_many`` vs a
@@ -52,7 +53,7 @@ def main() -> None:
     import psycopg
 
     from layers.catalog import DEFAULT_CATALOG
-    from layers.postgis import PostGISStore, load
+    from layers.postgis import PostGISReplicaStore, PostGISStore, load
     from layers.store import EmbeddedStore
     from layers.tiles import render
     from zoning.industries import load_industries
@@ -70,6 +71,9 @@ def main() -> None:
     print(f"load-postgis: {time.perf_counter() - t0:.1f} s")
     em = EmbeddedStore.open(DEFAULT_CATALOG)
     pg = PostGISStore.open(DEFAULT_CATALOG, args.url)
+    t0 = time.perf_counter()
+    rp = PostGISReplicaStore.open(DEFAULT_CATALOG, args.url)
+    print(f"replica loaded from PostGIS: {time.perf_counter() - t0:.1f} s")
     rules, industries = load_rules(), load_industries()
     gc.collect()
     gc.freeze()  # as the server does after loading (ZONING_GC_FREEZE)
@@ -82,12 +86,14 @@ def main() -> None:
         for lid in layer_ids)
     for lid in layer_ids:  # what an analyst would add: a GiST index on each base table
         plain.execute(f"CREATE INDEX IF NOT EXISTS {lid}_geom_gist ON zoning.{lid} USING gist (geom)")
-    print(f"\n{'point query (all layers)':<34}{'points/s':>10}{'vs plain SQL':>14}")
+    print(f"\n{'point query (all layers)':<34}{'points/s':>10}{'vs plain SQL':>14}{'vs embedded':>13}")
     r_plain = rate(lambda p: plain.execute(union_sql, {"x": p[0], "y": p[1]}).fetchall(), pts)
     r_em = rate(lambda p: features_at(em, *p), pts)
     r_pg = rate(lambda p: features_at(pg, *p), pts)
-    for label, r in (("embedded store", r_em), ("PostGIS backend", r_pg), ("plain PostGIS SQL", r_plain)):
-        print(f"{label:<34}{r:>10.0f}{r / r_plain:>13.2f}x")
+    r_rp = rate(lambda p: features_at(rp, *p), pts)
+    for label, r in (("embedded store", r_em), ("PostGIS backend, replica", r_rp), ("PostGIS backend, SQL", r_pg),
+                     ("plain PostGIS SQL", r_plain)):
+        print(f"{label:<34}{r:>10.0f}{r / r_plain:>13.2f}x{r / r_em:>12.2f}x")
 
     sites = [parse_site({"type": "Polygon", "coordinates": [[[x - 0.0057, y - 0.0045], [x + 0.0057, y - 0.0045],
                                                               [x + 0.0057, y + 0.0045], [x - 0.0057, y + 0.0045],
@@ -100,12 +106,13 @@ def main() -> None:
     r_plain = rate(lambda s: plain.execute(overlay_sql, {"wkb": shapely.to_wkb(s.geometry), "epsg": s.gk_epsg}).fetchall(), sites)
     r_em = rate(lambda s: judge(Judging(em, rules, industries), s, Project("C3120")), sites)
     r_pg = rate(lambda s: judge(Judging(pg, rules, industries), s, Project("C3120")), sites)
+    r_rp = rate(lambda s: judge(Judging(rp, rules, industries), s, Project("C3120")), sites)
     t0 = time.perf_counter()
     judge_many(Judging(em, rules, industries), sites, Project("C3120"))
     r_batch = len(sites) / (time.perf_counter() - t0)
     for label, r in (("embedded judge (all rules)", r_em), ("embedded judge_many (batch)", r_batch),
-                     ("PostGIS-backend judge", r_pg), ("plain SQL overlay", r_plain)):
-        print(f"{label:<34}{r:>10.0f}{r / r_plain:>13.2f}x")
+                     ("PostGIS replica judge", r_rp), ("PostGIS SQL judge", r_pg), ("plain SQL overlay", r_plain)):
+        print(f"{label:<34}{r:>10.0f}{r / r_plain:>13.2f}x{r / r_em:>12.2f}x")
 
     # the reference: a set-based join of 1 km² squares (with geodesic overlap areas)
     # and of points with the ST_Subdivide'd county polygons, against overlay_many on the same

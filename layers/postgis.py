@@ -35,11 +35,13 @@ from layers.catalog import Catalog, load_catalog
 from layers.query import InvalidFilter, Selection, check_equals
 from layers.store import (
     EmbeddedStore,
+    InMemoryAnswers,
     LayerData,
     LayerInfo,
     LayerLoadError,
     LayerStore,
     UnknownLayer,
+    build_layer,
 )
 from layers.values import plain
 from layers.versions import LayerRegistry
@@ -119,7 +121,7 @@ class PostGISStore(LayerStore):
     def __init__(self, catalog: Catalog, data_dir: Path, url: str, schema: str = SCHEMA, pool_size: int = 8,
                  registry: LayerRegistry | None = None):
         super().__init__(catalog, data_dir, registry)
-        self.schema = schema
+        self.schema, self._url, self._pool_size = schema, url, pool_size
         self._relations: dict[str, str] = {}  # layer id -> the table holding the version in force
         self.pool = ConnectionPool(url, min_size=1, max_size=pool_size, kwargs={"autocommit": True}, open=True)
         self._infos: dict[str, LayerInfo] = {}
@@ -165,6 +167,15 @@ class PostGISStore(LayerStore):
     def close(self) -> None:
         self.pool.close()
 
+    def before_fork(self) -> None:
+        super().before_fork()
+        self.pool.close()
+
+    def after_fork(self, registry: LayerRegistry | None) -> None:
+        super().after_fork(registry)
+        self.pool = ConnectionPool(self._url, min_size=1, max_size=self._pool_size, kwargs={"autocommit": True},
+                                   open=True)
+
     def _table(self, layer_id: str, sub: bool = False) -> sql.Identifier:
         relation = self._relations[layer_id]
         return sql.Identifier(self.schema, _sub(relation) if sub else relation)
@@ -192,11 +203,14 @@ class PostGISStore(LayerStore):
         return self._relations[layer_id] if version is None else self._relation_for(layer_id, version)
 
     def layer_data(self, layer_id: str) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
-        info = self.info(layer_id)
+        return self._read_relation(self._relations[layer_id], self.info(layer_id).fields)
+
+    def _read_relation(self, relation: str, fields) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+        """(feature ids, attributes, geometries) of one version's table, in row order."""
         with self.pool.connection() as con:
             rows = con.execute(sql.SQL("SELECT feature_id, attrs, ST_AsBinary(geom) FROM {} ORDER BY fid").format(
-                self._table(layer_id))).fetchall()
-        frame = pd.DataFrame([r[1] for r in rows], columns=list(info.fields))
+                sql.Identifier(self.schema, relation))).fetchall()
+        frame = pd.DataFrame([r[1] for r in rows], columns=list(fields))
         return (np.array([r[0] for r in rows], dtype=object), frame,
                 np.asarray(shapely.from_wkb([bytes(r[2]) if r[2] is not None else None for r in rows]), dtype=object))
 
@@ -402,6 +416,63 @@ SELECT ST_AsMVT(t, %(name)s, %(extent)s, 'geom'), count(*) FROM t""").format(
             rows = con.execute(sql.SQL("SELECT f.fid FROM {} f WHERE ").format(table) + cond
                                + sql.SQL(" ORDER BY f.fid LIMIT %s OFFSET %s"), [*params, limit, offset]).fetchall()
         return Selection(matched=matched, idx=np.array([r[0] for r in rows], dtype=np.intp))
+
+
+class PostGISReplicaStore(InMemoryAnswers, PostGISStore):
+    """A PostGIS instance that answers from an in-memory replica of the versions in force.
+
+    PostGIS stays the one source of truth: versions are written there (``replace_layer``), and
+    other instances' switches are read from there (``refresh_layer``, polled by the version
+    sync); each version in force is read once into memory (:class:`~layers.store.LayerData`,
+    the embedded store's structure) and every spatial and row question is answered from it, at
+    the embedded store's speed, with no round trip. Tiles come from the service's own encoder
+    (as in the embedded store) rather than ``ST_AsMVT``."""
+
+    native_mvt = False
+    render_mvt = LayerStore.render_mvt  # tiles from the replica, by the service's encoder
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._held: dict[str, LayerData] = {}
+
+    def load(self) -> None:
+        super().load()
+        self._held = {lid: self._replica(info, self._relations[lid]) for lid, info in self._infos.items()}
+
+    def _replica(self, info: LayerInfo, relation: str) -> LayerData:
+        ids, frame, geoms = self._read_relation(relation, info.fields)
+        layer = build_layer(info.entry, frame, geoms, [], info.version)
+        layer.coverage = self._coverage.get(info.id)
+        return layer
+
+    def _get(self, layer_id: str) -> LayerData:
+        try:
+            return self._held[layer_id]
+        except KeyError:
+            raise UnknownLayer(layer_id) from None
+
+    def replace_layer(self, layer_id: str, layer: LayerData) -> None:
+        super().replace_layer(layer_id, layer)
+        layer.coverage = self._coverage.get(layer_id)
+        with self._swap:
+            self._held = {**self._held, layer_id: layer}
+
+    def refresh_layer(self, layer_id: str) -> str:
+        before = self.info(layer_id).version
+        version = super().refresh_layer(layer_id)
+        if version != before:
+            layer = self._replica(self.info(layer_id), self._relations[layer_id])
+            with self._swap:
+                self._held = {**self._held, layer_id: layer}
+        return version
+
+    def _past_version(self, layer_id: str, version: str) -> tuple[LayerInfo, str, LayerData]:
+        info, relation = super()._past_version(layer_id, version)
+        return info, relation, self._replica(info, relation)
+
+    def _pin(self, layer_id: str, held) -> None:
+        super()._pin(layer_id, held[:2])
+        self._held = {**self._held, layer_id: held[2]}
 
 
 class CqlToSql:

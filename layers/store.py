@@ -274,6 +274,17 @@ class LayerStore(abc.ABC):
         returns the version now held. A backend whose data is its own has nothing to read."""
         return self.info(layer_id).version
 
+    def before_fork(self) -> None:
+        """Close what a forked process may not share (database connections): the registry here,
+        pools in a database backend. The loaded layers stay, shared copy-on-write."""
+        if self.registry is not None:
+            self.registry.close()
+            self.registry = None
+
+    def after_fork(self, registry: LayerRegistry | None) -> None:
+        """In the forked process: take its own registry (and, in a database backend, connections)."""
+        self.registry = registry
+
     def relation_of(self, layer_id: str, version: str | None = None) -> str | None:
         """Where a database backend keeps a version of the layer (None: in memory)."""
         return None
@@ -421,7 +432,60 @@ def read_version_file(entry: LayerEntry, rec: dict, data_dir: Path) -> tuple[Lay
     return entry.model_copy(update={"vintage": vintage}), frame, geoms
 
 
-class EmbeddedStore(LayerStore):
+class InMemoryAnswers:
+    """The spatial and row questions of :class:`LayerStore` answered from layers held in memory
+    (:class:`LayerData`, from ``_get``): the embedded store, and a PostGIS instance's replica of
+    the versions in force (``layers.postgis.PostGISReplicaStore``)."""
+
+    _prepared: ClassVar[AbstractContextManager]
+
+    def _get(self, layer_id: str) -> LayerData:
+        raise NotImplementedError
+
+    def layer_data(self, layer_id: str) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+        layer = self._get(layer_id)
+        return layer.ids, layer.frame, layer.geoms
+
+    def query(self, layer_id, geometries, predicate="intersects", distance=None):
+        layer = self._get(layer_id)
+        geoms = np.asarray(geometries, dtype=object)
+        if predicate == "intersects":
+            # bounding boxes from the tree, then the exact test with the *layer's* prepared
+            # geometry first: a point against a 100k-vertex county is a prepared lookup
+            si, fi = layer.tree.query(geoms)
+            with self._prepared:
+                hit = shapely.intersects(layer.geoms[fi], geoms[si])
+            return si[hit], fi[hit]
+        pairs = layer.tree.query(geoms, predicate=predicate, distance=distance)
+        return pairs[0], pairs[1]
+
+    def geometries(self, layer_id, idx):
+        return self._get(layer_id).geoms[np.asarray(idx, dtype=np.intp)]
+
+    def attributes(self, layer_id, idx):
+        return self._get(layer_id).frame.iloc[np.asarray(idx, dtype=np.intp)]
+
+    def feature_ids(self, layer_id, idx):
+        return self._get(layer_id).ids[np.asarray(idx, dtype=np.intp)]
+
+    def attribute_columns(self, layer_id, idx):
+        idx = np.asarray(idx, dtype=np.intp)
+        return {c: col[idx] for c, col in self._get(layer_id).columns.items()}
+
+    def coverage(self, layer_id):
+        return self._get(layer_id).coverage
+
+    def select(self, layer_id, *, bbox=None, equals=None, cql=None, limit=10, offset=0):
+        layer = self._get(layer_id)
+        with self._prepared:  # CQL spatial tests run on the layer's prepared geometries
+            return select(layer.frame, layer.geoms, layer.tree, bbox=bbox, equals=equals, cql=cql,
+                          limit=limit, offset=offset)
+
+    def index_of(self, layer_id, feature_id):
+        return self._get(layer_id).id_index.get(feature_id)
+
+
+class EmbeddedStore(InMemoryAnswers, LayerStore):
     """GeoPackage files + in-memory STRtree indexes."""
 
     _prepared = threading.Lock()  # layer features and coverage are shared prepared geometries
@@ -453,10 +517,6 @@ class EmbeddedStore(LayerStore):
                 self._layers[entry.id] = self.load_version(entry.id, current["version"])
         self._open_rasters()
         self.loaded_at = dt.datetime.now(dt.UTC)
-
-    def layer_data(self, layer_id: str) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
-        layer = self._get(layer_id)
-        return layer.ids, layer.frame, layer.geoms
 
     def replace_layer(self, layer_id: str, layer: LayerData) -> None:
         """One reference assignment, so a request sees the old layers or the new, never a mix
@@ -517,41 +577,3 @@ class EmbeddedStore(LayerStore):
 
     def info(self, layer_id: str) -> LayerInfo:
         return self._get(layer_id).info
-
-    def query(self, layer_id, geometries, predicate="intersects", distance=None):
-        layer = self._get(layer_id)
-        geoms = np.asarray(geometries, dtype=object)
-        if predicate == "intersects":
-            # bounding boxes from the tree, then the exact test with the *layer's* prepared
-            # geometry first: a point against a 100k-vertex county is a prepared lookup
-            si, fi = layer.tree.query(geoms)
-            with self._prepared:
-                hit = shapely.intersects(layer.geoms[fi], geoms[si])
-            return si[hit], fi[hit]
-        pairs = layer.tree.query(geoms, predicate=predicate, distance=distance)
-        return pairs[0], pairs[1]
-
-    def geometries(self, layer_id, idx):
-        return self._get(layer_id).geoms[np.asarray(idx, dtype=np.intp)]
-
-    def attributes(self, layer_id, idx):
-        return self._get(layer_id).frame.iloc[np.asarray(idx, dtype=np.intp)]
-
-    def feature_ids(self, layer_id, idx):
-        return self._get(layer_id).ids[np.asarray(idx, dtype=np.intp)]
-
-    def attribute_columns(self, layer_id, idx):
-        idx = np.asarray(idx, dtype=np.intp)
-        return {c: col[idx] for c, col in self._get(layer_id).columns.items()}
-
-    def coverage(self, layer_id):
-        return self._get(layer_id).coverage
-
-    def select(self, layer_id, *, bbox=None, equals=None, cql=None, limit=10, offset=0):
-        layer = self._get(layer_id)
-        with self._prepared:  # CQL spatial tests run on the layer's prepared geometries
-            return select(layer.frame, layer.geoms, layer.tree, bbox=bbox, equals=equals, cql=cql,
-                          limit=limit, offset=offset)
-
-    def index_of(self, layer_id, feature_id):
-        return self._get(layer_id).id_index.get(feature_id)

@@ -149,6 +149,16 @@ def pg_store(pg_url):
     store.close()
 
 
+@pytest.fixture(scope="session")
+def pg_replica(pg_store, pg_url):
+    """The same database, answered from an in-memory replica of the versions in force."""
+    from layers.postgis import PostGISReplicaStore
+
+    store = PostGISReplicaStore.open(DEFAULT_CATALOG, pg_url)
+    yield store
+    store.close()
+
+
 @contextlib.contextmanager
 def server_process(state_dir, **env_extra: str):
     """A real server (`python -m app`) on a free port: yields (url, process); stopped after."""
@@ -156,7 +166,7 @@ def server_process(state_dir, **env_extra: str):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "ZONING_STATE_DIR": str(state_dir),
-           "ZONING_GC_FREEZE": "true", **env_extra}
+           "ZONING_GC_FREEZE": "true", "ZONING_WORKERS": "1", **env_extra}
     proc = subprocess.Popen([sys.executable, "-m", "app"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

@@ -119,13 +119,13 @@ def instances(request, tmp_path, rules, industries):
 
     if request.param == "embedded":
         stores = [EmbeddedStore.open(DEFAULT_CATALOG, registry=LayerRegistry.open(tmp_path, None)) for _ in range(2)]
-    else:
-        from layers.postgis import PostGISStore
+    else:  # one instance answering from its replica, one by SQL
+        from layers.postgis import PostGISReplicaStore, PostGISStore
 
         request.getfixturevalue("pg_store")
         url = request.getfixturevalue("pg_url")
-        stores = [PostGISStore.open(DEFAULT_CATALOG, url, registry=LayerRegistry.open(tmp_path, None))
-                  for _ in range(2)]
+        stores = [cls.open(DEFAULT_CATALOG, url, registry=LayerRegistry.open(tmp_path, None))
+                  for cls in (PostGISReplicaStore, PostGISStore)]
     yield [Live(s, rules, industries) for s in stores]
     for s in stores:
         getattr(s, "close", lambda: None)()

@@ -24,7 +24,7 @@ from layers.errors import NotFound
 from layers.query import InvalidFilter, parse_filter
 from layers.store import EmbeddedStore, LayerStore, UnknownLayer
 
-BACKENDS = ["embedded", "postgis"]
+BACKENDS = ["embedded", "postgis", "postgis-replica"]
 CATALOG, DATA_DIR = load_catalog(DEFAULT_CATALOG)
 VECTOR = [e for e in CATALOG.layers if e.kind != "raster"]
 
@@ -46,7 +46,7 @@ def source(layer_id: str) -> tuple[gpd.GeoDataFrame, np.ndarray]:
 def backend(request) -> LayerStore:
     if request.param == "embedded":
         return request.getfixturevalue("store")
-    return request.getfixturevalue("pg_store")
+    return request.getfixturevalue("pg_store" if request.param == "postgis" else "pg_replica")
 
 
 def random_points(n: int, seed: int = 3) -> np.ndarray:
@@ -174,13 +174,13 @@ def versioned(request, tmp_path):
     if request.param == "embedded":
         yield EmbeddedStore.open(DEFAULT_CATALOG, registry=LayerRegistry.open(tmp_path, None))
         return
-    from layers.postgis import PostGISStore
+    from layers.postgis import PostGISReplicaStore, PostGISStore
 
     # the session's database (loaded once), a history of its own: the test rolls back what it
     # publishes, and other instances keep the tables they read
     request.getfixturevalue("pg_store")
-    store = PostGISStore.open(DEFAULT_CATALOG, request.getfixturevalue("pg_url"),
-                              registry=LayerRegistry.open(tmp_path, None))
+    cls = PostGISStore if request.param == "postgis" else PostGISReplicaStore
+    store = cls.open(DEFAULT_CATALOG, request.getfixturevalue("pg_url"), registry=LayerRegistry.open(tmp_path, None))
     yield store
     store.close()
 

@@ -101,3 +101,5 @@ class HealthResponse(BaseModel):
     layers: int
     rules_version: str
     loaded_at: str | None
+    pid: int = Field(description="the process that answered (one of the workers)")
+    runs_jobs: bool = Field(description="whether this process runs the batch-job runner (one per instance)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter
 
 from app.deps import ServicesDep
@@ -20,4 +22,6 @@ def healthz(services: ServicesDep) -> HealthResponse:
         layers=len(store.layers()),
         rules_version=services.rules.version,
         loaded_at=loaded.isoformat(timespec="seconds") if loaded else None,
+        pid=os.getpid(),
+        runs_jobs=services.runner is not None,
     )

@@ -1,0 +1,131 @@
+"""Serving on every core: the layers are loaded once, then worker processes are forked.
+
+``serve(settings, host, port)`` loads the layer store in this (the supervising) process, closes
+what a fork may not share (database connections: ``LayerStore.before_fork``), freezes the
+loaded objects out of the garbage collector's view (so no collection in a worker writes to —
+and so copies — their pages) and forks ``settings.workers`` workers (0: one per core) that
+accept on one listening socket. Each worker opens its own connections and state, and runs the
+version sync, so a layer or rules switch made by any worker (or another instance) reaches all
+of them within ``layer_sync_s``. Only worker 0 runs the batch-job runner: one per instance.
+A worker that dies is forked again (from the supervisor's layers; the sync brings it to the
+versions in force); SIGTERM or SIGINT stops the workers and then the supervisor.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+
+from app.settings import Settings
+
+log = logging.getLogger("zoning")
+
+
+def worker_count(settings: Settings) -> int:
+    return settings.workers or os.cpu_count() or 1
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    sock = socket.create_server((host, port), backlog=2048, reuse_port=False)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: SIGTERM this worker when the supervisor dies, even by SIGKILL (no orphan keeps
+    the port)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the supervisor died before prctl took effect
+        os._exit(0)
+
+
+def _worker(index: int, settings: Settings, store, sock: socket.socket, parent: int) -> None:
+    """In the forked process: own connections, own state, the app, uvicorn on the shared socket."""
+    import uvicorn
+
+    from app.main import create_app
+    from app.service import assemble, open_layer_registry
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    _die_with_parent(parent)
+    store.after_fork(open_layer_registry(settings))
+    mine = settings.model_copy(update={"run_jobs": settings.run_jobs and index == 0})
+    app = create_app(mine, assemble(mine, store))
+    config = uvicorn.Config(app, log_level="info", timeout_keep_alive=settings.keep_alive_s)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def serve(settings: Settings, host: str, port: int) -> int:
+    from app.service import open_store
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
+    n = worker_count(settings)
+    parent = os.getpid()
+    t0 = time.perf_counter()
+    store = open_store(settings)
+    log.info("loaded %d layers in %.1f s; forking %d workers", len(store.layers()), time.perf_counter() - t0, n)
+    store.before_fork()
+    if settings.gc_freeze:
+        gc.collect()
+        gc.freeze()
+    sock = _listen(host, port)
+    children: dict[int, int] = {}  # pid -> worker index
+    stopping = False
+
+    def fork(index: int) -> None:
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                _worker(index, settings, store, sock, parent)
+            except BaseException:
+                log.exception("worker %d failed", index)
+                code = 1
+            finally:
+                os._exit(code)
+        children[pid] = index
+
+    def stop(signum, frame) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for i in range(n):
+        fork(i)
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        index = children.pop(pid, None)
+        if index is not None and not stopping:
+            log.warning("worker %d (pid %d) ended with status %d; starting it again", index, pid, status)
+            time.sleep(0.5)
+            fork(index)
+    sock.close()
+    return 0
+
+
+if __name__ == "__main__":  # python -m app.serve: the same as python -m app
+    from app.settings import get_settings
+
+    sys.exit(serve(get_settings(), os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8000"))))
