@@ -22,6 +22,7 @@ import sys
 import time
 
 from app.settings import Settings
+from layers.tiles import BANDS, GENERAL
 
 log = logging.getLogger("zoning")
 
@@ -75,6 +76,9 @@ def serve(settings: Settings, host: str, port: int) -> int:
     t0 = time.perf_counter()
     store = open_store(settings)
     log.info("loaded %d layers in %.1f s; forking %d workers", len(store.layers()), time.perf_counter() - t0, n)
+    t0 = time.perf_counter()
+    GENERAL.warm(store)  # the low-zoom copies, built once and shared by the workers
+    log.info("generalised the layers for zooms %s in %.1f s", BANDS, time.perf_counter() - t0)
     store.before_fork()
     if settings.gc_freeze:
         gc.collect()

@@ -103,7 +103,7 @@ def tile_geometries(store: LayerStore, layer_id: str, z: int, x: int, y: int,
     if len(idx) == 0:
         return idx, np.array([], dtype=object)
     idx = np.sort(idx)
-    geoms = shapely.clip_by_rect(store.geometries(layer_id, idx), lon_w, lat_s, lon_e, lat_n)
+    geoms = shapely.clip_by_rect(GENERAL.geometries(store, layer_id, z, idx), lon_w, lat_s, lon_e, lat_n)
     # lon/lat straight to tile pixels: x = (R·λ - left)·s, y = (top - R·ln tan(π/4 + φ/2))·s
     scale = EXTENT / span
     kx, ky = R * math.pi / 180 * scale, R * scale
@@ -211,6 +211,90 @@ class TagCache:
 
 
 TAGS = TagCache()
+
+# Zoom bands drawn from a generalised copy of each layer version; from z9 on, full detail.
+BANDS = ((0, 5), (6, 8))
+
+
+class Generalised:
+    """Per layer version and zoom band, the layer's geometries simplified once (Douglas-Peucker)
+    to half a tile pixel at the band's highest zoom, so a low-zoom tile clips and projects a
+    fraction of the vertices. Built ahead of requests — :meth:`warm` at start-up (before the
+    workers fork, so they share it), or in the background the first time a band of a new
+    version is asked for, while that request and those until it is ready draw from the full
+    geometries; a layer switch is a new version, so the old copy is never drawn again and ages
+    out (the ``keep`` latest are kept).
+
+    Stated rule for small fragments: a feature the simplification collapses is smaller than
+    half a pixel at every zoom of the band and is left out of the band (the pixel snap of each
+    tile would drop it anyway); everything else keeps its outline within half a pixel."""
+
+    def __init__(self, keep: int = 96):
+        self.keep = keep
+        self._data: OrderedDict[tuple[str, str, int], np.ndarray] = OrderedDict()
+        self._building: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def band(z: int) -> int | None:
+        return next((b for b, (lo, hi) in enumerate(BANDS) if lo <= z <= hi), None)
+
+    @staticmethod
+    def tolerance(band: int, bbox) -> float:
+        """Half a pixel of the band's highest zoom, in degrees, at the layer's highest latitude
+        (Web Mercator stretches north-south degrees there the most)."""
+        lat = max(abs(bbox[1]), abs(bbox[3])) if bbox else 60.0
+        return 0.5 * 360.0 / ((1 << BANDS[band][1]) * EXTENT) * math.cos(math.radians(min(lat, MAX_LAT)))
+
+    def geometries(self, store: LayerStore, layer_id: str, z: int, idx: np.ndarray) -> np.ndarray:
+        """Rows ``idx`` of the layer as tile ``z`` draws them."""
+        band = self.band(z)
+        if band is None:
+            return store.geometries(layer_id, idx)
+        info = store.info(layer_id)
+        with self._lock:
+            held = self._data.get((layer_id, info.version, band))
+            if held is not None:
+                self._data.move_to_end((layer_id, info.version, band))
+        if held is None:
+            self._start(store, info)
+            return store.geometries(layer_id, idx)
+        return held[idx]
+
+    def build(self, store: LayerStore, info) -> None:
+        """Every band of one layer version."""
+        full = store.geometries(info.id, np.arange(info.count))
+        for band in range(len(BANDS)):
+            simple = shapely.simplify(full, self.tolerance(band, info.bbox), preserve_topology=False)
+            with self._lock:
+                self._data[(info.id, info.version, band)] = simple
+                while len(self._data) > self.keep:
+                    self._data.popitem(last=False)
+
+    def warm(self, store: LayerStore) -> None:
+        """Build every band of every layer in force (start-up)."""
+        for info in store.layers():
+            if info.spatial and not store.native_mvt:
+                self.build(store, info)
+
+    def _start(self, store: LayerStore, info) -> None:
+        key = (info.id, info.version)
+        with self._lock:
+            if key in self._building:
+                return
+            self._building.add(key)
+
+        def run():
+            try:
+                self.build(store, info)
+            finally:
+                with self._lock:
+                    self._building.discard(key)
+
+        threading.Thread(target=run, name=f"generalise-{info.id}", daemon=True).start()
+
+
+GENERAL = Generalised()
 
 
 def encode_layer(store: LayerStore, layer_id: str, z: int, x: int, y: int) -> tuple[bytes, int]:

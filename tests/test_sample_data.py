@@ -123,6 +123,12 @@ def test_every_synthetic_row_is_labelled(store):
         attrs, _ = _frame(store, info.id)
         if not info.spatial:  # an access list's items say so in their source
             assert info.synthetic and attrs["source"].str.contains("synthetic").all(), info.id
+        elif "derivation" in attrs:  # a layer of derived and synthetic features says which, row by row
+            synth = (attrs["synthetic"] == 1).to_numpy()
+            assert info.synthetic and synth.any(), info.id
+            assert attrs["remark"][synth].str.contains("synthetic").all(), info.id
+            assert attrs["derivation"][synth].str.startswith("SYNTHETIC").all(), info.id
+            assert attrs["derivation"][~synth].str.startswith("derived").all(), info.id
         elif info.synthetic:
             assert (attrs["synthetic"] == 1).all(), info.id
             assert attrs["remark"].str.contains("synthetic").all(), info.id

@@ -364,3 +364,43 @@ def test_snapping_to_pixels_is_valid_and_drops_collapsed_parts():
     ok = shapely.is_valid(geoms)
     ref = shapely.set_precision(geoms[ok], 1.0)  # the snap-rounding it stands in for (valid input only)
     assert all(a.equals(b) or (a.is_empty and b.is_empty) for a, b in zip(out[ok], ref))
+
+
+def test_low_zoom_tiles_draw_a_generalised_copy_within_half_a_pixel(store):
+    """Zooms 0-8 draw from a copy simplified once per layer version (layers.tiles.Generalised):
+    the same features as from full detail, minus only those under half a pixel, each within a
+    pixel of its full-detail drawing, with fewer vertices to clip; z9+ is full detail."""
+    import gzip
+
+    from layers import tiles
+
+    gen = tiles.Generalised()
+    info = store.info("admin_county")
+    gen.build(store, info)
+    t = morecantile.tms.get("WebMercatorQuad").tile(112.5, 37.8, 6)
+    idx = np.arange(info.count)
+    for z in (5, 6, 8):
+        band = gen.band(z)
+        simple = gen.geometries(store, "admin_county", z, idx)
+        assert shapely.get_num_coordinates(simple).sum() < 0.8 * shapely.get_num_coordinates(
+            store.geometries("admin_county", idx)).sum()
+        # every kept outline lies within the band's tolerance (half a pixel at its highest zoom)
+        # of the full one; what is dropped are parts too small to draw (islets)
+        sample = idx[:: max(1, len(idx) // 60)]
+        full = store.geometries("admin_county", sample)
+        tol = gen.tolerance(band, info.bbox)
+        assert shapely.covers(shapely.buffer(full, tol * 1.01), simple[sample]).all()
+        assert abs(shapely.area(simple[sample]).sum() / shapely.area(full).sum() - 1) < 0.01
+    assert gen.band(9) is None and gen.band(14) is None
+    # drawn: the same counties in the tile as full detail draws
+    saved = tiles.GENERAL
+    try:
+        tiles.GENERAL = gen
+        drawn = mapbox_vector_tile.decode(gzip.decompress(tiles.render(store, ["admin_county"], 6, t.x, t.y).data))
+        tiles.GENERAL = tiles.Generalised()
+        tiles.GENERAL.band = staticmethod(lambda z: None)
+        plain = mapbox_vector_tile.decode(gzip.decompress(tiles.render(store, ["admin_county"], 6, t.x, t.y).data))
+    finally:
+        tiles.GENERAL = saved
+    fids = {f["properties"]["fid"] for f in drawn["admin_county"]["features"]}
+    assert fids == {f["properties"]["fid"] for f in plain["admin_county"]["features"]}
