@@ -1,14 +1,16 @@
 """Serving on every core: the layers are loaded once, then worker processes are forked.
 
-``serve(settings, host, port)`` loads the layer store in this (the supervising) process, closes
-what a fork may not share (database connections: ``LayerStore.before_fork``), freezes the
-loaded objects out of the garbage collector's view (so no collection in a worker writes to —
-and so copies — their pages) and forks ``settings.workers`` workers (0: one per core) that
-accept on one listening socket. Each worker opens its own connections and state, and runs the
-version sync, so a layer or rules switch made by any worker (or another instance) reaches all
-of them within ``layer_sync_s``. Only worker 0 runs the batch-job runner: one per instance.
-A worker that dies is forked again (from the supervisor's layers; the sync brings it to the
-versions in force); SIGTERM or SIGINT stops the workers and then the supervisor.
+``serve(settings, host, port)`` loads the layer store in this (the supervising) process, builds
+the low-zoom tile copies (``layers.tiles.GENERAL``), closes what a fork may not share (database
+connections: ``LayerStore.before_fork``), freezes the loaded objects out of the garbage
+collector's view (so no collection in a worker writes to — and so copies — their pages) and
+forks ``settings.workers`` workers (0: one per core). Each listens on the service's port with
+``SO_REUSEPORT`` (the kernel spreads connections over them), opens its own connections and
+state, and runs the version sync, so a layer or rules switch made by any worker (or another
+instance) reaches all of them within ``layer_sync_s``. Only worker 0 runs the batch-job
+runner: one per instance. A worker that dies is forked again (from the supervisor's layers;
+the sync brings it to the versions in force); SIGTERM or SIGINT stops the workers and then the
+supervisor, and no worker outlives it.
 """
 
 from __future__ import annotations
@@ -31,9 +33,18 @@ def worker_count(settings: Settings) -> int:
     return settings.workers or os.cpu_count() or 1
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    sock = socket.create_server((host, port), backlog=2048, reuse_port=False)
-    sock.set_inheritable(True)
+def _socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to the service's address with ``SO_REUSEPORT``: each worker listens on
+    its own, and the kernel spreads new connections evenly over them (one shared socket let one
+    worker accept most of a load generator's keep-alive connections, and keep them). Made with
+    ``IPPROTO_TCP`` spelled out: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on sockets
+    whose ``proto`` says TCP; with proto 0 (``socket.create_server``, uvicorn's ``--workers``) a
+    response written in two parts waited for the client's delayed ACK — 40 ms a request."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
     return sock
 
 
@@ -50,7 +61,7 @@ def _die_with_parent(parent: int) -> None:
         os._exit(0)
 
 
-def _worker(index: int, settings: Settings, store, sock: socket.socket, parent: int) -> None:
+def _worker(index: int, settings: Settings, store, host: str, port: int, parent: int) -> None:
     """In the forked process: own connections, own state, the app, uvicorn on the shared socket."""
     import uvicorn
 
@@ -63,6 +74,8 @@ def _worker(index: int, settings: Settings, store, sock: socket.socket, parent: 
     store.after_fork(open_layer_registry(settings))
     mine = settings.model_copy(update={"run_jobs": settings.run_jobs and index == 0})
     app = create_app(mine, assemble(mine, store))
+    sock = _socket(host, port)
+    sock.listen(2048)
     config = uvicorn.Config(app, log_level="info", timeout_keep_alive=settings.keep_alive_s)
     uvicorn.Server(config).run(sockets=[sock])
 
@@ -83,7 +96,9 @@ def serve(settings: Settings, host: str, port: int) -> int:
     if settings.gc_freeze:
         gc.collect()
         gc.freeze()
-    sock = _listen(host, port)
+    # bound, never listening: holds the address (a port in use fails here, once) without
+    # taking connections, which go to the workers' listening sockets
+    sock = _socket(host, port)
     children: dict[int, int] = {}  # pid -> worker index
     stopping = False
 
@@ -92,7 +107,8 @@ def serve(settings: Settings, host: str, port: int) -> int:
         if pid == 0:
             code = 0
             try:
-                _worker(index, settings, store, sock, parent)
+                sock.close()
+                _worker(index, settings, store, host, port, parent)
             except BaseException:
                 log.exception("worker %d failed", index)
                 code = 1

@@ -56,7 +56,7 @@ def pss_mb(pid: int) -> float:
 
 
 def wrk(url: str, kind: str, connections: int, seconds: float, script: Path) -> dict:
-    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s", str(script), url],
                          capture_output=True, text=True, env={**os.environ, "BENCH_KIND": kind}, check=True).stdout
     n, errors, micros, p50, p99, mean = re.search(r"RESULT (\S+) (\S+) (\S+) (\S+) (\S+) (\S+)", out).groups()
     return {"rps": int(n) / (int(micros) / 1e6), "errors": int(errors), "p50": float(p50), "p99": float(p99)}
