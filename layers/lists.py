@@ -83,6 +83,11 @@ def is_wide(frame: pd.DataFrame) -> bool:
     return "text" not in frame.columns and any(f in frame.columns for f in WIDE_COLUMNS)
 
 
+def missing_fields(frame: pd.DataFrame, required) -> list[str]:
+    """The required canonical fields a mapped table lacks (none for a one-row-per-unit table)."""
+    return [] if is_wide(frame) else [f for f in required if f not in frame.columns]
+
+
 def melt_wide(frame: pd.DataFrame) -> pd.DataFrame:
     """One uncoded item per non-empty dimension cell of a one-row-per-unit table; the item
     remembers its source row (``row``, 2 = the first row under the header)."""

@@ -433,11 +433,11 @@ class PostGISReplicaStore(InMemoryAnswers, PostGISStore):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._held: dict[str, LayerData] = {}
+        self._layers: dict[str, LayerData] = {}
 
     def load(self) -> None:
         super().load()
-        self._held = {lid: self._replica(info, self._relations[lid]) for lid, info in self._infos.items()}
+        self._layers = {lid: self._replica(info, self._relations[lid]) for lid, info in self._infos.items()}
 
     def _replica(self, info: LayerInfo, relation: str) -> LayerData:
         ids, frame, geoms = self._read_relation(relation, info.fields)
@@ -445,17 +445,11 @@ class PostGISReplicaStore(InMemoryAnswers, PostGISStore):
         layer.coverage = self._coverage.get(info.id)
         return layer
 
-    def _get(self, layer_id: str) -> LayerData:
-        try:
-            return self._held[layer_id]
-        except KeyError:
-            raise UnknownLayer(layer_id) from None
-
     def replace_layer(self, layer_id: str, layer: LayerData) -> None:
         super().replace_layer(layer_id, layer)
         layer.coverage = self._coverage.get(layer_id)
         with self._swap:
-            self._held = {**self._held, layer_id: layer}
+            self._layers = {**self._layers, layer_id: layer}
 
     def refresh_layer(self, layer_id: str) -> str:
         before = self.info(layer_id).version
@@ -463,7 +457,7 @@ class PostGISReplicaStore(InMemoryAnswers, PostGISStore):
         if version != before:
             layer = self._replica(self.info(layer_id), self._relations[layer_id])
             with self._swap:
-                self._held = {**self._held, layer_id: layer}
+                self._layers = {**self._layers, layer_id: layer}
         return version
 
     def _past_version(self, layer_id: str, version: str) -> tuple[LayerInfo, str, LayerData]:
@@ -472,7 +466,7 @@ class PostGISReplicaStore(InMemoryAnswers, PostGISStore):
 
     def _pin(self, layer_id: str, held) -> None:
         super()._pin(layer_id, held[:2])
-        self._held = {**self._held, layer_id: held[2]}
+        self._layers = {**self._layers, layer_id: held[2]}
 
 
 class CqlToSql:

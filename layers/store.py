@@ -36,7 +36,7 @@ import shapely
 from layers.catalog import REQUIRED_FIELDS, Catalog, EntryBacked, LayerEntry, load_catalog
 from layers.crs import STORAGE_CRS
 from layers.errors import NotFound, ServiceError
-from layers.lists import canonical_items, is_wide
+from layers.lists import canonical_items, missing_fields
 from layers.query import Selection, select
 from layers.raster import RasterError, RasterInfo, open_raster
 
@@ -378,13 +378,12 @@ def canonicalise(entry: LayerEntry, gdf: gpd.GeoDataFrame) -> tuple[pd.DataFrame
 def _canonical_table(entry: LayerEntry, gdf: gpd.GeoDataFrame) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
     """An access list's canonical items (``layers.lists``); no geometry."""
     frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-    if not is_wide(frame):
-        missing = [f for f in REQUIRED_FIELDS[entry.kind] if f not in frame.columns]
-        if missing:
-            raise LayerLoadError(
-                f"layer {entry.id!r} (kind {entry.kind}) lacks required fields {missing}, and is not a "
-                f"one-row-per-unit table either; map them from the source columns {sorted(frame.columns)}"
-            )
+    missing = missing_fields(frame, REQUIRED_FIELDS[entry.kind])
+    if missing:
+        raise LayerLoadError(
+            f"layer {entry.id!r} (kind {entry.kind}) lacks required fields {missing}, and is not a "
+            f"one-row-per-unit table either; map them from the source columns {sorted(frame.columns)}"
+        )
     items = canonical_items(frame).drop(columns=["row"])
     return items, np.full(len(items), None, dtype=object), []
 
@@ -434,13 +433,17 @@ def read_version_file(entry: LayerEntry, rec: dict, data_dir: Path) -> tuple[Lay
 
 class InMemoryAnswers:
     """The spatial and row questions of :class:`LayerStore` answered from layers held in memory
-    (:class:`LayerData`, from ``_get``): the embedded store, and a PostGIS instance's replica of
+    (:class:`LayerData`, in ``_layers``): the embedded store, and a PostGIS instance's replica of
     the versions in force (``layers.postgis.PostGISReplicaStore``)."""
 
     _prepared: ClassVar[AbstractContextManager]
+    _layers: dict[str, LayerData]  # the layers in force, replaced (never mutated) on a switch
 
     def _get(self, layer_id: str) -> LayerData:
-        raise NotImplementedError
+        try:
+            return self._layers[layer_id]
+        except KeyError:
+            raise UnknownLayer(layer_id) from None
 
     def layer_data(self, layer_id: str) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
         layer = self._get(layer_id)
@@ -565,12 +568,6 @@ class EmbeddedStore(InMemoryAnswers, LayerStore):
         return geom
 
     # --- LayerStore ---------------------------------------------------------------------------
-
-    def _get(self, layer_id: str) -> LayerData:
-        try:
-            return self._layers[layer_id]
-        except KeyError:
-            raise UnknownLayer(layer_id) from None
 
     def layers(self) -> list[LayerInfo]:
         return [layer.info for layer in self._layers.values()]

@@ -198,6 +198,13 @@ def test_a_bad_table_is_refused_naming_its_rows(lclient):
     assert bad["row"] == 11 and [c["code"] for c in bad["codes"]] == ["X99", "B0710"]
     assert "maybe" in errors["verdict"]["message"] and errors["verdict"]["rows"] == [13]
     assert store.info(LIST).count > 40  # nothing changed
+    # a table in neither form names the columns to map
+    r = lclient.post(f"/v1/layers/{LIST}/versions", headers=ADMIN,
+                     files={"file": ("x.csv", "编号,说明\nA,B\n".encode(), "text/csv")})
+    assert r.status_code == 422 and "条目编号" in r.json()["detail"] and "条目内容" in r.json()["detail"]
+    r = lclient.post(f"/v1/layers/{LIST}/versions", headers=ADMIN,
+                     files={"file": ("x.gpkg", b"not a table", "application/octet-stream")})
+    assert r.status_code == 415 and "cannot tell the format" in r.json()["detail"]
 
 
 def test_a_one_row_per_unit_table_loads_as_requirements_and_suggested_items_wait(lclient):

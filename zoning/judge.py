@@ -1,7 +1,9 @@
 """The judgment: may a project of this industry and action be built on this site, and why?
 
-Every rule of the rule set is evaluated against the project and the site's overlaps; each
-rule that fires becomes a reason citing its clause and the layer version behind it. The
+Every rule of the rule set is evaluated against the project and the site's overlaps, and every
+item of the access lists in force that covers a control unit the site touches
+(``zoning.access_lists``); each that applies becomes a reason citing its clause (or item) and the
+layer version behind it. The
 verdict is the most severe reason (``prohibited`` > ``undetermined`` > ``conditional`` >
 ``permitted``). A rule that could restrict the project but whose layers do not cover the site
 gives ``undetermined`` — never a silent ``permitted``.

@@ -102,9 +102,12 @@ class Suggestion:
 
 
 def _column(columns: list[str], rows: list[list[str]], wanted: tuple[str, ...]) -> int | None:
-    for i, c in enumerate(columns):
-        if any(w in c for w in wanted):
-            return i
+    """The first column whose header holds the first of ``wanted`` any header holds (编码
+    before 单元: 环境管控单元名称 is not the code), else one whose values are unit codes."""
+    for w in wanted:
+        for i, c in enumerate(columns):
+            if w in c:
+                return i
     # else the column whose values look like unit codes
     for i in range(len(columns)):
         if rows and all(UNIT_CODE.match(str(r[i]).strip()) for r in rows[:20] if str(r[i]).strip()):

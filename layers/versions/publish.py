@@ -18,7 +18,7 @@ import shapely
 from layers.catalog import REQUIRED_FIELDS, LayerEntry
 from layers.crs import STORAGE_CRS
 from layers.dates import CST, start_of_day
-from layers.lists import canonical_items, is_wide
+from layers.lists import canonical_items, missing_fields
 from layers.store import LayerStore
 from layers.versions.diff import change_summary
 from layers.versions.errors import PublishError, VersionConflict
@@ -75,14 +75,13 @@ def read_list_file(data: bytes, filename: str, entry: LayerEntry, limits) -> pd.
 
     _, answer = parse_file(data, filename, limits, formats=("csv", "xlsx"), table=True)
     frame = pd.DataFrame(answer["rows"], columns=answer["columns"]).rename(columns=entry.fields)
-    if not is_wide(frame):
-        missing = [f for f in REQUIRED_FIELDS[entry.kind] if f not in frame.columns]
-        if missing:
-            source = {v: k for k, v in entry.fields.items()}
-            raise PublishError(f"{filename or 'the table'} lacks the columns {[source.get(f, f) for f in missing]} "
-                               f"(canonical {missing}) and is not a one-row-per-unit table either",
-                               {"ok": False, "errors": [{"check": "schema", "message": f"required fields missing: "
-                                                         f"{missing}", "columns": answer["columns"][:50]}]})
+    missing = missing_fields(frame, REQUIRED_FIELDS[entry.kind])
+    if missing:
+        source = {v: k for k, v in entry.fields.items()}
+        raise PublishError(f"{filename or 'the table'} lacks the columns {[source.get(f, f) for f in missing]} "
+                           f"(canonical {missing}) and is not a one-row-per-unit table either",
+                           {"ok": False, "errors": [{"check": "schema", "message": f"required fields missing: "
+                                                     f"{missing}", "columns": answer["columns"][:50]}]})
     return canonical_items(frame)
 
 
