@@ -27,6 +27,7 @@ from app.settings import Settings
 from layers.tiles import BANDS, GENERAL
 
 log = logging.getLogger("zoning")
+QUICK_DEATH_S, MAX_QUICK_DEATHS = 10.0, 5  # a worker that dies this soon after its fork, this often
 
 
 def worker_count(settings: Settings) -> int:
@@ -62,7 +63,7 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _worker(index: int, settings: Settings, store, host: str, port: int, parent: int) -> None:
-    """In the forked process: own connections, own state, the app, uvicorn on the shared socket."""
+    """In the forked process: own connections, own state, the app, uvicorn on its own socket."""
     import uvicorn
 
     from app.main import create_app
@@ -99,8 +100,8 @@ def serve(settings: Settings, host: str, port: int) -> int:
     # bound, never listening: holds the address (a port in use fails here, once) without
     # taking connections, which go to the workers' listening sockets
     sock = _socket(host, port)
-    children: dict[int, int] = {}  # pid -> worker index
-    stopping = False
+    children: dict[int, tuple[int, float]] = {}  # pid -> (worker index, started)
+    stopping, quick_deaths, exit_code = False, 0, 0
 
     def fork(index: int) -> None:
         pid = os.fork()
@@ -114,7 +115,7 @@ def serve(settings: Settings, host: str, port: int) -> int:
                 code = 1
             finally:
                 os._exit(code)
-        children[pid] = index
+        children[pid] = (index, time.monotonic())
 
     def stop(signum, frame) -> None:
         nonlocal stopping
@@ -136,13 +137,19 @@ def serve(settings: Settings, host: str, port: int) -> int:
             break
         except InterruptedError:
             continue
-        index = children.pop(pid, None)
+        index, started = children.pop(pid, (None, 0.0))
+        if index is not None and not stopping and time.monotonic() - started < QUICK_DEATH_S:
+            quick_deaths += 1
+            if quick_deaths >= MAX_QUICK_DEATHS:  # it cannot start: say so instead of forking for ever
+                log.error("workers keep failing at start (%d times); stopping", quick_deaths)
+                stop(signal.SIGTERM, None)
+                exit_code = 1
         if index is not None and not stopping:
             log.warning("worker %d (pid %d) ended with status %d; starting it again", index, pid, status)
             time.sleep(0.5)
             fork(index)
     sock.close()
-    return 0
+    return exit_code
 
 
 if __name__ == "__main__":  # python -m app.serve: the same as python -m app
