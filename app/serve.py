@@ -31,7 +31,10 @@ QUICK_DEATH_S, MAX_QUICK_DEATHS = 10.0, 5  # a worker that dies this soon after 
 
 
 def worker_count(settings: Settings) -> int:
-    return settings.workers or os.cpu_count() or 1
+    """``settings.workers``, or one per core this process may run on (a container's cpuset)."""
+    if settings.workers:
+        return settings.workers
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _socket(host: str, port: int) -> socket.socket:
