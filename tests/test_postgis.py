@@ -79,19 +79,20 @@ def test_same_item_selection(store, pg_store, layer, text):
     assert (a.matched, list(a.idx)) == (b.matched, list(b.idx))
 
 
-def test_the_service_runs_on_postgis(pg_url, tmp_path):
-    """The app on ZONING_DATABASE_URL answers /v1/assess, /v1/here and OGC items as the
-    embedded app does."""
+@pytest.mark.parametrize("replica, store_class", [(True, "PostGISReplicaStore"), (False, "PostGISStore")])
+def test_the_service_runs_on_postgis(pg_store, pg_url, tmp_path, replica, store_class):
+    """The app on ZONING_DATABASE_URL — answering from its in-memory replica (the default) or
+    by SQL — answers /v1/assess, /v1/here and OGC items as the embedded app does."""
     from fastapi.testclient import TestClient
 
     from app.main import create_app
     from app.settings import Settings
 
     emb = create_app(Settings(state_dir=tmp_path / "a"))
-    pgs = create_app(Settings(state_dir=tmp_path / "b", database_url=pg_url))
+    pgs = create_app(Settings(state_dir=tmp_path / "b", database_url=pg_url, postgis_replica=replica))
     body = {"site": square(*TAIYUAN), "project": {"industry": "C3120"}}
     with TestClient(emb) as a, TestClient(pgs) as b:
-        assert type(b.app.state.services.store).__name__ == "PostGISStore"
+        assert type(b.app.state.services.store).__name__ == store_class
         ra, rb = a.post("/v1/assess", json=body).json(), b.post("/v1/assess", json=body).json()
         ra.pop("assessed_at"), rb.pop("assessed_at")
         assert ra == rb
