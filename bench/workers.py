@@ -25,9 +25,11 @@ import _serve
 LUA = r"""
 math.randomseed(7)
 local kind = os.getenv("BENCH_KIND")
+local w, s, e, n = string.match(os.getenv("BENCH_BBOX") or "104.5,35.0,114.3,40.5", "([^,]+),([^,]+),([^,]+),([^,]+)")
+w, s, e, n = tonumber(w), tonumber(s), tonumber(e), tonumber(n)
 request = function()
-  local x = 104.5 + math.random() * 9.8
-  local y = 35.0 + math.random() * 5.5
+  local x = w + math.random() * (e - w)
+  local y = s + math.random() * (n - s)
   if kind == "here" then
     return wrk.format("GET", string.format("/v1/here?lon=%.5f&lat=%.5f", x, y))
   end
@@ -55,9 +57,11 @@ def pss_mb(pid: int) -> float:
     return total / 1024
 
 
-def wrk(url: str, kind: str, connections: int, seconds: float, script: Path) -> dict:
-    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s", str(script), url],
-                         capture_output=True, text=True, env={**os.environ, "BENCH_KIND": kind}, check=True).stdout
+def wrk(url: str, kind: str, connections: int, seconds: float, script: Path, bbox: str | None = None) -> dict:
+    """wrk against /v1/here or /v1/assess at random places in ``bbox`` (w,s,e,n)."""
+    env = {**os.environ, "BENCH_KIND": kind, **({"BENCH_BBOX": bbox} if bbox else {})}
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s",
+                          str(script), url], capture_output=True, text=True, env=env, check=True).stdout
     n, errors, micros, p50, p99, mean = re.search(r"RESULT (\S+) (\S+) (\S+) (\S+) (\S+) (\S+)", out).groups()
     return {"rps": int(n) / (int(micros) / 1e6), "errors": int(errors), "p50": float(p50), "p99": float(p99)}
 

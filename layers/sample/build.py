@@ -1,4 +1,5 @@
-"""Build the embedded sample data set: ``python -m layers.sample.build [--out DIR] [--force]``.
+"""Build the embedded sample data set: ``python -m layers.sample.build [--out DIR] [--force]``
+(``--scale national``: the national SYNTHETIC set for benchmarks, into data/national).
 
 Deterministic: the same package versions give byte-identical attribute tables and
 geometries (layer versions are derived from that content). The result is written to a
@@ -121,14 +122,67 @@ def build(out: Path) -> dict:
                         "total": round(time.perf_counter() - t0, 1)},
         }
         (tmp / STAMP).write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
-        old = None
-        if out.exists():
-            old = out.with_name(out.name + ".old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out, old)
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        _swap_in(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return summary
+
+
+def _swap_in(tmp: Path, out: Path) -> None:
+    """The finished folder replaces ``out`` by renames: never a half-written data set."""
+    old = None
+    if out.exists():
+        old = out.with_name(out.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(out, old)
+    os.replace(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# the national set's files: (file, layer) for each layer of layers.sample.national.build_layers
+NATIONAL_FILES = {
+    "admin_county": ("admin.gpkg", "county"), "control_units": ("control_units.gpkg", "HJZHGKDY"),
+    "red_lines": ("red_lines.gpkg", "red_lines"), "protected_areas": ("protected_areas.gpkg", "protected_areas"),
+    "basic_farmland": ("basic_farmland.gpkg", "basic_farmland"),
+    "cultivated_land": ("cultivated_land.gpkg", "cultivated_land"),
+    "candidate_land": ("candidate_land.gpkg", "candidate_land"), "substations": ("grid.gpkg", "substations"),
+    "lines": ("grid.gpkg", "lines"), "settlements": ("landcover.gpkg", "settlements"),
+    "water": ("landcover.gpkg", "water"), "roads": ("landcover.gpkg", "roads"), "forest": ("landcover.gpkg", "forest"),
+    "drinking_water": ("drinking_water.gpkg", "drinking_water"),
+    "urban_boundaries": ("urban_boundaries.gpkg", "urban_boundaries"),
+    "main_function_zones": ("main_function_zones.gpkg", "main_function_zones"),
+}
+
+
+def build_national(out: Path, spacing_m: float, provinces: tuple[str, ...] | None = None) -> dict:
+    """The national SYNTHETIC set (layers/sample/national.py) into ``out``, atomically."""
+    from layers.sample import national
+
+    t0 = time.perf_counter()
+    admin = read_admin()
+    built = national.build_layers(admin, spacing_m, provinces)
+    regions = build_key_regions(admin, read_members())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".national-", dir=out.parent))
+    try:
+        for level in ("country", "province", "city"):
+            _write(admin[level], tmp / "admin.gpkg", level)
+        _write(regions, tmp / "key_regions.gpkg", "key_regions")
+        for name, (file, layer) in NATIONAL_FILES.items():
+            _write(built[name], tmp / file, layer)
+        pyogrio.write_dataframe(built["access_lists"], tmp / "access_lists.csv", driver="CSV")
+        import shapely
+
+        vertices = {n: int(shapely.get_num_coordinates(built[n].geometry.to_numpy()).sum()) for n in NATIONAL_FILES}
+        summary = {"builder_version": BUILDER_VERSION, "scale": "national", "spacing_m": spacing_m,
+                   "provinces": list(provinces) if provinces else "all",
+                   "counts": {n: len(built[n]) for n in NATIONAL_FILES} | {"access_list_items": len(built["access_lists"])},
+                   "vertices": vertices, "total_vertices": sum(vertices.values()),
+                   "seconds": round(time.perf_counter() - t0, 1)}
+        (tmp / STAMP).write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+        _swap_in(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -139,7 +193,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--force", action="store_true", help="rebuild even if the stamp matches")
+    ap.add_argument("--scale", choices=["sample", "national"], default="sample",
+                    help="national: every province at official precision into data/national (bench/national.py)")
+    ap.add_argument("--spacing-m", type=float, default=20.0, help="national: a boundary vertex every this many metres")
+    ap.add_argument("--provinces", help="national: only these province adcodes, comma-separated (a quick check)")
     args = ap.parse_args(argv)
+    if args.scale == "national":
+        out = args.out if args.out != DEFAULT_OUT else DEFAULT_OUT.with_name("national")
+        provinces = tuple(args.provinces.split(",")) if args.provinces else None
+        summary = build_national(out, args.spacing_m, provinces)
+        print(f"national data written to {out} in {summary['seconds']} s: {summary['counts']}; "
+              f"{summary['total_vertices']:,} vertices")
+        return 0
     stamp = args.out / STAMP
     if stamp.exists() and not args.force:
         try:

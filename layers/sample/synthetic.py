@@ -153,8 +153,10 @@ def synth_counties(admin: dict[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
     return c[c.province_adcode.isin(SYNTH_PROVINCES)].reset_index(drop=True)
 
 
-def build_control_units(counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Partition every county into Voronoi cells (no gaps, no overlaps) and classify them.
+def build_control_units(counties: gpd.GeoDataFrame, km2_per_unit: float = 220.0,
+                        per_county: tuple[int, int] = (4, 14)) -> gpd.GeoDataFrame:
+    """Partition every county into Voronoi cells (no gaps, no overlaps) and classify them: a
+    cell per ``km2_per_unit``, within ``per_county``.
 
     Native MEE field names (HJZHGKDYBM, ZHGKDYFL, KJBJYS …) are used on purpose: the
     catalog's field mapping loads them, as it would a provincial delivery."""
@@ -164,7 +166,7 @@ def build_control_units(counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         rng = rng_for("units", county.adcode)
         geom = county.geometry
         area_km2 = float(area_m2([geom])[0]) / 1e6
-        n = int(np.clip(area_km2 / 220.0, 4, 14))
+        n = int(np.clip(area_km2 / km2_per_unit, *per_county))
         town = town_point(geom)
         seeds = np.vstack([[town.x, town.y], random_points_in(rng, geom, n - 1)])
         cells = shapely.get_parts(

@@ -1,0 +1,119 @@
+"""The national SYNTHETIC set (``python -m layers.sample.build --scale national``) served as
+`make run` serves it, in one run. Figures only.
+
+    python bench/national.py [--seconds 8] [--tiles 40]
+
+- build: the builder's own time and vertex count (data/national/BUILD.json);
+- load to first answer and resident memory (PSS of every process) with one worker and with one
+  per core;
+- /v1/here and 1 km² /v1/assess p50/p99 with one connection, and throughput with 32 (wrk, at
+  random places in 100–120° E, 24–42° N);
+- cold vector tiles of the map's layers per zoom 0–14 at random places in China (in-process,
+  no cache): p50/p95/max milliseconds and the largest tile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import _serve
+import numpy as np
+import workers
+
+ROOT = Path(__file__).resolve().parents[1]
+CATALOG = ROOT / "layers" / "catalogs" / "national.yaml"
+DATA = ROOT / "data" / "national"
+BBOX = "100,24,120,42"
+# what the map page draws at a national view
+MAP_LAYERS = ["admin_province", "admin_county", "key_regions", "control_units", "red_lines", "protected_areas",
+              "basic_farmland"]
+
+
+def serve_and_measure(n: int, seconds: float, script: Path) -> dict:
+    state = tempfile.mkdtemp(prefix="bench-national-")
+    t0 = time.perf_counter()
+    proc, url = _serve.serve(env={"ZONING_WORKERS": str(n), "ZONING_RUN_JOBS": "false", "ZONING_STATE_DIR": state,
+                                  "ZONING_CATALOG": str(CATALOG), "ZONING_DATA_DIR": str(DATA),
+                                  "ZONING_RATE_LIMIT_ANONYMOUS_PER_MIN": "0"}, timeout_s=600)
+    row = {"start_s": time.perf_counter() - t0}
+    try:
+        for kind in ("here", "assess"):
+            workers.wrk(url, kind, 4, 2, script, BBOX)
+            row[kind, 1] = workers.wrk(url, kind, 1, seconds, script, BBOX)
+            row[kind, 32] = workers.wrk(url, kind, 32, seconds, script, BBOX)
+        row["pss_mb"] = workers.pss_mb(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(60)
+        shutil.rmtree(state, ignore_errors=True)
+    return row
+
+
+def cold_tiles(per_zoom: int) -> list[tuple]:
+    import morecantile
+
+    from layers import tiles
+    from layers.store import EmbeddedStore
+
+    store = EmbeddedStore.open(CATALOG, DATA)
+    tiles.GENERAL.warm(store)
+    tms = morecantile.tms.get("WebMercatorQuad")
+    rng = np.random.default_rng(5)
+    rows = []
+    for z in range(15):
+        times, sizes = [], []
+        for _ in range(per_zoom):
+            t = tms.tile(rng.uniform(100, 120), rng.uniform(24, 42), z)
+            active = [lid for lid in MAP_LAYERS if store.entry(lid).minzoom <= z <= store.entry(lid).maxzoom]
+            if not active:
+                continue
+            tiles.TAGS.clear()
+            t0 = time.perf_counter()
+            tile = tiles.render(store, active, z, t.x, t.y)
+            times.append((time.perf_counter() - t0) * 1000)
+            sizes.append(len(tile.data))
+        q = np.percentile(times, [50, 95])
+        rows.append((z, len(times), q[0], q[1], max(times), max(sizes) / 1024))
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=8)
+    ap.add_argument("--tiles", type=int, default=40, help="cold tiles per zoom")
+    ap.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
+    args = ap.parse_args()
+    stamp = DATA / "BUILD.json"
+    if not stamp.exists():
+        sys.exit("build the set first: python -m layers.sample.build --scale national")
+    built = json.loads(stamp.read_text(encoding="utf-8"))
+    print(f"national set: built in {built['seconds']} s, {built['total_vertices']:,} vertices; "
+          f"{built['counts']['control_units']:,} control units, {built['counts']['red_lines']:,} red-line patches")
+    script = Path(tempfile.mkdtemp()) / "bench.lua"
+    script.write_text(workers.LUA)
+    rows = {n: serve_and_measure(n, args.seconds, script) for n in (1, args.workers)}
+    base = rows[1]
+    print(f"\n{'workers':>8}{'endpoint':>9}{'clients':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs 1':>8}")
+    for n, row in rows.items():
+        for kind in ("here", "assess"):
+            for c in (1, 32):
+                r = row[kind, c]
+                print(f"{n:>8}{kind:>9}{c:>8}{r['rps']:>9.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}{r['errors']:>8}"
+                      f"{r['rps'] / base[kind, c]['rps']:>7.2f}x")
+    for n, row in rows.items():
+        print(f"{n} worker(s): start to first answer {row['start_s']:.1f} s, memory (PSS) {row['pss_mb']:,.0f} MB "
+              f"({row['pss_mb'] / base['pss_mb']:.2f}x one worker)")
+    print(f"\n{'zoom':>5}{'tiles':>7}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'max KB':>9}   (cold, {', '.join(MAP_LAYERS)})")
+    for z, n, p50, p95, mx, kb in cold_tiles(args.tiles):
+        print(f"{z:>5}{n:>7}{p50:>9.1f}{p95:>9.1f}{mx:>9.1f}{kb:>9.0f}")
+
+
+if __name__ == "__main__":
+    main()
