@@ -291,7 +291,9 @@ class Generalised:
                 with self._lock:
                     self._building.discard(key)
 
-        threading.Thread(target=run, name=f"generalise-{info.id}", daemon=True).start()
+        # not a daemon: a daemon thread still inside GEOS when the interpreter shuts down
+        # crashes it (seen: exit status -11 after a test rendered low-zoom tiles and returned)
+        threading.Thread(target=run, name=f"generalise-{info.id}").start()
 
 
 GENERAL = Generalised()
