@@ -20,6 +20,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -36,13 +37,27 @@ MAP_LAYERS = ["admin_province", "admin_county", "key_regions", "control_units", 
               "basic_farmland"]
 
 
-def serve_and_measure(n: int, seconds: float, script: Path) -> dict:
+def _watch(proc, limit_mb: float, stop: threading.Event) -> None:
+    """Stop the server if the whole service grows past ``limit_mb`` (the machine is shared)."""
+    while not stop.wait(1.0):
+        try:
+            if workers.pss_mb(proc.pid) > limit_mb:
+                print(f"server over {limit_mb:,.0f} MB: stopped", file=sys.stderr)
+                proc.kill()
+                return
+        except (OSError, AttributeError):
+            return
+
+
+def serve_and_measure(n: int, seconds: float, script: Path, limit_mb: float) -> dict:
     state = tempfile.mkdtemp(prefix="bench-national-")
     t0 = time.perf_counter()
     proc, url = _serve.serve(env={"ZONING_WORKERS": str(n), "ZONING_RUN_JOBS": "false", "ZONING_STATE_DIR": state,
                                   "ZONING_CATALOG": str(CATALOG), "ZONING_DATA_DIR": str(DATA),
                                   "ZONING_RATE_LIMIT_ANONYMOUS_PER_MIN": "0"}, timeout_s=600)
     row = {"start_s": time.perf_counter() - t0}
+    stop = threading.Event()
+    threading.Thread(target=_watch, args=(proc, limit_mb, stop), daemon=True).start()
     try:
         for kind in ("here", "assess"):
             workers.wrk(url, kind, 4, 2, script, BBOX)
@@ -50,6 +65,7 @@ def serve_and_measure(n: int, seconds: float, script: Path) -> dict:
             row[kind, 32] = workers.wrk(url, kind, 32, seconds, script, BBOX)
         row["pss_mb"] = workers.pss_mb(proc.pid)
     finally:
+        stop.set()
         proc.terminate()
         proc.wait(60)
         shutil.rmtree(state, ignore_errors=True)
@@ -89,6 +105,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=8)
     ap.add_argument("--tiles", type=int, default=40, help="cold tiles per zoom")
     ap.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
+    ap.add_argument("--limit-mb", type=float, default=16_000, help="stop a server whose PSS grows past this")
     args = ap.parse_args()
     stamp = DATA / "BUILD.json"
     if not stamp.exists():
@@ -98,7 +115,7 @@ def main() -> None:
           f"{built['counts']['control_units']:,} control units, {built['counts']['red_lines']:,} red-line patches")
     script = Path(tempfile.mkdtemp()) / "bench.lua"
     script.write_text(workers.LUA)
-    rows = {n: serve_and_measure(n, args.seconds, script) for n in (1, args.workers)}
+    rows = {n: serve_and_measure(n, args.seconds, script, args.limit_mb) for n in (1, args.workers)}
     base = rows[1]
     print(f"\n{'workers':>8}{'endpoint':>9}{'clients':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs 1':>8}")
     for n, row in rows.items():

@@ -569,9 +569,11 @@ def build_cultivated_land(units: gpd.GeoDataFrame, farmland: gpd.GeoDataFrame) -
     geoms = list(farmland.geometry)
     rows, patches = _patches_in(units[units.ZHGKDYFL.isin([2, 3])], "cultivated", 0.8, (500.0, 1500.0),
                                 per_unit=(1, 3))
-    basic = shapely.union_all(np.asarray(farmland.geometry, dtype=object))
+    basic = np.asarray(farmland.geometry, dtype=object)
+    tree = shapely.STRtree(basic)  # cut by the farmland it touches, not by all of it (national set)
     for n, (r, g) in enumerate(zip(rows, patches), start=1):
-        g = polygonal(shapely.difference(g, basic))
+        near = tree.query(g, predicate="intersects")
+        g = polygonal(shapely.difference(g, shapely.union_all(basic[near]))) if len(near) else polygonal(g)
         if g is None:
             continue
         out.append({"code": f"GD{r['county']}{n:05d}", "category": "一般耕地", "county": r["county"],
