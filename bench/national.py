@@ -123,7 +123,7 @@ def main() -> None:
             for c in (1, 32):
                 r = row[kind, c]
                 print(f"{n:>8}{kind:>9}{c:>8}{r['rps']:>9.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}{r['errors']:>8}"
-                      f"{r['rps'] / base[kind, c]['rps']:>7.2f}x")
+                      f"{r['rps'] / max(base[kind, c]['rps'], 1e-9):>7.2f}x")
     for n, row in rows.items():
         print(f"{n} worker(s): start to first answer {row['start_s']:.1f} s, memory (PSS) {row['pss_mb']:,.0f} MB "
               f"({row['pss_mb'] / base['pss_mb']:.2f}x one worker)")

@@ -60,7 +60,7 @@ def pss_mb(pid: int) -> float:
 def wrk(url: str, kind: str, connections: int, seconds: float, script: Path, bbox: str | None = None) -> dict:
     """wrk against /v1/here or /v1/assess at random places in ``bbox`` (w,s,e,n)."""
     env = {**os.environ, "BENCH_KIND": kind, **({"BENCH_BBOX": bbox} if bbox else {})}
-    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s",
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "30s", "--latency", "-s",
                           str(script), url], capture_output=True, text=True, env=env, check=True).stdout
     n, errors, micros, p50, p99, mean = re.search(r"RESULT (\S+) (\S+) (\S+) (\S+) (\S+) (\S+)", out).groups()
     return {"rps": int(n) / (int(micros) / 1e6), "errors": int(errors), "p50": float(p50), "p99": float(p99)}

@@ -67,7 +67,7 @@ def snap_to_pixels(geoms: np.ndarray) -> np.ndarray:
     if len(bad):
         # the few that rounding (or Douglas-Peucker before it) made invalid: repaired keeping
         # their dimension (collapsed parts dropped), then snap-rounded, which needs valid input
-        fixed = shapely.make_valid(out[bad], method="structure", keep_collapsed=False)
+        fixed = _make_valid(out[bad])
         out[bad] = shapely.set_precision(fixed, 1.0)
         for i in bad:  # snap-rounding may leave a collection: keep the parts of the input's dimension
             if out[i].geom_type == "GeometryCollection":
@@ -75,6 +75,25 @@ def snap_to_pixels(geoms: np.ndarray) -> np.ndarray:
                 parts = [q for q in shapely.get_parts(out[i]) if shapely.get_dimensions(q) == dim]
                 out[i] = shapely.union_all(parts) if parts else shapely.from_wkt("POLYGON EMPTY")
     return out
+
+
+def _make_valid(geoms: np.ndarray) -> np.ndarray:
+    """``make_valid`` keeping dimensions (collapsed parts dropped); a geometry GEOS cannot
+    repair that way (seen on national data: "unable to assign free hole to a shell") is
+    repaired by its linework instead, or left out of the tile — never a failed tile."""
+    try:
+        return shapely.make_valid(geoms, method="structure", keep_collapsed=False)
+    except shapely.errors.GEOSException:
+        out = np.empty(len(geoms), dtype=object)
+        for i, g in enumerate(geoms):
+            try:
+                out[i] = shapely.make_valid(g, method="structure", keep_collapsed=False)
+            except shapely.errors.GEOSException:
+                try:
+                    out[i] = shapely.make_valid(g, method="linework")
+                except shapely.errors.GEOSException:
+                    out[i] = shapely.from_wkt("POLYGON EMPTY")
+        return out
 
 
 def check_tile(z: int, x: int, y: int) -> None:

@@ -404,3 +404,22 @@ def test_low_zoom_tiles_draw_a_generalised_copy_within_half_a_pixel(store):
         tiles.GENERAL = saved
     fids = {f["properties"]["fid"] for f in drawn["admin_county"]["features"]}
     assert fids == {f["properties"]["fid"] for f in plain["admin_county"]["features"]}
+
+
+def test_a_geometry_geos_cannot_repair_is_left_out_not_a_failed_tile(monkeypatch):
+    """National data had a polygon whose repair raised "unable to assign free hole to a shell";
+    the tile keeps the others (repaired by linework, or dropped) instead of a 500."""
+    from layers import tiles
+
+    bow = shapely.from_wkt("POLYGON ((0 0, 10 10, 10 0, 0 10, 0 0))")  # invalid: a bow tie
+    real = shapely.make_valid
+
+    def picky(geom, **kw):
+        if isinstance(geom, np.ndarray) or kw.get("method") == "structure" and geom.equals(bow):
+            raise shapely.errors.GEOSException("TopologyException: unable to assign free hole to a shell")
+        return real(geom, **kw)
+
+    monkeypatch.setattr(shapely, "make_valid", picky)
+    ok = shapely.from_wkt("POLYGON ((0 0, 4 0, 4 4, 0 0))")
+    out = tiles._make_valid(np.array([ok, bow], dtype=object))
+    assert out[0].equals(ok) and out[1].is_valid and not out[1].is_empty
