@@ -27,9 +27,10 @@ def control_unit(
     as_of: Annotated[dt.date | None, Query(description="the versions in force at the end of this day (CST)")] = None,
 ) -> ControlUnitOut:
     s = services_as_of(services, as_of)
+    # checked before the lookup: whether a unit exists is itself what a non-public layer holds
+    ensure_readable(services, who, *(i.id for i in s.store.layers() if i.kind in ("control_unit", "access_list")))
     found = unit_list(s.store, code.strip())
     if found is None:
         raise NotFound(f"no control unit {code!r} in the control-unit layers in force")
-    ensure_readable(services, who, found["layer"]["id"], *(lst["layer"]["id"] for lst in found["lists"]))
     synthetic = found["layer"]["synthetic"] or any(lst["layer"]["synthetic"] for lst in found["lists"])
     return ControlUnitOut(**found, as_of=as_of.isoformat() if as_of else None, synthetic=synthetic)

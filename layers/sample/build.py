@@ -56,7 +56,7 @@ def build(out: Path) -> dict:
     urban = synthetic.build_urban_boundaries(settlements, counties)
     access = lists.build_access_lists(units, admin)
     courses = rivers.yellow_river_courses(admin)
-    rivers._check_course(courses)
+    rivers.check_course(courses)
     shores = rivers.shore_belts(courses, admin)
     functional = rivers.main_function_zones(counties, units)
 

@@ -95,10 +95,12 @@ def main_function_zones(counties: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> 
     return gpd.GeoDataFrame(rows, geometry=geoms, crs=STORAGE_CRS)
 
 
-def _check_course(courses: gpd.GeoDataFrame) -> None:
-    """The derived reaches end where the river does: 风陵渡 and the Inner Mongolia tripoint."""
+def check_course(courses: gpd.GeoDataFrame) -> None:
+    """The derived reaches end where the river does: 风陵渡 and the Inner Mongolia tripoint
+    (a changed boundary source would otherwise give a wrong river silently)."""
     js = courses.geometry.iloc[0]
     ends = np.array(shapely.get_coordinates(js))[[0, -1]]
     south, north = sorted(ends.tolist(), key=lambda p: p[1])
-    assert abs(south[0] - 110.3) < 0.2 and abs(south[1] - 34.6) < 0.1, south  # 风陵渡
-    assert north[1] > 39.2, north  # 河曲 / 偏关
+    if not (abs(south[0] - 110.3) < 0.2 and abs(south[1] - 34.6) < 0.1 and north[1] > 39.2):
+        raise ValueError(f"the Shanxi–Shaanxi boundary runs {south} to {north}, not 风陵渡 to 河曲: "
+                         "the derived Yellow River course would be wrong")
