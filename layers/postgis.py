@@ -301,6 +301,8 @@ class PostGISStore(LayerStore):
         elif predicate == "dwithin":
             cond = sql.SQL("ST_DWithin(s.geom, q.g, %s)")
             params = (float(distance),)
+        elif predicate == "envelope":
+            cond, params = sql.SQL("s.geom && q.g"), ()
         else:
             raise ValueError(f"predicate {predicate!r} is not supported by the PostGIS store")
         stmt = sql.SQL(

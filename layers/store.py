@@ -176,8 +176,9 @@ class LayerStore(abc.ABC):
         distance: float | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Pairs (geometry index, feature index) for which ``predicate(geometry, feature)``
-        holds (``intersects``, or ``dwithin`` with ``distance`` in degrees); many geometries
-        in, two index arrays out."""
+        holds (``intersects``; ``dwithin`` with ``distance`` in degrees; ``envelope``: their
+        bounding boxes intersect, for callers that clip anyway, such as tiles); many
+        geometries in, two index arrays out."""
 
     @abc.abstractmethod
     def geometries(self, layer_id: str, idx: np.ndarray) -> np.ndarray:
@@ -459,6 +460,9 @@ class InMemoryAnswers:
             with self._prepared:
                 hit = shapely.intersects(layer.geoms[fi], geoms[si])
             return si[hit], fi[hit]
+        if predicate == "envelope":
+            pairs = layer.tree.query(geoms)
+            return pairs[0], pairs[1]
         pairs = layer.tree.query(geoms, predicate=predicate, distance=distance)
         return pairs[0], pairs[1]
 

@@ -118,7 +118,10 @@ def tile_geometries(store: LayerStore, layer_id: str, z: int, x: int, y: int,
     pad = span * BUFFER_PX / EXTENT
     lon_w, lat_s = _lonlat(left - pad, bottom - pad)
     lon_e, lat_n = _lonlat(right + pad, top + pad)
-    _, idx = store.query(layer_id, np.array([shapely.box(lon_w, lat_s, lon_e, lat_n)], dtype=object))
+    # bounding boxes only: clipping drops what misses the tile, and an exact test would build
+    # the prepared index of every full-detail feature a low-zoom tile meets
+    _, idx = store.query(layer_id, np.array([shapely.box(lon_w, lat_s, lon_e, lat_n)], dtype=object),
+                         predicate="envelope")
     if len(idx) == 0:
         return idx, np.array([], dtype=object)
     idx = np.sort(idx)

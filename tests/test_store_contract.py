@@ -82,6 +82,20 @@ def test_query_finds_exactly_the_features_each_geometry_touches(backend, layer_i
     assert len(empty[0]) == len(empty[1]) == 0
 
 
+def test_envelope_finds_the_features_whose_bounding_box_meets_each_geometry(backend):
+    gdf, ids = source("red_lines")
+    # diamonds: their boxes reach past them, so boxes meet features the diamonds miss
+    probes = np.concatenate([shapely.buffer(random_points(30, seed=4), 0.08, quad_segs=1), random_points(10, seed=6)])
+    si, fi = backend.query("red_lines", probes, predicate="envelope")
+    got = {(int(s), str(f)) for s, f in zip(si, backend.feature_ids("red_lines", fi))}
+    boxes = shapely.envelope(gdf.geometry.to_numpy())
+    meet = shapely.intersects(shapely.envelope(probes)[:, None], boxes[None, :])
+    assert got == {(int(s), str(ids[f])) for s, f in zip(*np.nonzero(meet))}
+    si, fi = backend.query("red_lines", probes)
+    exact = {(int(s), str(f)) for s, f in zip(si, backend.feature_ids("red_lines", fi))}
+    assert exact < got
+
+
 def test_dwithin_takes_a_distance_in_degrees(backend):
     gdf, ids = source("grid_lines")
     probes = random_points(40)
