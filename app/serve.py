@@ -1,7 +1,7 @@
 """Serving on every core: the layers are loaded once, then worker processes are forked.
 
 ``serve(settings, host, port)`` loads the layer store in this (the supervising) process, builds
-the low-zoom tile copies (``layers.tiles.GENERAL``), closes what a fork may not share (database
+the low-zoom tile copies (``layers.tiles.GENERAL``) and compiles the access lists, closes what a fork may not share (database
 connections: ``LayerStore.before_fork``), freezes the loaded objects out of the garbage
 collector's view (so no collection in a worker writes to — and so copies — their pages) and
 forks ``settings.workers`` workers (0: one per core). Each listens on the service's port with
@@ -25,6 +25,7 @@ import time
 
 from app.settings import Settings
 from layers.tiles import BANDS, GENERAL
+from zoning.access_lists import access_lists
 
 log = logging.getLogger("zoning")
 QUICK_DEATH_S, MAX_QUICK_DEATHS = 10.0, 5  # a worker that dies this soon after its fork, this often
@@ -96,6 +97,9 @@ def serve(settings: Settings, host: str, port: int) -> int:
     t0 = time.perf_counter()
     GENERAL.warm(store)  # the low-zoom copies, built once and shared by the workers
     log.info("generalised the layers for zooms %s in %.1f s", BANDS, time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    items = sum(len(lst.items) for lst in access_lists(store))  # compiled once, shared
+    log.info("compiled %d access-list items in %.1f s", items, time.perf_counter() - t0)
     store.before_fork()
     if settings.gc_freeze:
         gc.collect()

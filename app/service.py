@@ -23,6 +23,7 @@ from app.state.access import AuditLog, KeyStore, open_access
 from app.state.jobs import JobStore
 from app.state.records import AssessmentStore
 from layers.store import LayerStore
+from zoning.access_lists import access_lists
 from zoning.context import Judging
 from zoning.industries import IndustryCatalogue, load_industries
 from zoning.rules import RuleSet
@@ -53,6 +54,9 @@ class Live:
     def _layers_switched(self, changed: list[str]) -> None:
         if changed:
             log.info("layer versions switched: %s", ", ".join(changed))
+            # a switched access list is compiled here (the publish, or the sync thread), not
+            # by the next judgment (national lists: 100k items, 2 s)
+            access_lists(self.store)
             for callback in self._on_layers:
                 callback()
 

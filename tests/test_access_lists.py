@@ -146,6 +146,8 @@ def test_publishing_an_item_changes_the_verdict_everywhere_and_rollback_restores
     data = table_bytes(a.store, pd.concat([items, pd.DataFrame([added])], ignore_index=True))
     out = a.publish_layer(LIST, data, "清单.csv", actor="test", limits=Settings().layer_limits())
     assert out["summary"]["added"] == 1 and out["feature_count"] == len(items) + 1
+    from zoning import access_lists as compiled
+    assert (LIST, out["version"]) in compiled._compiled  # by the publish, not by a judgment
     for live in (a, b):
         live.sync()
         now = judge(live.judging(), site, Project("C3670"))
