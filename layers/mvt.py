@@ -290,12 +290,12 @@ def _value(v) -> bytes:
 
 
 @functools.lru_cache(maxsize=4096)
-def _key_message(key: str) -> bytes:
+def key_message(key: str) -> bytes:
     return _field(3, key.encode("utf-8"))
 
 
 @functools.lru_cache(maxsize=65536, typed=True)  # typed: 1, 1.0 and True are different values
-def _value_message(value) -> bytes:
+def value_message(value) -> bytes:
     return _field(4, _value(value))
 
 
@@ -309,7 +309,7 @@ def feature_tags(properties: dict) -> tuple[bytes, ...]:
     for k, v in properties.items():
         if v is None or (v.__class__ is float and not math.isfinite(v)):
             continue
-        out += (_key_message(k), _value_message(v))
+        out += (key_message(k), value_message(v))
     return tuple(out)
 
 

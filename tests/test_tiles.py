@@ -329,6 +329,25 @@ def test_tag_cache_follows_versions_and_stays_bounded():
         assert cache._size <= 4
 
 
+def test_tile_tags_are_the_feature_tags_of_the_tile_properties(store):
+    """The column-by-column encoding equals encoding each feature's properties, on every sample
+    layer and on values that compare equal across types (1, 1.0, True), NaN, None, long texts."""
+    from layers import mvt
+    from layers.tiles import MAX_TEXT, tile_properties, tile_tags
+
+    for info in store.layers():
+        if info.spatial:
+            idx = np.arange(0, info.count, max(1, info.count // 300))
+            assert tile_tags(store, info.id, idx) == [mvt.feature_tags(p) for p in tile_properties(store, info.id, idx)]
+    rows = _Rows()
+    rows.names = np.array([1, 1.0, True, float("nan"), None, "长" * (MAX_TEXT + 1), np.int64(1), "x"], dtype=object)
+    rows.feature_ids = lambda layer_id, idx: np.array([f"f{i}" for i in idx], dtype=object)
+    idx = np.arange(len(rows.names))
+    got = tile_tags(rows, "l", idx)
+    assert got == [mvt.feature_tags(p) for p in tile_properties(rows, "l", idx)]
+    assert len({got[0], got[1], got[2]}) == 3 and got[0][2:] == got[6][2:] and len(got[3]) == len(got[4]) == len(got[5]) == 2
+
+
 def test_encoder_varints_and_values():
     from layers import mvt
 
