@@ -265,7 +265,7 @@ class TagCache:
 TAGS = TagCache()
 
 # Zoom bands drawn from a generalised copy of each layer version; from z9 on, full detail.
-BANDS = ((0, 2), (3, 4), (5, 6), (7, 8))
+BANDS = ((0, 2), (3, 4), (5, 5), (6, 6), (7, 8))
 
 
 class Generalised:
@@ -275,13 +275,13 @@ class Generalised:
     workers fork, so they share it), or in the background the first time a band of a new
     version is asked for, while that request and those until it is ready draw from the full
     geometries; a layer switch is a new version, so the old copy is never drawn again and ages
-    out (the ``keep`` latest are kept).
+    out (the ``keep`` latest are kept). A layer has the bands its zoom range meets.
 
     Stated rule for small fragments: a feature the simplification collapses is smaller than
     half a pixel at every zoom of the band and is left out of the band (the pixel snap of each
     tile would drop it anyway); everything else keeps its outline within a pixel."""
 
-    def __init__(self, keep: int = 96):
+    def __init__(self, keep: int = 192):
         self.keep = keep
         self._data: OrderedDict[tuple[str, str, int], np.ndarray] = OrderedDict()
         self._building: set[tuple[str, str]] = set()
@@ -290,6 +290,10 @@ class Generalised:
     @staticmethod
     def band(z: int) -> int | None:
         return next((b for b, (lo, hi) in enumerate(BANDS) if lo <= z <= hi), None)
+
+    @staticmethod
+    def bands_of(entry) -> list[int]:
+        return [b for b, (lo, hi) in enumerate(BANDS) if lo <= entry.maxzoom and hi >= entry.minzoom]
 
     @staticmethod
     def tolerance(band: int, bbox) -> float:
@@ -301,9 +305,9 @@ class Generalised:
     def geometries(self, store: LayerStore, layer_id: str, z: int, idx: np.ndarray) -> np.ndarray:
         """Rows ``idx`` of the layer as tile ``z`` draws them."""
         band = self.band(z)
-        if band is None:
-            return store.geometries(layer_id, idx)
         info = store.info(layer_id)
+        if band not in self.bands_of(info.entry):
+            return store.geometries(layer_id, idx)
         with self._lock:
             held = self._data.get((layer_id, info.version, band))
             if held is not None:
@@ -316,7 +320,7 @@ class Generalised:
     def build(self, store: LayerStore, info) -> None:
         """Every band of one layer version."""
         full = store.geometries(info.id, np.arange(info.count))
-        for band in range(len(BANDS)):
+        for band in self.bands_of(info.entry):
             simple = shapely.simplify(full, self.tolerance(band, info.bbox), preserve_topology=False)
             with self._lock:
                 self._data[(info.id, info.version, band)] = simple

@@ -398,7 +398,10 @@ def test_low_zoom_tiles_draw_a_generalised_copy_within_half_a_pixel(store):
     gen.build(store, info)
     t = morecantile.tms.get("WebMercatorQuad").tile(112.5, 37.8, 6)
     idx = np.arange(info.count)
-    for z in (2, 4, 5, 6, 8):
+    assert info.entry.minzoom == 5  # and z4 (no band of its own) is drawn from full detail
+    assert all(a is b for a, b in zip(gen.geometries(store, "admin_county", 4, idx), store.geometries("admin_county", idx)))
+    assert gen.bands_of(info.entry) == [gen.band(5), gen.band(6), gen.band(7)]  # only those its zooms meet
+    for z in (5, 6, 8):
         band = gen.band(z)
         simple = gen.geometries(store, "admin_county", z, idx)
         assert shapely.get_num_coordinates(simple).sum() < 0.8 * shapely.get_num_coordinates(
