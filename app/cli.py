@@ -29,22 +29,14 @@ from zoning.vocabulary import ACTIONS, EDITIONS
 
 
 def _serve(args) -> int:
-    import uvicorn
+    from app.serve import serve
+    from app.settings import get_settings
 
     host = args.host or os.environ.get("HOST", "127.0.0.1")
     port = int(args.port or os.environ.get("PORT", "8000"))
     print(f"zoning service: http://{host}:{port}/  (API docs: http://{host}:{port}/docs)", flush=True)
-    # a keep-alive longer than uvicorn's 5 s: under load a busy event loop could close an idle
-    # connection just as a client sends its next request on it (seen as client ReadErrors)
-    from app.serve import serve, worker_count
-    from app.settings import get_settings
-
-    settings = get_settings()
-    if worker_count(settings) > 1:  # layers loaded once, then one worker per core (app/serve.py)
-        return serve(settings, host, port)
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, log_level="info",
-                timeout_keep_alive=settings.keep_alive_s)
-    return 0
+    # layers loaded and made ready once, then one worker per core, or one process (app/serve.py)
+    return serve(get_settings(), host, port)
 
 
 def _build_sample(args) -> int:

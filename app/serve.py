@@ -1,10 +1,12 @@
 """Serving on every core: the layers are loaded once, then worker processes are forked.
 
-``serve(settings, host, port)`` loads the layer store in this (the supervising) process, builds
-the low-zoom tile copies (``layers.tiles.GENERAL``) and compiles the access lists, closes what a fork may not share (database
-connections: ``LayerStore.before_fork``), freezes the loaded objects out of the garbage
-collector's view (so no collection in a worker writes to — and so copies — their pages) and
-forks ``settings.workers`` workers (0: one per core). Each listens on the service's port with
+``serve(settings, host, port)`` loads the layer store in this (the supervising) process and
+builds what requests would otherwise build on first use (``ready_store``: the low-zoom tile
+copies, ``layers.tiles.GENERAL``, and the access lists compiled), closes what a fork may not
+share (database connections: ``LayerStore.before_fork``), freezes the loaded objects out of the
+garbage collector's view (so no collection in a worker writes to — and so copies — their pages)
+and forks ``settings.workers`` workers (0: one per core; 1: the same ready store served by one
+uvicorn process, no fork). Each listens on the service's port with
 ``SO_REUSEPORT`` (the kernel spreads connections over them), opens its own connections and
 state, and runs the version sync, so a layer or rules switch made by any worker (or another
 instance) reaches all of them within ``layer_sync_s``. Only worker 0 runs the batch-job
@@ -85,21 +87,44 @@ def _worker(index: int, settings: Settings, store, host: str, port: int, parent:
     uvicorn.Server(config).run(sockets=[sock])
 
 
-def serve(settings: Settings, host: str, port: int) -> int:
+def ready_store(settings: Settings):
+    """The layer store, with what requests would otherwise build on first use built now: the
+    low-zoom tile copies and the access lists in force (before a fork, shared by the workers)."""
     from app.service import open_store
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
-    n = worker_count(settings)
-    parent = os.getpid()
     t0 = time.perf_counter()
     store = open_store(settings)
-    log.info("loaded %d layers in %.1f s; forking %d workers", len(store.layers()), time.perf_counter() - t0, n)
+    log.info("loaded %d layers in %.1f s", len(store.layers()), time.perf_counter() - t0)
     t0 = time.perf_counter()
-    GENERAL.warm(store)  # the low-zoom copies, built once and shared by the workers
+    GENERAL.warm(store)
     log.info("generalised the layers for zooms %s in %.1f s", BANDS, time.perf_counter() - t0)
     t0 = time.perf_counter()
-    items = sum(len(lst.items) for lst in access_lists(store))  # compiled once, shared
+    items = sum(len(lst.items) for lst in access_lists(store))
     log.info("compiled %d access-list items in %.1f s", items, time.perf_counter() - t0)
+    return store
+
+
+def _serve_one(settings: Settings, host: str, port: int) -> int:
+    """``ZONING_WORKERS=1``: the same ready store in one uvicorn process, no supervisor."""
+    import uvicorn
+
+    from app.main import create_app
+    from app.service import assemble
+
+    store = ready_store(settings)
+    uvicorn.run(create_app(settings, assemble(settings, store)), host=host, port=port, log_level="info",
+                timeout_keep_alive=settings.keep_alive_s)
+    return 0
+
+
+def serve(settings: Settings, host: str, port: int) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
+    n = worker_count(settings)
+    if n == 1:
+        return _serve_one(settings, host, port)
+    parent = os.getpid()
+    store = ready_store(settings)
+    log.info("forking %d workers", n)
     store.before_fork()
     if settings.gc_freeze:
         gc.collect()

@@ -8,6 +8,8 @@
   per core;
 - /v1/here and 1 km² /v1/assess p50/p99 with one connection, and throughput with 32 (wrk, at
   random places in 100–120° E, 24–42° N);
+- the /map page's first full draw at the national view in headless Chromium (cold: every
+  tile rendered by the server; warm: the server's tile cache full), with one worker per core;
 - cold vector tiles of the map's layers per zoom 0–14 at random places in China (in-process,
   no cache): p50/p95/max milliseconds and the largest tile.
 """
@@ -25,6 +27,7 @@ import time
 from pathlib import Path
 
 import _serve
+import map_page
 import numpy as np
 import workers
 
@@ -33,6 +36,7 @@ CATALOG = ROOT / "layers" / "catalogs" / "national.yaml"
 DATA = ROOT / "data" / "national"
 BBOX = "100,24,120,42"
 # what the map page draws at a national view
+NATIONAL_VIEW = "#3.6/35.5/104"  # all of China in the page's 1280 x 860 viewport
 MAP_LAYERS = ["admin_province", "admin_county", "key_regions", "control_units", "red_lines", "protected_areas",
               "basic_farmland"]
 
@@ -49,7 +53,21 @@ def _watch(proc, limit_mb: float, stop: threading.Event) -> None:
             return
 
 
-def serve_and_measure(n: int, seconds: float, script: Path, limit_mb: float) -> dict:
+def first_draw(url: str) -> tuple[float, float, int, int]:
+    """Seconds to the map's first full draw at the national view: cold, then warm; tiles, bytes."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=map_page.CHROMIUM_ARGS)
+        try:
+            cold, count, size = map_page.load(browser, url, NATIONAL_VIEW, raster=False)
+            warm = min(map_page.load(browser, url, NATIONAL_VIEW, raster=False)[0] for _ in range(2))
+        finally:
+            browser.close()
+    return cold, warm, count, size
+
+
+def serve_and_measure(n: int, seconds: float, script: Path, limit_mb: float, draw: bool) -> dict:
     state = tempfile.mkdtemp(prefix="bench-national-")
     t0 = time.perf_counter()
     proc, url = _serve.serve(env={"ZONING_WORKERS": str(n), "ZONING_RUN_JOBS": "false", "ZONING_STATE_DIR": state,
@@ -64,6 +82,8 @@ def serve_and_measure(n: int, seconds: float, script: Path, limit_mb: float) -> 
             row[kind, 1] = workers.wrk(url, kind, 1, seconds, script, BBOX)
             row[kind, 32] = workers.wrk(url, kind, 32, seconds, script, BBOX)
         row["pss_mb"] = workers.pss_mb(proc.pid)
+        if draw:
+            row["draw"] = first_draw(url)
     finally:
         stop.set()
         proc.terminate()
@@ -115,7 +135,8 @@ def main() -> None:
           f"{built['counts']['control_units']:,} control units, {built['counts']['red_lines']:,} red-line patches")
     script = Path(tempfile.mkdtemp()) / "bench.lua"
     script.write_text(workers.LUA)
-    rows = {n: serve_and_measure(n, args.seconds, script, args.limit_mb) for n in (1, args.workers)}
+    rows = {n: serve_and_measure(n, args.seconds, script, args.limit_mb, draw=n == args.workers)
+            for n in (1, args.workers)}
     base = rows[1]
     print(f"\n{'workers':>8}{'endpoint':>9}{'clients':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs 1':>8}")
     for n, row in rows.items():
@@ -127,6 +148,9 @@ def main() -> None:
     for n, row in rows.items():
         print(f"{n} worker(s): start to first answer {row['start_s']:.1f} s, memory (PSS) {row['pss_mb']:,.0f} MB "
               f"({row['pss_mb'] / base['pss_mb']:.2f}x one worker)")
+    cold, warm, count, size = rows[args.workers]["draw"]
+    print(f"map page, national view ({NATIONAL_VIEW}), first full draw: cold {cold:.2f} s, warm {warm:.2f} s "
+          f"({count} tiles, {size / 1024:,.0f} KB)")
     print(f"\n{'zoom':>5}{'tiles':>7}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'max KB':>9}   (cold, {', '.join(MAP_LAYERS)})")
     for z, n, p50, p95, mx, kb in cold_tiles(args.tiles):
         print(f"{z:>5}{n:>7}{p50:>9.1f}{p95:>9.1f}{mx:>9.1f}{kb:>9.0f}")

@@ -111,6 +111,35 @@ def test_uncoded_items_are_requirements_every_project_must_meet(judging):
 
 # --- publish and roll back, both backends, every instance ---------------------------------------
 
+def test_concurrent_first_judgments_wait_for_one_compile(store, monkeypatch):
+    """Four requests meeting a list version first compile it once (each compiling it held the
+    GIL for 2 s apiece on the national lists, and one process stalled)."""
+    import threading
+    import time
+
+    from zoning import access_lists as al
+
+    made = []
+    real = al.AccessList
+
+    class Counted(real):
+        def __init__(self, *a, **kw):
+            made.append(1)
+            time.sleep(0.05)  # long enough for the other threads to arrive meanwhile
+            super().__init__(*a, **kw)
+
+    monkeypatch.setattr(al, "AccessList", Counted)
+    monkeypatch.setattr(al, "_compiled", {})
+    out = []
+    threads = [threading.Thread(target=lambda: out.append(al.access_lists(store))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(made) == len(store.layers_of_kind("access_list")) and len(out) == 4
+    assert all(o[0] is out[0][0] for o in out)
+
+
 @pytest.fixture(params=["embedded", "postgis"])
 def instances(request, tmp_path, rules, industries):
     """Two instances of one backend sharing one version history (and, for PostGIS, one database)."""

@@ -99,7 +99,8 @@ class AccessList:
 
 
 _compiled: dict[tuple[str, str], AccessList] = {}
-_compile_lock = threading.Lock()
+_compile_lock = threading.Lock()  # guards _compiled
+_one_compile = threading.Lock()  # concurrent first judgments wait for one compile, not run four
 
 
 def access_lists(store: LayerStore) -> list[AccessList]:
@@ -110,12 +111,16 @@ def access_lists(store: LayerStore) -> list[AccessList]:
         with _compile_lock:
             hit = _compiled.get(key)
         if hit is None:
-            frame = store.attributes(info.id, np.arange(info.count))
-            hit = AccessList(info, frame.to_dict(orient="records"))
-            with _compile_lock:
-                _compiled[key] = hit
-                while len(_compiled) > 16:
-                    _compiled.pop(next(iter(_compiled)))
+            with _one_compile:
+                with _compile_lock:
+                    hit = _compiled.get(key)
+                if hit is None:
+                    frame = store.attributes(info.id, np.arange(info.count))
+                    hit = AccessList(info, frame.to_dict(orient="records"))
+                    with _compile_lock:
+                        _compiled[key] = hit
+                        while len(_compiled) > 16:
+                            _compiled.pop(next(iter(_compiled)))
         out.append(hit)
     return out
 
