@@ -68,7 +68,7 @@ class _TooLarge(Exception):
     pass
 
 
-def _malloc_trim():
+def malloc_trim():
     """glibc's malloc_trim, or None where the C library has none (musl, macOS)."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
@@ -85,7 +85,7 @@ class ReleaseMemory:
     blocks otherwise stay in the process and the server never returns to its baseline."""
 
     def __init__(self, app, after_s: float = 0.05):
-        self.app, self.after_s, self.trim = app, after_s, _malloc_trim()
+        self.app, self.after_s, self.trim = app, after_s, malloc_trim()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or self.trim is None:

@@ -25,6 +25,7 @@ import socket
 import sys
 import time
 
+from app.middleware import malloc_trim
 from app.settings import Settings
 from layers.tiles import BANDS, GENERAL
 from zoning.access_lists import access_lists
@@ -101,6 +102,11 @@ def ready_store(settings: Settings):
     t0 = time.perf_counter()
     items = sum(len(lst.items) for lst in access_lists(store))
     log.info("compiled %d access-list items in %.1f s", items, time.perf_counter() - t0)
+    # what loading freed (parsed files, geometries held once) goes back to the system, not into
+    # every worker's copy of the heap (national set: 7.0 -> 5.9 GB)
+    gc.collect()
+    if (trim := malloc_trim()) is not None:
+        trim()
     return store
 
 

@@ -22,7 +22,7 @@ import hashlib
 import logging
 import threading
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -423,6 +423,31 @@ def build_layer(entry: LayerEntry, frame: pd.DataFrame, geoms: np.ndarray, warni
                   columns={str(c): frame[c].to_numpy(dtype=object) for c in frame.columns})
 
 
+def share_equal_geometries(layers: dict[str, LayerData]) -> int:
+    """Each geometry equal vertex for vertex to one an earlier layer holds becomes that object
+    (the national main functional zones are the county outlines again: 50 M vertices), so it is
+    held, indexed and prepared once; a layer that shares some gets a tree over its new array.
+    Returns how many geometries are shared."""
+    seen: dict[tuple, shapely.Geometry] = {}
+    shared = 0
+    for lid, layer in list(layers.items()):
+        if not len(layer.geoms):
+            continue
+        keys = list(map(tuple, shapely.bounds(layer.geoms).tolist()))
+        rows = np.array([i for i, k in enumerate(keys) if k in seen], dtype=np.intp)
+        if len(rows):
+            other = np.array([seen[keys[i]] for i in rows], dtype=object)
+            same = shapely.equals_exact(layer.geoms[rows], other, tolerance=0.0)
+            if same.any():
+                geoms = layer.geoms.copy()
+                geoms[rows[same]] = other[same]
+                layer = layers[lid] = replace(layer, geoms=geoms, tree=shapely.STRtree(geoms))
+                shared += int(same.sum())
+        for k, g in zip(keys, layer.geoms):
+            seen.setdefault(k, g)
+    return shared
+
+
 def read_version_file(entry: LayerEntry, rec: dict, data_dir: Path) -> tuple[LayerEntry, pd.DataFrame, np.ndarray]:
     """A published version's canonical data from its file (see ``layers.versions``)."""
     vintage = dt.date.fromisoformat(rec["vintage"])
@@ -522,6 +547,9 @@ class EmbeddedStore(InMemoryAnswers, LayerStore):
                 self._layers[entry.id] = self._load_one(entry)
             else:
                 self._layers[entry.id] = self.load_version(entry.id, current["version"])
+        shared = share_equal_geometries(self._layers)
+        if shared:
+            log.info("%d geometries equal to another layer's are held once", shared)
         self._open_rasters()
         self.loaded_at = dt.datetime.now(dt.UTC)
 

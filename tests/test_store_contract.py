@@ -224,3 +224,18 @@ def test_versions_switch_for_new_requests_and_stay_reachable(versioned):
     assert len(feature_ids) == len(frame) == len(geoms) == len(gdf) - 1
     rollback(store, "red_lines", old, actor="t")
     assert store.info("red_lines").version == old and store.index_of("red_lines", ids[0]) is not None
+
+
+def test_geometries_equal_to_another_layers_are_held_once(store):
+    """The main functional zones are drawn on the county outlines: the embedded store holds each
+    such geometry once (one object, prepared once), and the layers still answer as their files."""
+    zones = store.geometries("main_function_zones", np.arange(store.info("main_function_zones").count))
+    counties = {id(g) for g in store.geometries("admin_county", np.arange(store.info("admin_county").count))}
+    gdf, ids = source("main_function_zones")
+    assert shapely.equals_exact(zones, gdf.geometry.to_numpy(), tolerance=0.0).all()
+    assert sum(id(g) in counties for g in zones) == len(zones)
+    probes = random_points(80)
+    si, fi = store.query("main_function_zones", probes)
+    got = {(int(s), str(f)) for s, f in zip(si, store.feature_ids("main_function_zones", fi))}
+    a, b = shapely.STRtree(gdf.geometry.to_numpy()).query(probes, predicate="intersects")
+    assert got == {(int(s), str(ids[f])) for s, f in zip(a, b)}
