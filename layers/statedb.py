@@ -11,6 +11,7 @@ import datetime as dt
 import re
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 
@@ -57,9 +58,20 @@ class SQLiteDB(StateDB):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=10000")
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as exc:
+                # processes opening the file at once (Dask workers setting up): SQLite refuses
+                # a connection's switch to WAL while another holds a lock, without waiting on
+                # busy_timeout (it could deadlock), so the switch is tried again
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(schema)
 
     def tx(self, fn):
