@@ -161,9 +161,15 @@ def tile_geometries(store: LayerStore, layer_id: str, z: int, x: int, y: int,
     return idx, geoms
 
 
+def tile_value(v):
+    """A value as a tile carries it: plain, or None (left out) for nulls, non-finite numbers
+    and texts longer than ``MAX_TEXT``."""
+    v = plain(v)
+    return None if isinstance(v, str) and len(v) > MAX_TEXT else v
+
+
 def tile_properties(store: LayerStore, layer_id: str, idx: np.ndarray) -> list[dict]:
-    """The properties a tile carries for rows ``idx``: ``fid`` and the attributes, without
-    nulls, non-finite numbers and texts longer than ``MAX_TEXT``."""
+    """The properties a tile carries for rows ``idx``: ``fid`` and the attributes' tile values."""
     attrs = store.attribute_columns(layer_id, idx)
     ids = store.feature_ids(layer_id, idx)
     cols = list(attrs)
@@ -171,21 +177,15 @@ def tile_properties(store: LayerStore, layer_id: str, idx: np.ndarray) -> list[d
     for fid, row in zip(ids, zip(*attrs.values()) if cols else [()] * len(idx)):
         p = {"fid": str(fid)}
         for c, v in zip(cols, row):
-            v = plain(v)
-            if v is None:
-                continue
-            if isinstance(v, str) and len(v) > MAX_TEXT:
-                continue
-            p[c] = v
+            if (v := tile_value(v)) is not None:
+                p[c] = v
         props.append(p)
     return props
 
 
 def _tag_value(v) -> bytes | None:
-    v = plain(v)
-    if v is None or isinstance(v, str) and len(v) > MAX_TEXT:
-        return None
-    return mvt.value_message(v)
+    v = tile_value(v)
+    return None if v is None else mvt.value_message(v)
 
 
 def tile_tags(store: LayerStore, layer_id: str, idx: np.ndarray) -> list[tuple[bytes, ...]]:
