@@ -21,13 +21,16 @@ def _fresh(url: str, path: str) -> dict:
         return json.loads(r.read())
 
 
-def _by_worker(url: str, path: str, tries: int = 60) -> dict[int, dict]:
+def _by_worker(url: str, path: str, within_s: float = 30.0) -> dict[int, dict]:
+    """What each worker answers, asked on new connections until two have answered (a worker
+    that is still starting — on a loaded machine, seconds after the first — is waited for)."""
     seen: dict[int, dict] = {}
-    for _ in range(tries):
+    deadline = time.monotonic() + within_s
+    while len(seen) < 2 and time.monotonic() < deadline:
         h = _fresh(url, "/healthz")
         seen[h["pid"]] = {"health": h, "body": _fresh(url, path)}
-        if len(seen) >= 2:
-            break
+        if len(seen) < 2:
+            time.sleep(0.05)
     return seen
 
 
