@@ -16,6 +16,7 @@ from app.settings import Settings
 from app.state.access import AuditLog, KeyStore
 from app.state.jobs import JobStore
 from app.state.records import AssessmentStore
+from layers.pyramid import Pyramid
 from layers.store import LayerStore
 from layers.tiles import TileCache
 from zoning.context import Judging
@@ -38,6 +39,7 @@ class Services:
     audit: AuditLog | None = None
     runner: object | None = None  # app.jobs.JobRunner, started by the app
     tiles: TileCache = field(default_factory=TileCache)
+    pyramid: Pyramid | None = None  # low-zoom tiles encoded ahead (app.service.assemble)
     pinned: Judging | None = None
 
     @property
@@ -73,6 +75,14 @@ class Services:
         """A layer version went into force in this process: no tile of the old one is served."""
         self.tiles.clear()
         self.loaded()
+        self.build_pyramid()
+
+    def build_pyramid(self) -> None:
+        """Encode the low-zoom tiles of the layer versions in force that have none yet, in the
+        background — in the process that runs jobs (one per instance); the others read the
+        files it writes."""
+        if self.pyramid is not None and self.settings.run_jobs:
+            self.pyramid.start(self.live.store)
 
 
 def get_services(request: Request) -> Services:

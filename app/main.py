@@ -99,7 +99,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                 client = connect(services.settings.dask_scheduler, services.settings)
             services.runner = JobRunner(services, services.jobs, dask_client=client)
             services.runner.start()  # resumes jobs a restart or crash left unfinished
+        services.build_pyramid()
         yield
+        if services.pyramid is not None:
+            services.pyramid.stop()
         if syncer is not None:
             syncer.stop()
         if services.runner is not None:

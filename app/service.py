@@ -31,6 +31,7 @@ from zoning.rules_history import RulesError, RulesRegistry
 
 if TYPE_CHECKING:
     from app.deps import Services
+    from layers.pyramid import Pyramid
     from layers.versions import LayerRegistry
 
 log = logging.getLogger("zoning")
@@ -198,6 +199,15 @@ def open_state(settings: Settings) -> State:
                  keys=keys, audit=audit)
 
 
+def open_pyramid(settings: Settings) -> Pyramid | None:
+    """The low-zoom tile files the settings ask for (None: tiles are all drawn per request)."""
+    from layers.pyramid import Pyramid
+
+    if settings.tile_pyramid_zoom < 0:
+        return None
+    return Pyramid(settings.tile_pyramid_dir or settings.state_dir / "tiles", settings.tile_pyramid_zoom)
+
+
 def assemble(settings: Settings, store: LayerStore | None = None) -> Services:
     """The whole service from its settings: the live layers and rules, the state, the tile
     cache (over a ``store`` already loaded, in a forked worker)."""
@@ -206,6 +216,7 @@ def assemble(settings: Settings, store: LayerStore | None = None) -> Services:
 
     state = open_state(settings)
     services = Services(settings=settings, live=open_live(settings, store), records=state.records, jobs=state.jobs,
-                        keys=state.keys, audit=state.audit, tiles=TileCache(settings.tile_cache_mb * 2**20))
+                        keys=state.keys, audit=state.audit, tiles=TileCache(settings.tile_cache_mb * 2**20),
+                        pyramid=open_pyramid(settings))
     services.live.on_layers_switched(services.layers_switched)
     return services

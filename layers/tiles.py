@@ -17,6 +17,7 @@ import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
@@ -24,6 +25,9 @@ import shapely
 from layers import mvt, raster
 from layers.store import LayerError, LayerStore
 from layers.values import plain
+
+if TYPE_CHECKING:
+    from layers.pyramid import Pyramid
 
 EXTENT = 4096
 BUFFER_PX = 64
@@ -327,6 +331,13 @@ class Generalised:
                 while len(self._data) > self.keep:
                     self._data.popitem(last=False)
 
+    def ensure(self, store: LayerStore, info) -> None:
+        """Every band of one layer version, built now unless held."""
+        with self._lock:
+            held = all((info.id, info.version, b) in self._data for b in self.bands_of(info.entry))
+        if not held:
+            self.build(store, info)
+
     def warm(self, store: LayerStore) -> None:
         """Build every band of every layer in force (start-up)."""
         for info in store.layers():
@@ -399,8 +410,9 @@ class TileCache:
 
 
 def render(store: LayerStore, layer_ids: list[str], z: int, x: int, y: int,
-           cache: TileCache | None = None) -> Tile:
-    """The gzip-compressed tile with the given layers (each within its zoom range)."""
+           cache: TileCache | None = None, pyramid: Pyramid | None = None) -> Tile:
+    """The gzip-compressed tile with the given layers (each within its zoom range); a layer
+    whose message ``pyramid`` holds is taken from it (the same bytes, encoded ahead)."""
     check_tile(z, x, y)
     infos = [store.info(i) for i in layer_ids]
     active = [i for i in infos if i.entry.minzoom <= z <= i.entry.maxzoom]
@@ -415,9 +427,10 @@ def render(store: LayerStore, layer_ids: list[str], z: int, x: int, y: int,
         raw, count = store.render_mvt([i.id for i in active], z, x, y, extent=EXTENT, buffer=BUFFER_PX,
                             max_features=MAX_FEATURES, max_text=MAX_TEXT)
     else:
-        encoded = [encode_layer(store, i.id, z, x, y) for i in active]
+        encoded = [(pyramid.message(store, i, z, x, y) if pyramid is not None else None)
+                   or encode_layer(store, i.id, z, x, y) for i in active]
         raw, count = mvt.encode_tile([e for e, _ in encoded]), sum(n for _, n in encoded)
-    tile = Tile(data=gzip.compress(raw, compresslevel=6), etag=etag, features=count)
+    tile = Tile(data=gzip.compress(raw, compresslevel=6, mtime=0), etag=etag, features=count)
     if cache is not None:
         cache.put(key, tile)
     return tile

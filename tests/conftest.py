@@ -26,6 +26,9 @@ os.environ.setdefault("ZONING_GC_FREEZE", "false")
 # the suite sends thousands of requests from one address; test_rate_limits switches the limit on
 os.environ.setdefault("ZONING_RATE_LIMIT_ANONYMOUS_PER_MIN", "0")
 os.environ.setdefault("ZONING_ANONYMOUS_RECORDS_PER_CLIENT", "1000000")  # likewise: test_anonymous_stored_results
+# every app started would encode the sample's low-zoom tiles in the background (10 s of a core);
+# the pyramid tests (test_pyramid.py) and the served app (live_server) switch it on
+os.environ.setdefault("ZONING_TILE_PYRAMID_ZOOM", "-1")
 
 
 @pytest.fixture(scope="session")
@@ -187,6 +190,7 @@ def server_process(state_dir, **env_extra: str):
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
-    """The real server on a free port, for HTTP clients and the browser."""
-    with server_process(tmp_path_factory.mktemp("live-state")) as (url, _):
+    """The real server on a free port, for HTTP clients and the browser (as deployed: with
+    the low-zoom tile pyramid)."""
+    with server_process(tmp_path_factory.mktemp("live-state"), ZONING_TILE_PYRAMID_ZOOM="7") as (url, _):
         yield url

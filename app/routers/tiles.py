@@ -56,7 +56,7 @@ def tile(
         if not services.store.info(i).spatial:
             raise InvalidParameter(f"layer {i!r} is a table without geometry (kind "
                                    f"{services.store.info(i).kind}); it has no tiles")
-    t = render(services.store, ids, z, x, y, cache=services.tiles)
+    t = render(services.store, ids, z, x, y, cache=services.tiles, pyramid=services.pyramid)
     headers = {"ETag": t.etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding",
                "X-Tile-Features": str(t.features)}
     if _not_modified(request, t):
