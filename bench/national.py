@@ -10,14 +10,18 @@
   random places in 100–120° E, 24–42° N);
 - the /map page's first full draw at the national view in headless Chromium (cold: every
   tile rendered by the server; warm: the server's tile cache full), with one worker per core;
+- the tile pyramid (zooms 0–7 of every layer, layers.pyramid): build time and size; the servers
+  above serve from it;
 - cold vector tiles of the map's layers per zoom 0–14 at random places in China (in-process,
-  no cache): p50/p95/max milliseconds and the largest tile.
+  no cache): p50/p95/max milliseconds and the largest tile, drawn per request and (zooms 0–7)
+  served from the pyramid.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import shutil
 import sys
@@ -67,11 +71,12 @@ def first_draw(url: str) -> tuple[float, float, int, int]:
     return cold, warm, count, size
 
 
-def serve_and_measure(n: int, seconds: float, script: Path, limit_mb: float, draw: bool) -> dict:
+def serve_and_measure(n: int, seconds: float, script: Path, limit_mb: float, draw: bool, pyramid_dir: str) -> dict:
     state = tempfile.mkdtemp(prefix="bench-national-")
     t0 = time.perf_counter()
     proc, url = _serve.serve(env={"ZONING_WORKERS": str(n), "ZONING_RUN_JOBS": "false", "ZONING_STATE_DIR": state,
                                   "ZONING_CATALOG": str(CATALOG), "ZONING_DATA_DIR": str(DATA),
+                                  "ZONING_TILE_PYRAMID_DIR": pyramid_dir,  # built by cold_tiles
                                   "ZONING_RATE_LIMIT_ANONYMOUS_PER_MIN": "0"}, timeout_s=600)
     row = {"start_s": time.perf_counter() - t0}
     stop = threading.Event()
@@ -92,19 +97,27 @@ def serve_and_measure(n: int, seconds: float, script: Path, limit_mb: float, dra
     return row
 
 
-def cold_tiles(per_zoom: int) -> list[tuple]:
+def cold_tiles(per_zoom: int, pyramid_dir: str) -> tuple[float, float, list[tuple]]:
+    """The tile pyramid built into ``pyramid_dir`` (seconds, MB), then per zoom the cold tiles
+    of the map's layers drawn per request and (zooms 0-7) served from the pyramid."""
     import morecantile
 
     from layers import tiles
+    from layers.pyramid import Pyramid
     from layers.store import EmbeddedStore
 
     store = EmbeddedStore.open(CATALOG, DATA)
     tiles.GENERAL.warm(store)
+    pyramid = Pyramid(Path(pyramid_dir))
+    t0 = time.perf_counter()
+    pyramid.build_all(store)
+    build_s = time.perf_counter() - t0
+    build_mb = sum(f.stat().st_size for f in Path(pyramid_dir).glob("*.pyr")) / 1e6
     tms = morecantile.tms.get("WebMercatorQuad")
     rng = np.random.default_rng(5)
     rows = []
     for z in range(15):
-        times, sizes = [], []
+        drawn, served, sizes = [], [], []
         for _ in range(per_zoom):
             t = tms.tile(rng.uniform(100, 120), rng.uniform(24, 42), z)
             active = [lid for lid in MAP_LAYERS if store.entry(lid).minzoom <= z <= store.entry(lid).maxzoom]
@@ -113,11 +126,16 @@ def cold_tiles(per_zoom: int) -> list[tuple]:
             tiles.TAGS.clear()
             t0 = time.perf_counter()
             tile = tiles.render(store, active, z, t.x, t.y)
-            times.append((time.perf_counter() - t0) * 1000)
+            drawn.append((time.perf_counter() - t0) * 1000)
             sizes.append(len(tile.data))
-        q = np.percentile(times, [50, 95])
-        rows.append((z, len(times), q[0], q[1], max(times), max(sizes) / 1024))
-    return rows
+            if z <= pyramid.max_zoom:
+                t0 = time.perf_counter()
+                tiles.render(store, active, z, t.x, t.y, pyramid=pyramid)
+                served.append((time.perf_counter() - t0) * 1000)
+        q = np.percentile(drawn, [50, 95])
+        s = np.percentile(served, [50, 95]).tolist() + [max(served)] if served else [np.nan] * 3
+        rows.append((z, len(drawn), q[0], q[1], max(drawn), max(sizes) / 1024, *s))
+    return build_s, build_mb, rows
 
 
 def main() -> None:
@@ -135,8 +153,15 @@ def main() -> None:
           f"{built['counts']['control_units']:,} control units, {built['counts']['red_lines']:,} red-line patches")
     script = Path(tempfile.mkdtemp()) / "bench.lua"
     script.write_text(workers.LUA)
-    rows = {n: serve_and_measure(n, args.seconds, script, args.limit_mb, draw=n == args.workers)
-            for n in (1, args.workers)}
+    pyramid_dir = tempfile.mkdtemp(prefix="bench-pyramid-")
+    try:
+        # in a process of its own: the servers measured next have the machine's memory to themselves
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            build_s, build_mb, tile_rows = pool.apply(cold_tiles, (args.tiles, pyramid_dir))
+        rows = {n: serve_and_measure(n, args.seconds, script, args.limit_mb, draw=n == args.workers,
+                                     pyramid_dir=pyramid_dir) for n in (1, args.workers)}
+    finally:
+        shutil.rmtree(pyramid_dir, ignore_errors=True)
     base = rows[1]
     print(f"\n{'workers':>8}{'endpoint':>9}{'clients':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs 1':>8}")
     for n, row in rows.items():
@@ -151,9 +176,13 @@ def main() -> None:
     cold, warm, count, size = rows[args.workers]["draw"]
     print(f"map page, national view ({NATIONAL_VIEW}), first full draw: cold {cold:.2f} s, warm {warm:.2f} s "
           f"({count} tiles, {size / 1024:,.0f} KB)")
-    print(f"\n{'zoom':>5}{'tiles':>7}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'max KB':>9}   (cold, {', '.join(MAP_LAYERS)})")
-    for z, n, p50, p95, mx, kb in cold_tiles(args.tiles):
-        print(f"{z:>5}{n:>7}{p50:>9.1f}{p95:>9.1f}{mx:>9.1f}{kb:>9.0f}")
+    print(f"\ntile pyramid (zooms 0-7, every layer in force): built in {build_s:.0f} s, {build_mb:,.0f} MB")
+    print(f"\ncold tiles of {', '.join(MAP_LAYERS)}: drawn per request | served from the pyramid")
+    print(f"{'zoom':>5}{'tiles':>7}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'max KB':>9}"
+          f"{'p50 ms':>10}{'p95 ms':>9}{'max ms':>9}{'p95 vs':>9}")
+    for z, n, p50, p95, mx, kb, sp50, sp95, smx in tile_rows:
+        served = (f"{sp50:>10.1f}{sp95:>9.1f}{smx:>9.1f}{sp95 / p95:>8.2f}x" if sp50 == sp50 else "")
+        print(f"{z:>5}{n:>7}{p50:>9.1f}{p95:>9.1f}{mx:>9.1f}{kb:>9.0f}{served}")
 
 
 if __name__ == "__main__":
