@@ -14,7 +14,8 @@
   above serve from it;
 - cold vector tiles of the map's layers per zoom 0–14 at random places in China (in-process,
   no cache): p50/p95/max milliseconds and the largest tile, drawn per request and (zooms 0–7)
-  served from the pyramid.
+  served from the pyramid;
+- siting (bench/siting.py's figures) over 宁夏, 山西 and 内蒙古.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from pathlib import Path
 import _serve
 import map_page
 import numpy as np
+import siting
 import workers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,9 +99,10 @@ def serve_and_measure(n: int, seconds: float, script: Path, limit_mb: float, dra
     return row
 
 
-def cold_tiles(per_zoom: int, pyramid_dir: str) -> tuple[float, float, list[tuple]]:
+def cold_tiles(per_zoom: int, pyramid_dir: str) -> tuple[float, float, list[tuple], list[tuple]]:
     """The tile pyramid built into ``pyramid_dir`` (seconds, MB), then per zoom the cold tiles
-    of the map's layers drawn per request and (zooms 0-7) served from the pyramid."""
+    of the map's layers drawn per request and (zooms 0-7) served from the pyramid; then the
+    siting figures (one loaded store for all)."""
     import morecantile
 
     from layers import tiles
@@ -135,7 +138,14 @@ def cold_tiles(per_zoom: int, pyramid_dir: str) -> tuple[float, float, list[tupl
         q = np.percentile(drawn, [50, 95])
         s = np.percentile(served, [50, 95]).tolist() + [max(served)] if served else [np.nan] * 3
         rows.append((z, len(drawn), q[0], q[1], max(drawn), max(sizes) / 1024, *s))
-    return build_s, build_mb, rows
+    return build_s, build_mb, rows, national_siting(store)
+
+
+def national_siting(store) -> list[tuple]:
+    """bench/siting.py's figures on the national set, for the sample's two provinces and the
+    largest-scoring one for wind and sun (内蒙古)."""
+    return siting.siting_rows(store, siting.provinces(store, {"宁夏 640000": "640000", "山西 140000": "140000",
+                                                              "内蒙古 150000": "150000"}), runs=1)
 
 
 def main() -> None:
@@ -157,7 +167,7 @@ def main() -> None:
     try:
         # in a process of its own: the servers measured next have the machine's memory to themselves
         with multiprocessing.get_context("spawn").Pool(1) as pool:
-            build_s, build_mb, tile_rows = pool.apply(cold_tiles, (args.tiles, pyramid_dir))
+            build_s, build_mb, tile_rows, siting_rows = pool.apply(cold_tiles, (args.tiles, pyramid_dir))
         rows = {n: serve_and_measure(n, args.seconds, script, args.limit_mb, draw=n == args.workers,
                                      pyramid_dir=pyramid_dir) for n in (1, args.workers)}
     finally:
@@ -183,6 +193,8 @@ def main() -> None:
     for z, n, p50, p95, mx, kb, sp50, sp95, smx in tile_rows:
         served = (f"{sp50:>10.1f}{sp95:>9.1f}{smx:>9.1f}{sp95 / p95:>8.2f}x" if sp50 == sp50 else "")
         print(f"{z:>5}{n:>7}{p50:>9.1f}{p95:>9.1f}{mx:>9.1f}{kb:>9.0f}{served}")
+    print("\nsiting (zoning.siting, one core; baseline: candidate land clipped and overlaid with the exclusions)")
+    siting.print_rows(siting_rows)
 
 
 if __name__ == "__main__":

@@ -23,42 +23,58 @@ from zoning.context import Judging
 warnings.filterwarnings("ignore")
 
 
+def siting_rows(store, areas: dict, runs: int) -> list[tuple]:
+    """Per area and technology: candidates considered, ranked, median seconds over ``runs``,
+    and the seconds of the baseline overlay."""
+    from zoning.industries import load_industries
+    from zoning.rules import load_rules
+    from zoning.siting import EXCLUSION_KINDS, SitingQuery, siting
+
+    rules, industries = load_rules(), load_industries()
+    cand = store.layers_of_kind("candidate_land")[0].id
+    cand_gdf = gpd.GeoDataFrame(geometry=list(store.geometries(cand, np.arange(store.info(cand).count))), crs=4490)
+    excl = gpd.GeoDataFrame(geometry=[g for k in EXCLUSION_KINDS for lyr in store.layers_of_kind(k)
+                                      for g in store.geometries(lyr.id, np.arange(lyr.count))
+                                      if g.geom_type in ("Polygon", "MultiPolygon")], crs=4490)
+    rows = []
+    for label, aoi in areas.items():
+        for tech in ("pv", "wind"):
+            times = []
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                out = siting(Judging(store, rules, industries), SitingQuery(aoi=aoi, tech=tech))
+                times.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            gpd.overlay(gpd.clip(cand_gdf, aoi), excl, how="difference")
+            rows.append((label, tech, len(out["candidates"]) + len(out["rejected"]), len(out["candidates"]),
+                         statistics.median(times), time.perf_counter() - t0))
+    return rows
+
+
+def print_rows(rows: list[tuple]) -> None:
+    print(f"{'area':<14}{'tech':>5}{'considered':>11}{'ranked':>8}{'seconds':>9}{'cand/s':>8}{'baseline s':>12}{'ratio':>8}")
+    for label, tech, considered, ranked, sec, base in rows:
+        print(f"{label:<14}{tech:>5}{considered:>11}{ranked:>8}{sec:>9.2f}"
+              f"{considered / sec:>8.0f}{base:>12.2f}{sec / base:>7.1f}x")
+
+
+def provinces(store, adcodes: dict[str, str]) -> dict:
+    """Named province outlines from the store's province layer."""
+    return {label: store.geometries("admin_province", [store.index_of("admin_province", a)])[0]
+            for label, a in adcodes.items()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
     from layers.catalog import DEFAULT_CATALOG
     from layers.store import EmbeddedStore
-    from zoning.industries import load_industries
-    from zoning.rules import load_rules
-    from zoning.siting import EXCLUSION_KINDS, SitingQuery, siting
 
-    store, rules, industries = EmbeddedStore.open(DEFAULT_CATALOG), load_rules(), load_industries()
-    prov = {a: store.geometries("admin_province", [store.index_of("admin_province", a)])[0]
-            for a in ("140000", "640000")}
-    areas = {"宁夏 640000": prov["640000"], "山西 140000": prov["140000"],
-             "both": shapely.union_all(list(prov.values()))}
-    cand = store.layers_of_kind("candidate_land")[0].id
-    cand_gdf = gpd.GeoDataFrame(geometry=list(store.geometries(cand, np.arange(store.info(cand).count))), crs=4490)
-    excl = gpd.GeoDataFrame(geometry=[g for k in EXCLUSION_KINDS for lyr in store.layers_of_kind(k)
-                                      for g in store.geometries(lyr.id, np.arange(lyr.count))
-                                      if g.geom_type in ("Polygon", "MultiPolygon")], crs=4490)
-    print(f"{'area':<14}{'tech':>5}{'considered':>11}{'ranked':>8}{'seconds':>9}{'cand/s':>8}{'baseline s':>12}{'ratio':>8}")
-    for label, aoi in areas.items():
-        for tech in ("pv", "wind"):
-            times = []
-            for _ in range(args.runs):
-                t0 = time.perf_counter()
-                out = siting(Judging(store, rules, industries), SitingQuery(aoi=aoi, tech=tech))
-                times.append(time.perf_counter() - t0)
-            sec = statistics.median(times)
-            considered = len(out["candidates"]) + len(out["rejected"])
-            t0 = time.perf_counter()
-            clipped = gpd.clip(cand_gdf, aoi)
-            gpd.overlay(clipped, excl, how="difference")
-            base = time.perf_counter() - t0
-            print(f"{label:<14}{tech:>5}{considered:>11}{len(out['candidates']):>8}{sec:>9.2f}"
-                  f"{considered / sec:>8.0f}{base:>12.2f}{sec / base:>7.1f}x")
+    store = EmbeddedStore.open(DEFAULT_CATALOG)
+    areas = provinces(store, {"宁夏 640000": "640000", "山西 140000": "140000"})
+    areas["both"] = shapely.union_all(list(areas.values()))
+    print_rows(siting_rows(store, areas, args.runs))
 
 
 if __name__ == "__main__":

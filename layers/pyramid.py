@@ -15,8 +15,8 @@ and after a layer switch, in one background thread — or :meth:`Pyramid.build` 
 A file lock lets one process build a given file at a time, the file appears whole (written
 aside, then renamed) or not at all, and a cancelled build leaves nothing behind. Until a
 layer version's file is there, its tiles are drawn per request as before. The file name
-carries a hash of the catalog entry, this module, ``layers.tiles`` and ``layers.mvt`` and the
-GEOS version, so a file made by other code or for another catalog entry is never read.
+carries a hash of the catalog entry, the code tiles are made with and the GEOS version, so a
+file made by other code or for another catalog entry is never read.
 """
 
 from __future__ import annotations
@@ -35,13 +35,15 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from layers import mvt, tiles
+from layers import mvt, tiles, values
+from layers import store as store_module
 from layers.store import LayerInfo, LayerStore
 
 log = logging.getLogger("zoning")
 
 MAGIC = b"ZPYR0001"
-_CODE = hashlib.sha256(b"".join(Path(m.__file__).read_bytes() for m in (tiles, mvt))
+# what a tile's bytes depend on besides the data and its catalog entry
+_CODE = hashlib.sha256(b"".join(Path(m.__file__).read_bytes() for m in (tiles, mvt, store_module, values))
                        + Path(__file__).read_bytes() + shapely.geos_version_string.encode()).hexdigest()[:8]
 
 
@@ -127,7 +129,7 @@ class Pyramid:
         return f"{info.id}@{info.version}-{entry}.pyr"
 
     def covers(self, store: LayerStore, info: LayerInfo) -> bool:
-        return info.spatial and not store.native_mvt and len(self.zooms(info)) > 0
+        return info.spatial and info.bbox is not None and not store.native_mvt and len(self.zooms(info)) > 0
 
     # -- serving
     def message(self, store: LayerStore, info: LayerInfo, z: int, x: int, y: int) -> tuple[bytes, int] | None:

