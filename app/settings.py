@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     tile_pyramid_zoom: int = Field(7, ge=-1, le=10, description="vector tiles of zooms 0 to this are "
                                    "encoded once per layer version, ahead of requests, by the process "
                                    "that runs jobs, into files in tile_pyramid_dir that every worker "
-                                   "serves from (national z7: 150-400 ms a tile drawn, 1 ms read); -1: none")
+                                   "serves from (national z5-7 p95: 270-310 ms drawn, 15-25 ms served); -1: none")
     tile_pyramid_dir: Path | None = Field(None, description="where the tile pyramid files are kept; "
                                           "default: tiles/ in state_dir")
     gdal_cache_mb: int = Field(256, ge=8, description="GDAL's raster block cache (its default is 5% of RAM)")
