@@ -23,6 +23,7 @@ No river layer (derived for Shanxi's reaches only). The catalog is
 
 from __future__ import annotations
 
+import math
 import time
 
 import geopandas as gpd
@@ -39,9 +40,11 @@ RASTER_GHI_STEP = 1.0  # degrees between pvlib clear-sky sums (2,300 over China)
 
 
 def raster_bbox(counties: gpd.GeoDataFrame) -> tuple[float, ...]:
-    """The counties' extent, out to whole tenths of a degree."""
-    w, s, e, n = counties.total_bounds
-    return (np.floor(w * 10) / 10, np.floor(s * 10) / 10, np.ceil(e * 10) / 10, np.ceil(n * 10) / 10)
+    """The counties' extent, out to whole tenths of a degree, south to 18° N at most (Hainan's
+    southern tip: the South China Sea islands would add 14° of open sea)."""
+    w, s, e, n = (float(v) for v in counties.total_bounds)
+    return (math.floor(w * 10) / 10, max(math.floor(s * 10) / 10, 18.0), math.ceil(e * 10) / 10,
+            math.ceil(n * 10) / 10)
 
 
 def densify(geoms: np.ndarray, spacing_m: float) -> np.ndarray:
