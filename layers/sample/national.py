@@ -12,11 +12,12 @@ Every province, for benchmarks at the size of a real national delivery (figures:
   are printed; the issue asks for about 30 % of the land in at least 200,000 patches),
   protected areas with zones, permanent basic farmland and cultivated land;
 - industrial parks: one in the industrial-cluster unit (产业集聚) of about a third of the
-  counties, named after the county and marked 合成 (the sample's ten carry real park names);
+  counties that have one, named after the county and marked 合成 (the sample's ten carry real
+  park names);
 - settlements, water, roads, forest, drinking-water zones, urban boundaries, candidate land,
   the grid, main functional zones and the access lists of every unit.
-- the sample's four rasters (elevation, slope, GHI, wind speed) over the whole extent at
-  ``RASTER_RES`` (0.01°, ≈ 1 km; the sample's are 0.005°), the clear sky every 1°.
+- the sample's four rasters (elevation, slope, GHI, wind speed) over the mainland and Hainan
+  at ``RASTER_RES`` (0.01°, ≈ 1 km; the sample's are 0.005°), the clear sky every 1°.
 No river layer (derived for Shanxi's reaches only). The catalog is
 ``layers/catalogs/national.yaml``.
 """
