@@ -45,7 +45,8 @@ def siting_rows(store, areas: dict, runs: int) -> list[tuple]:
                 out = siting(Judging(store, rules, industries), SitingQuery(aoi=aoi, tech=tech))
                 times.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
-            gpd.overlay(gpd.clip(cand_gdf, aoi), excl, how="difference")
+            clipped = gpd.clip(cand_gdf, aoi)  # polygons only: clipping leaves the lines and points of touching edges
+            gpd.overlay(clipped[clipped.geom_type.isin(("Polygon", "MultiPolygon"))], excl, how="difference")
             rows.append((label, tech, len(out["candidates"]) + len(out["rejected"]), len(out["candidates"]),
                          statistics.median(times), time.perf_counter() - t0))
     return rows
