@@ -50,6 +50,7 @@ def main() -> None:
     ap.add_argument("--points", type=int, default=50_000, help="points in the county-overlay batch")
     ap.add_argument("--catalog", help="another catalog (layers/catalogs/national.yaml: the national set)")
     ap.add_argument("--quick", action="store_true", help="point query and judgment only")
+    ap.add_argument("--no-load", action="store_true", help="the database already holds the catalog's layers")
     args = ap.parse_args()
     import morecantile
     import psycopg
@@ -70,8 +71,9 @@ def main() -> None:
             con.execute(f'CREATE DATABASE "{db}"')
     t0 = time.perf_counter()
     catalog = args.catalog or DEFAULT_CATALOG
-    load(catalog, args.url)
-    print(f"load-postgis: {time.perf_counter() - t0:.1f} s")
+    if not args.no_load:
+        load(catalog, args.url)
+        print(f"load-postgis: {time.perf_counter() - t0:.1f} s")
     em = EmbeddedStore.open(catalog)
     pg = PostGISStore.open(catalog, args.url)
     t0 = time.perf_counter()
@@ -89,6 +91,9 @@ def main() -> None:
         for lid in layer_ids)
     for lid in layer_ids:  # what an analyst would add: a GiST index on each base table
         plain.execute(f"CREATE INDEX IF NOT EXISTS {lid}_geom_gist ON zoning.{lid} USING gist (geom)")
+    for store in (em, pg, rp):  # what the first question of a store builds (national access lists: 2 s)
+        judge(Judging(store, rules, industries), parse_site({"type": "Point", "coordinates": list(pts[0])}),
+              Project("C3120"))
     print(f"\n{'point query (all layers)':<34}{'points/s':>10}{'vs plain SQL':>14}{'vs embedded':>13}")
     r_plain = rate(lambda p: plain.execute(union_sql, {"x": p[0], "y": p[1]}).fetchall(), pts)
     r_em = rate(lambda p: features_at(em, *p), pts)
