@@ -78,7 +78,7 @@ def serve_and_measure(n: int, seconds: float, script: Path, limit_mb: float, dra
     t0 = time.perf_counter()
     proc, url = _serve.serve(env={"ZONING_WORKERS": str(n), "ZONING_RUN_JOBS": "false", "ZONING_STATE_DIR": state,
                                   "ZONING_CATALOG": str(CATALOG), "ZONING_DATA_DIR": str(DATA),
-                                  "ZONING_TILE_PYRAMID_DIR": pyramid_dir,  # built by cold_tiles
+                                  "ZONING_TILE_PYRAMID_DIR": pyramid_dir,  # built by in_process
                                   "ZONING_RATE_LIMIT_ANONYMOUS_PER_MIN": "0"}, timeout_s=600)
     row = {"start_s": time.perf_counter() - t0}
     stop = threading.Event()
@@ -99,17 +99,23 @@ def serve_and_measure(n: int, seconds: float, script: Path, limit_mb: float, dra
     return row
 
 
-def cold_tiles(per_zoom: int, pyramid_dir: str) -> tuple[float, float, list[tuple], list[tuple]]:
+def in_process(per_zoom: int, pyramid_dir: str) -> tuple[float, float, list[tuple], list[tuple]]:
+    """What is measured on one store loaded in this process: :func:`cold_tiles` and
+    :func:`national_siting`."""
+    from layers.store import EmbeddedStore
+
+    store = EmbeddedStore.open(CATALOG, DATA)
+    return *cold_tiles(store, per_zoom, pyramid_dir), national_siting(store)
+
+
+def cold_tiles(store, per_zoom: int, pyramid_dir: str) -> tuple[float, float, list[tuple]]:
     """The tile pyramid built into ``pyramid_dir`` (seconds, MB), then per zoom the cold tiles
-    of the map's layers drawn per request and (zooms 0-7) served from the pyramid; then the
-    siting figures (one loaded store for all)."""
+    of the map's layers drawn per request and (zooms 0-7) served from the pyramid."""
     import morecantile
 
     from layers import tiles
     from layers.pyramid import Pyramid
-    from layers.store import EmbeddedStore
 
-    store = EmbeddedStore.open(CATALOG, DATA)
     tiles.GENERAL.warm(store)
     pyramid = Pyramid(Path(pyramid_dir))
     t0 = time.perf_counter()
@@ -138,12 +144,12 @@ def cold_tiles(per_zoom: int, pyramid_dir: str) -> tuple[float, float, list[tupl
         q = np.percentile(drawn, [50, 95])
         s = np.percentile(served, [50, 95]).tolist() + [max(served)] if served else [np.nan] * 3
         rows.append((z, len(drawn), q[0], q[1], max(drawn), max(sizes) / 1024, *s))
-    return build_s, build_mb, rows, national_siting(store)
+    return build_s, build_mb, rows
 
 
 def national_siting(store) -> list[tuple]:
-    """bench/siting.py's figures on the national set, for the sample's two provinces and the
-    largest-scoring one for wind and sun (内蒙古)."""
+    """bench/siting.py's figures on the national set, for the sample's two provinces and for
+    内蒙古 (wind and desert)."""
     return siting.siting_rows(store, siting.provinces(store, {"宁夏 640000": "640000", "山西 140000": "140000",
                                                               "内蒙古 150000": "150000"}), runs=1)
 
@@ -167,7 +173,7 @@ def main() -> None:
     try:
         # in a process of its own: the servers measured next have the machine's memory to themselves
         with multiprocessing.get_context("spawn").Pool(1) as pool:
-            build_s, build_mb, tile_rows, siting_rows = pool.apply(cold_tiles, (args.tiles, pyramid_dir))
+            build_s, build_mb, tile_rows, siting_rows = pool.apply(in_process, (args.tiles, pyramid_dir))
         rows = {n: serve_and_measure(n, args.seconds, script, args.limit_mb, draw=n == args.workers,
                                      pyramid_dir=pyramid_dir) for n in (1, args.workers)}
     finally:
