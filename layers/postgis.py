@@ -42,6 +42,7 @@ from layers.store import (
     LayerStore,
     UnknownLayer,
     build_layer,
+    share_equal_geometries,
 )
 from layers.values import plain
 from layers.versions import LayerRegistry
@@ -440,6 +441,7 @@ class PostGISReplicaStore(InMemoryAnswers, PostGISStore):
     def load(self) -> None:
         super().load()
         self._layers = {lid: self._replica(info, self._relations[lid]) for lid, info in self._infos.items()}
+        share_equal_geometries(self._layers)
 
     def _replica(self, info: LayerInfo, relation: str) -> LayerData:
         ids, frame, geoms = self._read_relation(relation, info.fields)

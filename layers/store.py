@@ -426,7 +426,7 @@ def build_layer(entry: LayerEntry, frame: pd.DataFrame, geoms: np.ndarray, warni
 def share_equal_geometries(layers: dict[str, LayerData]) -> int:
     """Each geometry equal vertex for vertex to one an earlier layer holds becomes that object
     (the national main functional zones are the county outlines again: 50 M vertices), so it is
-    held, indexed and prepared once; a layer that shares some gets a tree over its new array.
+    held, indexed and prepared once (the embedded store and the PostGIS replica, at load); a layer that shares some gets a tree over its new array.
     Returns how many geometries are shared."""
     seen: dict[tuple, shapely.Geometry] = {}
     shared = 0
@@ -445,6 +445,8 @@ def share_equal_geometries(layers: dict[str, LayerData]) -> int:
                 shared += int(same.sum())
         for k, g in zip(keys, layer.geoms):
             seen.setdefault(k, g)
+    if shared:
+        log.info("%d geometries equal to another layer's are held once", shared)
     return shared
 
 
@@ -547,9 +549,7 @@ class EmbeddedStore(InMemoryAnswers, LayerStore):
                 self._layers[entry.id] = self._load_one(entry)
             else:
                 self._layers[entry.id] = self.load_version(entry.id, current["version"])
-        shared = share_equal_geometries(self._layers)
-        if shared:
-            log.info("%d geometries equal to another layer's are held once", shared)
+        share_equal_geometries(self._layers)
         self._open_rasters()
         self.loaded_at = dt.datetime.now(dt.UTC)
 

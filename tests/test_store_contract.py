@@ -226,9 +226,12 @@ def test_versions_switch_for_new_requests_and_stay_reachable(versioned):
     assert store.info("red_lines").version == old and store.index_of("red_lines", ids[0]) is not None
 
 
-def test_geometries_equal_to_another_layers_are_held_once(store):
-    """The main functional zones are drawn on the county outlines: the embedded store holds each
-    such geometry once (one object, prepared once), and the layers still answer as their files."""
+@pytest.mark.parametrize("in_memory", ["store", "pg_replica"])
+def test_geometries_equal_to_another_layers_are_held_once(request, in_memory):
+    """The main functional zones are drawn on the county outlines: a store that holds the layers
+    in memory (embedded, or the PostGIS replica) holds each such geometry once (one object,
+    prepared once), and the layers still answer as their files."""
+    store = request.getfixturevalue(in_memory)
     zones = store.geometries("main_function_zones", np.arange(store.info("main_function_zones").count))
     counties = {id(g) for g in store.geometries("admin_county", np.arange(store.info("admin_county").count))}
     gdf, ids = source("main_function_zones")
