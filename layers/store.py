@@ -426,8 +426,9 @@ def build_layer(entry: LayerEntry, frame: pd.DataFrame, geoms: np.ndarray, warni
 def share_equal_geometries(layers: dict[str, LayerData]) -> int:
     """Each geometry equal vertex for vertex to one an earlier layer holds becomes that object
     (the national main functional zones are the county outlines again: 50 M vertices), so it is
-    held, indexed and prepared once (the embedded store and the PostGIS replica, at load); a layer that shares some gets a tree over its new array.
-    Returns how many geometries are shared."""
+    held, indexed and prepared once; a layer that shares some gets a tree over its new array.
+    So does a layer's coverage (the country outline, or one union of provinces, for most layers).
+    Both in-memory stores call it at load. Returns how many geometries are shared."""
     seen: dict[tuple, shapely.Geometry] = {}
     shared = 0
     for lid, layer in list(layers.items()):
@@ -445,6 +446,14 @@ def share_equal_geometries(layers: dict[str, LayerData]) -> int:
                 shared += int(same.sum())
         for k, g in zip(keys, layer.geoms):
             seen.setdefault(k, g)
+    for layer in layers.values():
+        if layer.coverage is None:
+            continue
+        key = tuple(shapely.bounds(layer.coverage).tolist())
+        other = seen.setdefault(key, layer.coverage)
+        if other is not layer.coverage and shapely.equals_exact(layer.coverage, other, tolerance=0.0):
+            layer.coverage = other
+            shared += 1
     if shared:
         log.info("%d geometries equal to another layer's are held once", shared)
     return shared

@@ -228,9 +228,10 @@ def test_versions_switch_for_new_requests_and_stay_reachable(versioned):
 
 @pytest.mark.parametrize("in_memory", ["store", "pg_replica"])
 def test_geometries_equal_to_another_layers_are_held_once(request, in_memory):
-    """The main functional zones are drawn on the county outlines: a store that holds the layers
-    in memory (embedded, or the PostGIS replica) holds each such geometry once (one object,
-    prepared once), and the layers still answer as their files."""
+    """The main functional zones are drawn on the county outlines, and most layers speak for the
+    same provinces: a store that holds the layers in memory (embedded, or the PostGIS replica)
+    holds each such geometry, and each such coverage, once (one object, prepared once), and
+    the layers still answer as their files."""
     store = request.getfixturevalue(in_memory)
     zones = store.geometries("main_function_zones", np.arange(store.info("main_function_zones").count))
     counties = {id(g) for g in store.geometries("admin_county", np.arange(store.info("admin_county").count))}
@@ -242,3 +243,13 @@ def test_geometries_equal_to_another_layers_are_held_once(request, in_memory):
     got = {(int(s), str(f)) for s, f in zip(si, store.feature_ids("main_function_zones", fi))}
     a, b = shapely.STRtree(gdf.geometry.to_numpy()).query(probes, predicate="intersects")
     assert got == {(int(s), str(ids[f])) for s, f in zip(a, b)}
+    by_coverage: dict[tuple, set[int]] = {}
+    for entry in VECTOR:
+        if entry.coverage is not None:
+            key = (entry.coverage.admin_layer, str(entry.coverage.adcodes))
+            by_coverage.setdefault(key, set()).add(id(store.coverage(entry.id)))
+    assert len(by_coverage) >= 2 and all(len(objects) == 1 for objects in by_coverage.values())
+    provinces, _ = source("admin_province")
+    two = shapely.union_all(provinces[provinces["adcode"].astype(str).isin(["140000", "640000"])].geometry)
+    assert shapely.equals(store.coverage("red_lines"), two)
+    assert store.coverage("key_regions") is store.geometries("admin_country", np.array([0]))[0]
