@@ -42,6 +42,7 @@ from layers.store import (
     LayerStore,
     UnknownLayer,
     build_layer,
+    on_every_core,
     share_equal_geometries,
 )
 from layers.values import plain
@@ -440,7 +441,9 @@ class PostGISReplicaStore(InMemoryAnswers, PostGISStore):
 
     def load(self) -> None:
         super().load()
-        self._layers = {lid: self._replica(info, self._relations[lid]) for lid, info in self._infos.items()}
+        infos = list(self._infos.values())
+        replicas = on_every_core(lambda info: self._replica(info, self._relations[info.id]), infos)
+        self._layers = {info.id: layer for info, layer in zip(infos, replicas)}
         share_equal_geometries(self._layers)
 
     def _replica(self, info: LayerInfo, relation: str) -> LayerData:

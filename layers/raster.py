@@ -88,36 +88,49 @@ def open_raster(entry: LayerEntry, data_dir: Path) -> RasterInfo:
 _LOCAL = threading.local()
 
 
-def _dataset(info: RasterInfo):
+@dataclass(frozen=True)
+class _Open:
+    """A thread's open dataset of one raster version, with what sampling needs of it."""
+
+    ds: rasterio.DatasetReader
+    inverse: tuple[float, ...]  # pixel <- file CRS: the inverse affine's a, b, c, d, e, f
+    to_file: Transformer | None  # EPSG:4490 -> the file's CRS, None when they are the same
+
+
+def _dataset(info: RasterInfo) -> _Open:
     """An open dataset for this thread (rasterio handles are not thread-safe), reopened when
     the layer's version changes."""
     cache = getattr(_LOCAL, "datasets", None)
     if cache is None:
         cache = _LOCAL.datasets = {}
     key = (str(info.path), info.version)
-    ds = cache.get(key)
-    if ds is None or ds.closed:
-        ds = cache[key] = rasterio.open(info.path)
-    return ds
+    held = cache.get(key)
+    if held is None or held.ds.closed:
+        ds = rasterio.open(info.path)
+        same = ds.crs is None or ds.crs.to_string() == STORAGE_CRS
+        held = cache[key] = _Open(ds, tuple((~ds.transform)[:6]),
+                                  None if same else Transformer.from_crs(STORAGE_CRS, ds.crs, always_xy=True))
+    return held
 
 
 def sample(info: RasterInfo, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """Values at lon/lat points (nearest pixel); NaN outside the raster or on nodata."""
+    """Values at lon/lat points (nearest pixel: the one the point falls in, as
+    ``rasterio.transform.rowcol``); NaN outside the raster or on nodata. The pixel is found
+    with the inverse transform kept per dataset, and read as a one-pixel window (rasterio's
+    ``sample`` spent ~0.2 ms a point in Python on the same answer)."""
     lon, lat = np.atleast_1d(np.asarray(lon, float)), np.atleast_1d(np.asarray(lat, float))
-    src = _dataset(info)
-    x, y = lon, lat
-    if src.crs and src.crs.to_string() != STORAGE_CRS:
-        x, y = Transformer.from_crs(STORAGE_CRS, src.crs, always_xy=True).transform(lon, lat)
-    rows, cols = rasterio.transform.rowcol(src.transform, x, y)
-    rows, cols = np.asarray(rows), np.asarray(cols)
+    held = _dataset(info)
+    src = held.ds
+    x, y = (lon, lat) if held.to_file is None else held.to_file.transform(lon, lat)
+    a, b, c, d, e, f = held.inverse
+    cols = np.floor(a * np.asarray(x) + b * np.asarray(y) + c)
+    rows = np.floor(d * np.asarray(x) + e * np.asarray(y) + f)
     out = np.full(len(lon), np.nan)
     inside = (rows >= 0) & (rows < src.height) & (cols >= 0) & (cols < src.width)
-    if inside.any():
-        vals = np.array([v[0] for v in src.sample(zip(np.asarray(x)[inside], np.asarray(y)[inside]),
-                                                  indexes=info.spec.band)], dtype=float)
-        if info.nodata is not None:
-            vals[vals == info.nodata] = np.nan
-        out[inside] = vals
+    for i in np.flatnonzero(inside):
+        r, k = int(rows[i]), int(cols[i])
+        v = float(src.read(info.spec.band, window=((r, r + 1), (k, k + 1)))[0, 0])
+        out[i] = np.nan if info.nodata is not None and v == info.nodata else v
     return out
 
 

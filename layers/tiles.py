@@ -23,7 +23,7 @@ import numpy as np
 import shapely
 
 from layers import mvt, raster
-from layers.store import LayerError, LayerStore
+from layers.store import LayerError, LayerStore, on_every_core
 from layers.values import plain
 
 if TYPE_CHECKING:
@@ -325,11 +325,14 @@ class Generalised:
         """Every band of one layer version."""
         full = store.geometries(info.id, np.arange(info.count))
         for band in self.bands_of(info.entry):
-            simple = shapely.simplify(full, self.tolerance(band, info.bbox), preserve_topology=False)
-            with self._lock:
-                self._data[(info.id, info.version, band)] = simple
-                while len(self._data) > self.keep:
-                    self._data.popitem(last=False)
+            self._put((info.id, info.version, band),
+                      shapely.simplify(full, self.tolerance(band, info.bbox), preserve_topology=False))
+
+    def _put(self, key: tuple[str, str, int], simple: np.ndarray) -> None:
+        with self._lock:
+            self._data[key] = simple
+            while len(self._data) > self.keep:
+                self._data.popitem(last=False)
 
     def ensure(self, store: LayerStore, info) -> None:
         """Every band of one layer version, built now unless held."""
@@ -339,10 +342,26 @@ class Generalised:
             self.build(store, info)
 
     def warm(self, store: LayerStore) -> None:
-        """Build every band of every layer in force (start-up)."""
-        for info in store.layers():
-            if info.spatial and not store.native_mvt:
-                self.build(store, info)
+        """Build every band of every layer in force (start-up), on every core. A geometry that
+        several layers hold (``layers.store.share_equal_geometries``: the national main
+        functional zones are the county outlines) is simplified once per tolerance."""
+        if store.native_mvt:
+            return
+        jobs = [(info, band, self.tolerance(band, info.bbox))
+                for info in store.layers() if info.spatial for band in self.bands_of(info.entry)]
+        full = {info.id: store.geometries(info.id, np.arange(info.count)) for info, _, _ in jobs}
+        for tol in sorted({t for *_, t in jobs}):
+            mine = [(info, band) for info, band, t in jobs if t == tol]
+            geoms = np.concatenate([full[info.id] for info, _ in mine])
+            ids = np.fromiter(map(id, geoms), dtype=np.int64, count=len(geoms))
+            _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+            chunks = np.array_split(geoms[first], max(1, min(64, len(first) // 500)))
+            parts = on_every_core(lambda c, tol=tol: shapely.simplify(c, tol, preserve_topology=False), chunks)
+            simple = np.concatenate(parts)[inverse.ravel()]
+            at = 0
+            for info, band in mine:
+                self._put((info.id, info.version, band), simple[at:at + info.count].copy())
+                at += info.count
 
     def _start(self, store: LayerStore, info) -> None:
         key = (info.id, info.version)

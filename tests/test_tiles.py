@@ -431,6 +431,35 @@ def test_low_zoom_tiles_draw_a_generalised_copy_within_half_a_pixel(store):
     assert fids == {f["properties"]["fid"] for f in plain["admin_county"]["features"]}
 
 
+def test_warming_every_layer_at_once_holds_what_each_layer_alone_makes(store, monkeypatch):
+    """Start-up builds every band of every layer at once, on every core, and simplifies a
+    geometry that two layers hold (the main functional zones are county outlines) once per
+    tolerance: each band of each layer is what building that layer alone makes."""
+    from layers import tiles
+
+    # one tolerance per band whatever the layer's extent, so the zones and the counties share one
+    monkeypatch.setattr(tiles.Generalised, "tolerance", staticmethod(lambda band, bbox: 0.02 / (band + 1)))
+    warm, alone = tiles.Generalised(), tiles.Generalised()
+    warm.warm(store)
+    layers = [info for info in store.layers() if info.spatial]
+    for info in layers:
+        alone.build(store, info)
+        idx = np.arange(info.count)
+        for band in alone.bands_of(info.entry):
+            z = tiles.BANDS[band][0]
+            got, want = warm.geometries(store, info.id, z, idx), alone.geometries(store, info.id, z, idx)
+            assert len(got) == info.count
+            assert shapely.equals_exact(got, want, tolerance=0.0).all(), (info.id, band)
+    counties = store.geometries("admin_county", np.arange(store.info("admin_county").count))
+    zones = store.geometries("main_function_zones", np.arange(store.info("main_function_zones").count))
+    row = {id(g): i for i, g in enumerate(counties)}
+    assert all(id(g) in row for g in zones)  # held once (layers.store.share_equal_geometries)
+    z = 5
+    simple_counties = warm.geometries(store, "admin_county", z, np.arange(len(counties)))
+    simple_zones = warm.geometries(store, "main_function_zones", z, np.arange(len(zones)))
+    assert all(s is simple_counties[row[id(g)]] for s, g in zip(simple_zones, zones))
+
+
 def test_a_geometry_geos_cannot_repair_is_left_out_not_a_failed_tile(monkeypatch):
     """National data had a polygon whose repair raised "unable to assign free hole to a shell";
     the tile keeps the others (repaired by linework, or dropped) instead of a 500."""
