@@ -9,6 +9,7 @@ import json
 import os
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import numpy as np
@@ -159,3 +160,50 @@ def test_no_input_gets_a_5xx_and_memory_comes_back(server):
         after = rss_mb(proc)
         assert after <= 1.10 * baseline, f"RSS {baseline:.0f} MB -> {after:.0f} MB (peak {peak:.0f} MB)"
         assert http.get("/healthz").json()["status"] == "ok"
+
+
+def test_memory_is_trimmed_after_slow_requests_never_in_their_way():
+    """A slow request (a big site, an upload) is followed by a malloc_trim, in the background:
+    the answer does not wait for it. Under load, when every request is slow because it queues,
+    the trims stay a few a second instead of one per request (a trim of the national heap per
+    request took a third of the server's CPU), and the last slow request still gets one."""
+    import asyncio
+
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from app.middleware import ReleaseMemory
+
+    async def slow(request):
+        await asyncio.sleep(0.06)
+        return PlainTextResponse("ok")
+
+    trims: list[float] = []
+
+    def trim():
+        trims.append(time.perf_counter())
+        time.sleep(0.3)  # a trim of a large heap
+
+    app = Starlette(routes=[Route("/slow", slow)])
+    app.add_middleware(ReleaseMemory, after_s=0.05, every_s=0.2)
+    with TestClient(app) as client:
+        client.get("/slow")  # builds the middleware stack
+        middleware = client.app.middleware_stack
+        while not isinstance(middleware, ReleaseMemory):
+            middleware = middleware.app
+        middleware.trim = trim
+        t0 = time.perf_counter()
+        assert client.get("/slow").status_code == 200
+        assert time.perf_counter() - t0 < 0.25  # answered before the trim ended
+        time.sleep(0.4)
+        assert len(trims) == 1
+        trims.clear()
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(8) as pool:
+            assert all(r.status_code == 200 for r in pool.map(lambda _: client.get("/slow"), range(80)))
+        last = time.perf_counter()
+        time.sleep(1.2)
+        assert 1 <= len(trims) <= 2 + (last - t0) / 0.5, trims  # one per trim + pause, not 80
+        assert trims[-1] >= last - 0.05  # and one after the last slow request
