@@ -7,6 +7,7 @@ import logging
 import threading
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             log.info("loaded %d layers", len(app.state.services.store.layers()))
         services = app.state.services
         s = services.settings
+        anyio.to_thread.current_default_thread_limiter().total_tokens = s.request_threads
         services.live.on_layers_switched(services.layers_switched)
         services.loaded()
         if None in (services.records, services.jobs, services.keys):  # given without (all) state: tests

@@ -282,6 +282,38 @@ def test_rate_limits_answer_429_with_retry_after(store, rules, industries, tmp_p
         assert [c.get("/v1/layers", headers=key).status_code for _ in range(6)] == [200] * 5 + [429]
 
 
+def test_a_worker_works_on_request_threads_requests_at_once(store, rules, industries, tmp_path):
+    """request_threads bounds the requests one process works on at once (more only fight over
+    the GIL); the others wait their turn and are answered."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fastapi.testclient import TestClient
+
+    from app.deps import Services
+    from app.main import create_app
+    from app.settings import Settings
+
+    settings = Settings(state_dir=tmp_path, request_threads=3, rate_limit_anonymous_per_min=0)
+    app = create_app(settings, Services(settings=settings, live=Live(store, rules, industries)))
+    busy, most, lock = [0], [0], threading.Lock()
+
+    def work():  # a sync endpoint, as every spatial one is
+        with lock:
+            busy[0] += 1
+            most[0] = max(most[0], busy[0])
+        time.sleep(0.05)
+        with lock:
+            busy[0] -= 1
+        return {"ok": True}
+
+    app.add_api_route("/test/work", work)
+    with TestClient(app) as c, ThreadPoolExecutor(12) as pool:
+        codes = list(pool.map(lambda _: c.get("/test/work").status_code, range(24)))
+    assert codes == [200] * 24 and most[0] == 3
+
+
 def test_anonymous_stored_results_are_bounded_and_expire(store, rules, industries, tmp_path):
     """Siting runs without a key are kept up to a bound per address and in total, and expire;
     a key is not bound by them. Over the bound: 429 before any work, nothing stored."""
