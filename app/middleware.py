@@ -103,8 +103,9 @@ class ReleaseMemory:
         finally:
             if time.perf_counter() - t0 > self.after_s:
                 self._due = True
-                if self._trimmer is None or self._trimmer.done():
-                    self._trimmer = asyncio.get_running_loop().create_task(self._trim_while_due())
+                loop = asyncio.get_running_loop()  # a task of a loop that has closed never ends
+                if self._trimmer is None or self._trimmer.done() or self._trimmer.get_loop() is not loop:
+                    self._trimmer = loop.create_task(self._trim_while_due())
 
     async def _trim_while_due(self) -> None:
         while self._due:

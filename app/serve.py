@@ -27,6 +27,7 @@ import time
 
 from app.middleware import malloc_trim
 from app.settings import Settings
+from layers.store import cores
 from layers.tiles import BANDS, GENERAL
 from zoning.access_lists import access_lists
 
@@ -38,7 +39,7 @@ def worker_count(settings: Settings) -> int:
     """``settings.workers``, or one per core this process may run on (a container's cpuset)."""
     if settings.workers:
         return settings.workers
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cores()
 
 
 def _socket(host: str, port: int) -> socket.socket:

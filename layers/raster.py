@@ -121,10 +121,9 @@ def sample(info: RasterInfo, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     lon, lat = np.atleast_1d(np.asarray(lon, float)), np.atleast_1d(np.asarray(lat, float))
     held = _dataset(info)
     src = held.ds
-    x, y = (lon, lat) if held.to_file is None else held.to_file.transform(lon, lat)
+    x, y = (lon, lat) if held.to_file is None else map(np.asarray, held.to_file.transform(lon, lat))
     a, b, c, d, e, f = held.inverse
-    cols = np.floor(a * np.asarray(x) + b * np.asarray(y) + c)
-    rows = np.floor(d * np.asarray(x) + e * np.asarray(y) + f)
+    cols, rows = np.floor(a * x + b * y + c), np.floor(d * x + e * y + f)
     out = np.full(len(lon), np.nan)
     inside = (rows >= 0) & (rows < src.height) & (cols >= 0) & (cols < src.width)
     for i in np.flatnonzero(inside):

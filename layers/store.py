@@ -313,16 +313,21 @@ class LayerStore(abc.ABC):
 
 # --- loading helpers ------------------------------------------------------------------------
 
+def cores() -> int:
+    """The cores this process may run on (a container's cpuset), else the machine's."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def on_every_core(fn, items: list) -> list:
     """``[fn(item) for item in items]`` in one thread per core, for the GEOS work of loading
     and simplifying layers, which releases the GIL (the file reader holds it: national set on
     two cores, loading 44 -> 38 s, the PostGIS replica 42 -> 37 s, the low-zoom copies 39 ->
     15 s with shared geometries simplified once). Results in the items' order; the first error
     is raised."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    if cores == 1 or len(items) < 2:
+    n = min(cores(), len(items))
+    if n < 2:
         return [fn(item) for item in items]
-    with ThreadPoolExecutor(min(cores, len(items)), thread_name_prefix="load") as pool:
+    with ThreadPoolExecutor(n, thread_name_prefix="load") as pool:
         return list(pool.map(fn, items))
 
 

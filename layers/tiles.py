@@ -323,10 +323,7 @@ class Generalised:
 
     def build(self, store: LayerStore, info) -> None:
         """Every band of one layer version."""
-        full = store.geometries(info.id, np.arange(info.count))
-        for band in self.bands_of(info.entry):
-            self._put((info.id, info.version, band),
-                      shapely.simplify(full, self.tolerance(band, info.bbox), preserve_topology=False))
+        self._simplify(store, [info])
 
     def _put(self, key: tuple[str, str, int], simple: np.ndarray) -> None:
         with self._lock:
@@ -342,13 +339,15 @@ class Generalised:
             self.build(store, info)
 
     def warm(self, store: LayerStore) -> None:
-        """Build every band of every layer in force (start-up), on every core. A geometry that
-        several layers hold (``layers.store.share_equal_geometries``: the national main
-        functional zones are the county outlines) is simplified once per tolerance."""
-        if store.native_mvt:
-            return
-        jobs = [(info, band, self.tolerance(band, info.bbox))
-                for info in store.layers() if info.spatial for band in self.bands_of(info.entry)]
+        """Build every band of every layer in force (start-up)."""
+        if not store.native_mvt:
+            self._simplify(store, [info for info in store.layers() if info.spatial])
+
+    def _simplify(self, store: LayerStore, infos: list) -> None:
+        """Every band of these layer versions, on every core. A geometry that several of them
+        hold (``layers.store.share_equal_geometries``: the national main functional zones are
+        the county outlines) is simplified once per tolerance."""
+        jobs = [(info, band, self.tolerance(band, info.bbox)) for info in infos for band in self.bands_of(info.entry)]
         full = {info.id: store.geometries(info.id, np.arange(info.count)) for info, _, _ in jobs}
         for tol in sorted({t for *_, t in jobs}):
             mine = [(info, band) for info, band, t in jobs if t == tol]
