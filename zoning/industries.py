@@ -1,5 +1,7 @@
-"""The industry classification (GB/T 4754-2017) and the product vocabulary, from
-``industries.yaml``.
+"""The industry classification (GB/T 4754-2017 with its 2019 amendment) and the product
+vocabulary: the complete code table ``gbt4754_2017.csv``, loaded as it is, and
+``industries.yaml`` for what the table does not hold (English names, the classes' traits with
+their sources, the codes the 2019 amendment changed, products, 2011 successors).
 
 Any code at any level is valid: a section (``C``), a division (``C31``), a group (``C312``) or a
 class (``C3120``); a code above class level stands for every class under it. A 2011-edition
@@ -8,6 +10,9 @@ code that the 2017 edition dropped is refused naming its successors.
 
 from __future__ import annotations
 
+import bisect
+import csv
+import io
 import re
 from functools import cached_property
 from pathlib import Path
@@ -18,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from zoning.errors import InvalidParameter, UnknownIndustry
 
 INDUSTRIES_FILE = Path(__file__).with_name("industries.yaml")
-ENERGY_INTENSIVE_PREFIXES = ("C25", "C26", "C30", "C31", "C32", "D44")  # 高耗能六大行业
+TABLE_COUNTS = {"section": 20, "division": 97, "group": 473, "class": 1382}  # shared/data/README.md
 _CODE = re.compile(r"[A-T](\d{2}(\d{1,2})?)?")
 LEVELS = {1: "section", 3: "division", 4: "group", 5: "class"}
 
@@ -28,16 +33,50 @@ class Industry(BaseModel):
     code: str = Field(pattern=_CODE.pattern)
     zh: str
     en: str | None = None
-    two_high: str | None = Field(None, description="两高 sector group (环环评〔2021〕45号), if any")
-    renewable: str | None = Field(None, description="pv | wind for renewable generation")
+    traits: dict[str, str | bool] = Field(
+        default_factory=dict, description="trait -> value (true for a trait without values); "
+                                          "every class under the code has it")
+    changed_2019: str | None = Field(None, description="how the 2019 amendment changed this code's meaning")
 
     @property
     def level(self) -> str:
         return LEVELS[len(self.code)]
 
     @property
+    def two_high(self) -> str | None:
+        return self.traits.get("two_high")
+
+    @property
+    def renewable(self) -> str | None:
+        return self.traits.get("renewable")
+
+    @property
     def energy_intensive(self) -> bool:
-        return self.code.startswith(ENERGY_INTENSIVE_PREFIXES)
+        return bool(self.traits.get("energy_intensive"))
+
+
+class Trait(BaseModel):
+    """A rule-relevant trait of classes: the text it rests on and the codes it takes, either
+    all of them (``codes``) or by value (``values``: value -> codes)."""
+
+    model_config = ConfigDict(extra="forbid")
+    key: str
+    zh: str
+    source: str
+    codes: list[str] = Field(default_factory=list)
+    values: dict[str, list[str]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Trait:
+        if bool(self.codes) == bool(self.values):
+            raise ValueError(f"trait {self.key}: give either codes or values")
+        return self
+
+    def of(self, code: str) -> str | bool | None:
+        """The trait's value for ``code`` (true without values), if the code lies under it."""
+        if self.codes:
+            return True if code.startswith(tuple(self.codes)) else None
+        return next((v for v, codes in self.values.items() if code.startswith(tuple(codes))), None)
 
 
 class Product(BaseModel):
@@ -56,10 +95,23 @@ class IndustryCatalogue(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: str
     standard: str
-    coverage: str
     industries: list[Industry]
+    traits: list[Trait] = Field(default_factory=list)
     products: list[Product]
     successors_2011: dict[str, list[str]]
+
+    @cached_property
+    def counts(self) -> dict[str, int]:
+        """Codes per level."""
+        counts = {lvl: 0 for lvl in TABLE_COUNTS}
+        for i in self.industries:
+            counts[i.level] += 1
+        return counts
+
+    @property
+    def coverage(self) -> str:
+        """``complete`` when the table holds every code of the standard at every level."""
+        return "complete" if self.counts == TABLE_COUNTS else "partial"
 
     @model_validator(mode="after")
     def _consistent(self) -> IndustryCatalogue:
@@ -75,6 +127,10 @@ class IndustryCatalogue(BaseModel):
             missing = set(p.classes) - known
             if missing:
                 raise ValueError(f"product {p.key}: unknown classes {sorted(missing)}")
+        for t in self.traits:
+            missing = set(t.codes).union(*t.values.values()) - known
+            if missing:
+                raise ValueError(f"trait {t.key}: unknown codes {sorted(missing)}")
         for old, new in self.successors_2011.items():
             if old in known or not set(new) <= known:
                 raise ValueError(f"2011 code {old}: must be dropped and its successors {new} known")
@@ -100,9 +156,7 @@ class IndustryCatalogue(BaseModel):
 
     def unknown_codes(self, codes: list[str]) -> list[dict]:
         """Codes an access list or rule cannot name: not GB/T 4754-2017 codes, 2011 codes, or
-        under no division the classification has. (A well-formed code below a known division
-        that this partial table lacks is accepted: the table ships the groups and classes the
-        rules name, not all 1,380 classes.)"""
+        codes the classification does not hold."""
         out = []
         for raw in codes:
             code = normalise_code(raw)
@@ -115,22 +169,28 @@ class IndustryCatalogue(BaseModel):
             elif code[:3] not in self.by_code:
                 why = f"no division {code[:3]} in GB/T 4754-2017"
             else:
-                continue
+                why = f"no {LEVELS[len(code)]} {code} in GB/T 4754-2017 (its 2019 amendment included)"
             out.append({"code": raw, "why": why})
         return out
 
     def under(self, code: str) -> list[Industry]:
-        """The code itself and every code below it."""
-        return [i for i in self.industries if i.code.startswith(code)]
+        """The code itself and every code below it (a range of the sorted codes)."""
+        codes = self._sorted_codes
+        lo = bisect.bisect_left(codes, code)
+        hi = bisect.bisect_left(codes, code + "\uffff", lo)
+        return [self.by_code[c] for c in codes[lo:hi]]
+
+    @cached_property
+    def _sorted_codes(self) -> list[str]:
+        return sorted(self.by_code)
 
     def completions(self, code: str, product: str | None) -> tuple[tuple[str, str | None], ...]:
         """Every (class, product key) a project of ``code`` and ``product`` may be. A code above
-        class level stands for each class under it (itself where the table has none below it);
-        an unstated product for each product of the class's vocabulary. Memoised: it is asked
-        for every judged site."""
+        class level stands for each class under it; an unstated product for each product of the
+        class's vocabulary. Memoised: it is asked for every judged site."""
         key = (code, product)
         if key not in self._completions:
-            leaves = [i.code for i in self.under(code) if i.level == "class"] or [code]
+            leaves = [i.code for i in self.under(code) if i.level == "class"]
             keys = {c: [p.key for p in self.products_of(c)] for c in leaves}
             self._completions[key] = tuple(
                 (c, p) for c in leaves for p in ([product] if product else keys[c] or [None])
@@ -173,9 +233,8 @@ class IndustryCatalogue(BaseModel):
 
 
 def covers(prefixes, code: str) -> bool:
-    """Whether industry codes or prefixes name a class ``code``: the class is under one of
-    them, or one lies below it (a finer code than this partial table holds)."""
-    return any(code.startswith(p) or p.startswith(code) for p in prefixes)
+    """Whether industry codes or prefixes (any level) name the class ``code``."""
+    return code.startswith(tuple(prefixes))
 
 
 def _parent(code: str) -> str | None:
@@ -188,13 +247,30 @@ def normalise_code(code: str) -> str:
 
 
 def load_industries(path: Path = INDUSTRIES_FILE) -> IndustryCatalogue:
+    """The classification: the code table the YAML names (read as it is), with the YAML's
+    English names, traits, 2019 changes, products and 2011 successors."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    attrs = raw.get("attributes") or {}
+    table = path.with_name(raw["table"]).read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(table)))
+    for row in rows:
+        if LEVELS.get(len(row["code"])) != row["level"] or (row["parent"] or None) != _parent(row["code"]):
+            raise ValueError(f"{raw['table']}: row {row} does not fit the code's level and parent")
+    traits = [Trait(key=k, **v) for k, v in (raw.get("traits") or {}).items()]
+    english, changed = raw.get("english") or {}, raw.get("changed_2019") or {}
+    unknown = (set(english) | set(changed)) - {r["code"] for r in rows}
+    if unknown:
+        raise ValueError(f"{path.name}: codes not in {raw['table']}: {sorted(unknown)}")
+
+    def traits_of(code: str) -> dict:
+        found = {t.key: t.of(code) for t in traits}
+        return {k: v for k, v in found.items() if v is not None}
+
     return IndustryCatalogue(
         version=raw["version"],
         standard=raw["standard"],
-        coverage=raw["coverage"],
-        industries=[Industry(code=c, zh=zh, en=en, **attrs.get(c, {})) for c, zh, en in raw["codes"]],
+        industries=[Industry(code=r["code"], zh=r["name"], en=english.get(r["code"]), traits=traits_of(r["code"]),
+                             changed_2019=changed.get(r["code"])) for r in rows],
+        traits=traits,
         products=[Product(key=k, **v) for k, v in (raw.get("products") or {}).items()],
         successors_2011=raw.get("successors_2011") or {},
     )

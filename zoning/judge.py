@@ -400,7 +400,8 @@ def judge_hits(rules: RuleSet, industries: IndustryCatalogue, site: Site, projec
         project={
             "industry": industry.code,
             "industry_level": industry.level,
-            "industry_name": {"zh": industry.zh, "en": industry.en},
+            "industry_name": {"zh": industry.zh, "en": industry.en or industry.zh},  # untranslated: the standard's name
+            "industry_changed_2019": industry.changed_2019,
             "action": project.action,
             "product": product,
             "name": project.name,

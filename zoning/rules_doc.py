@@ -56,9 +56,11 @@ industry codes is a requirement every project there must meet (`conditional`); i
   stem only), a rule for urbanised and main agricultural areas (the plan asks for policy by zone,
   not a project rule), grassland, coal-consumption reduction, and the industry-specific EIA
   approval principles.
-- The classification ships every section and division but groups and classes only where the
-  rules need them ({coverage} table: {counts}); the complete GB/T 4754-2017 table is a data
-  delivery still to come.
+- The classification is the {coverage} GB/T 4754-2017 table with its 2019 amendment ({counts};
+  `zoning/gbt4754_2017.csv`, loaded as it is); every class is accepted and judged, and the
+  guard test (`tests/test_legal_bounds.py`) runs over all of them. The traits the rules turn on
+  (两高, energy-intensive, renewable, pollution treatment, ecological protection) are one table
+  with their sources in `zoning/industries.yaml`.
 
 ## The rules
 
@@ -106,7 +108,7 @@ def render(rules: RuleSet, industries: IndustryCatalogue) -> str:
     levels: dict[str, int] = {}
     for i in industries.industries:
         levels[i.level] = levels.get(i.level, 0) + 1
-    counts = ", ".join(f"{n} {lvl}s" for lvl, n in levels.items())
+    counts = ", ".join(f"{n:,} {lvl}{'es' if lvl == 'class' else 's'}" for lvl, n in levels.items())
     products = ", ".join(f"`{p.key}` {p.zh}" for p in industries.products)
     out = [HEADER.format(version=rules.version, products=products, coverage=industries.coverage,
                          counts=counts)]

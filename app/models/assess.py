@@ -96,6 +96,8 @@ class ProjectOut(_Out):
     industry: str
     industry_level: Literal["section", "division", "group", "class"]
     industry_name: TextOut
+    industry_changed_2019: str | None = Field(
+        None, description="for a code the 2019 amendment of GB/T 4754-2017 gave another meaning, what changed")
     action: str
     product: str | None
     name: str | None

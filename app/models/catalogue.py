@@ -72,7 +72,18 @@ class IndustryOut(BaseModel):
     two_high: str | None
     renewable: str | None
     energy_intensive: bool
+    traits: dict[str, str | bool] = Field(description="rule-relevant traits every class under the code has "
+                                                      "(see `traits` of the answer for their sources)")
+    changed_2019: str | None = Field(None, description="how the 2019 amendment changed the code's meaning")
     products: list[str] = Field(description="keys of the product vocabulary of this code")
+
+
+class TraitOut(BaseModel):
+    key: str
+    zh: str
+    source: str
+    codes: list[str]
+    values: dict[str, list[str]]
 
 
 class ProductOut(BaseModel):
@@ -86,7 +97,9 @@ class ProductOut(BaseModel):
 class IndustriesResponse(BaseModel):
     standard: str
     version: str
-    coverage: str = Field(description="complete, or partial: which levels the table holds")
+    coverage: str = Field(description="complete when the table holds every code of the standard at every level")
+    counts: dict[str, int] = Field(description="codes per level in the whole table")
+    traits: list[TraitOut]
     industries: list[IndustryOut]
     products: list[ProductOut]
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from app.deps import ServicesDep
-from app.models.catalogue import IndustriesResponse, IndustryOut, ProductOut, RulesResponse
+from app.models.catalogue import IndustriesResponse, IndustryOut, ProductOut, RulesResponse, TraitOut
 from app.routing import StrictRoute
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["catalogue"])
@@ -27,9 +27,11 @@ def industries(
         standard=cat.standard,
         version=cat.version,
         coverage=cat.coverage,
+        counts=cat.counts,
+        traits=[TraitOut(**t.model_dump()) for t in cat.traits],
         industries=[
-            IndustryOut(**i.model_dump(), level=i.level, energy_intensive=i.energy_intensive,
-                        products=[p.key for p in cat.products_of(i.code)])
+            IndustryOut(**i.model_dump(), level=i.level, two_high=i.two_high, renewable=i.renewable,
+                        energy_intensive=i.energy_intensive, products=[p.key for p in cat.products_of(i.code)])
             for i in found if level is None or i.level == level
         ],
         products=[ProductOut(**p.model_dump()) for p in cat.products],

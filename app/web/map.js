@@ -315,7 +315,7 @@ function renderIndustries() {
   const sel = $("#industry");
   const current = sel.value || "C3120";
   sel.innerHTML = (state.industries || []).map((i) =>
-    `<option value="${esc(i.code)}">${esc(i.code)} ${esc(state.lang === "zh" ? i.zh : i.en)}</option>`).join("");
+    `<option value="${esc(i.code)}">${esc(i.code)} ${esc(state.lang === "zh" ? i.zh : i.en || i.zh)}</option>`).join("");
   sel.value = current;
   renderProducts();
 }
