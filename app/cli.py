@@ -54,13 +54,16 @@ def _project_arguments(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument("--captive", action="store_true", help="自备: a captive plant")
     p.add_argument("--capacity-replacement", action="store_true", help="产能置换: built by capacity replacement")
     p.add_argument("--major-project", action="store_true", help="国家重大项目: claim a state major project")
+    p.add_argument("--capacity", help="规模, a number and a unit: '35 蒸吨/h', '120 万t/a', '100 MW'")
+    p.add_argument("--process", help="工艺, as the owner describes it (shown in the answer)")
 
 
 def _project(args):
     from zoning.judge import Project
+    from zoning.scale import capacity_of
 
     return Project(args.industry, args.action, args.product, args.name, args.captive,
-                   args.capacity_replacement, args.major_project)
+                   args.capacity_replacement, args.major_project, capacity_of(args.capacity), args.process)
 
 
 def _assess(args) -> int:

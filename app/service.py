@@ -26,6 +26,7 @@ from layers.store import LayerStore
 from zoning.access_lists import access_lists
 from zoning.context import Judging
 from zoning.industries import IndustryCatalogue, load_industries
+from zoning.scale import scale_problem
 from zoning.rules import RuleSet
 from zoning.rules_history import RulesError, RulesRegistry
 
@@ -84,7 +85,7 @@ class Live:
 
         with self._lock:
             out = publish(self.store, layer_id, data, filename, unknown_industries=self.industries.unknown_codes,
-                          **kwargs)
+                          bad_scale=scale_problem, **kwargs)
         if not kwargs.get("dry_run"):
             self._layers_switched([layer_id])
         return out

@@ -16,7 +16,8 @@ Canonical columns (after the catalog's field mapping):
 - ``dimension``: 空间布局约束 / 污染物排放管控 / 环境风险防控 / 资源开发效率要求;
 - ``industries``: GB/T 4754-2017 codes or prefixes (``C31;C3011``), empty: none coded;
   ``actions`` (new / expand / rebuild / relocate / operate, empty: all); ``products`` (the
-  product keys of the industry catalogue, empty: all);
+  product keys of the industry catalogue, empty: all); ``scale``: a size condition on the
+  project's capacity (``<=35 蒸吨/h``, ``>=300 万t/a``; empty: any size; ``zoning.scale``);
 - ``verdict``: prohibited / conditional / permitted; ``text``: the item's own words;
   ``source``: document and article; ``status``: reviewed (default) or suggested (proposed by
   ``zoning lists suggest``; never applied until an editor reviews it).
@@ -33,8 +34,8 @@ import re
 
 import pandas as pd
 
-COLUMNS = ("item_id", "level", "scope", "dimension", "industries", "actions", "products", "verdict", "text",
-           "source", "status")
+COLUMNS = ("item_id", "level", "scope", "dimension", "industries", "actions", "products", "scale", "verdict",
+           "text", "source", "status")
 LEVELS = ("national", "province", "region", "city", "unit")
 LEVEL_ALIASES = {"国家": "national", "全国": "national", "省": "province", "省级": "province", "区域": "region",
                  "片区": "region", "市": "city", "市级": "city", "地市": "city", "单元": "unit",

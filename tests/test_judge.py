@@ -103,9 +103,11 @@ def test_captive_coal_plants_are_banned(judging):
 def test_cement_in_lanzhou_is_not_in_a_key_region(run):
     a = run(LANZHOU, "C3011")
     assert "key_region.capacity_ban" not in rule_ids(a)
+    # new clinker capacity is banned everywhere (国发〔2013〕41号), key region or not
+    assert a.verdict == "prohibited"
     # no zoning layer of ours covers Gansu: restricting rules cannot be judged
-    assert a.verdict == "undetermined"
     assert "red_line.development_ban" in rule_ids(a, "undetermined")
+    assert run(LANZHOU, "C3011", product="grinding_station").verdict == "undetermined"
 
 
 def test_rebuild_without_new_capacity_is_not_banned(run):

@@ -225,6 +225,20 @@ def test_product_and_claims_reach_the_verdict(page, client, tmp_path):
     assert rules == [r["rule_id"] for r in api["reasons"]]
     assert "capacity.replacement" in rules and "capacity.steel_ban" not in rules
     assert "产能置换" in page.inner_text("[data-testid=project]")
+    # a coal boiler with its capacity: the city list's size condition (≤35 蒸吨/h) is evaluated
+    page.uncheck("[data-testid=capacity_replacement]")
+    page.select_option("[data-testid=industry]", "D4430")
+    page.select_option("[data-testid=product]", "coal_fired")
+    page.fill("[data-testid=capacity-value]", "20")
+    page.select_option("[data-testid=capacity-unit]", "蒸吨/h")
+    page.evaluate(f"assess({json.dumps(site)}, false)")
+    page.wait_for_function("zoningMap.state.lastAssessment.project.industry === 'D4430'", timeout=TIMEOUT_MS)
+    api = client.post("/v1/assess", json={"site": site, "key_region_edition": "2023", "project": {
+        "industry": "D4430", "product": "coal_fired", "capacity": {"value": 20, "unit": "蒸吨/h"}}}).json()
+    assert page.evaluate("zoningMap.state.lastAssessment.project.capacity") == {"value": 20, "unit": "蒸吨/h"}
+    assert page.evaluate("zoningMap.state.lastAssessment.verdict") == api["verdict"]
+    assert "20 蒸吨/h" in page.inner_text("[data-testid=project]")
+    page.fill("[data-testid=capacity-value]", "")
     # a code without a vocabulary offers none
     page.select_option("[data-testid=industry]", "D4416")
     assert page.locator("[data-testid=product]").is_disabled()

@@ -18,6 +18,7 @@ import numpy as np
 from layers.lists import CLASS_TOKENS, LEVELS, UNIT_CODE, adcode_prefix, split_cell
 from layers.store import LayerInfo, LayerStore
 from zoning.industries import IndustryCatalogue, covers
+from zoning.scale import Threshold
 
 LEVEL_ZH = {"national": "国家", "province": "省级", "region": "区域", "city": "市级", "unit": "单元"}
 BINDS = "project owners and the EIA approving authorities (the unit's 生态环境准入清单)"
@@ -36,6 +37,7 @@ class Item:
     text: str
     source: str
     status: str
+    scale: Threshold | None = None
 
     @property
     def coded(self) -> bool:
@@ -44,7 +46,8 @@ class Item:
     def as_dict(self) -> dict:
         return {"item_id": self.item_id, "level": self.level, "scope": list(self.scope),
                 "dimension": self.dimension, "industries": list(self.industries), "actions": list(self.actions),
-                "products": list(self.products), "verdict": self.verdict, "text": self.text,
+                "products": list(self.products), "scale": str(self.scale) if self.scale else None,
+                "verdict": self.verdict, "text": self.text,
                 "source": self.source, "status": self.status}
 
 
@@ -73,7 +76,8 @@ class AccessList:
             Item(item_id=str(r["item_id"]), level=r["level"], scope=tuple(split_cell(r["scope"])),
                  dimension=r["dimension"], industries=tuple(split_cell(r["industries"])),
                  actions=tuple(split_cell(r["actions"])), products=tuple(split_cell(r["products"])),
-                 verdict=r["verdict"], text=r["text"], source=r.get("source") or "", status=r.get("status") or "reviewed")
+                 verdict=r["verdict"], text=r["text"], source=r.get("source") or "", status=r.get("status") or "reviewed",
+                 scale=Threshold.parse(r["scale"]) if r.get("scale") else None)
             for r in records)
         self._by_unit: dict[str, list[int]] = {}
         self._by_area: dict[tuple[str, str], list[int]] = {}  # (adcode prefix or "*", class or "")

@@ -24,6 +24,7 @@ from zoning.errors import InvalidParameter
 from zoning.industries import Industry, IndustryCatalogue, covers
 from zoning.overlay import LayerHits, overlay, overlay_many
 from zoning.rules import FLAGS, FeatureTest, Rule, RuleSet
+from zoning.scale import Capacity, Threshold
 from zoning.site import Site
 from zoning.vocabulary import ACTIONS, DEFAULT_EDITION, EDITIONS, SEVERITY
 
@@ -50,12 +51,17 @@ class Project:
     captive: bool = False               # 自备: a captive plant of an industrial user
     capacity_replacement: bool = False  # 产能置换: capacity replaced under the replacement rules
     major_project: bool = False         # 国家重大项目: claimed state major project
+    capacity: Capacity | None = None    # how big: rules and list items with a size condition need it
+    process: str | None = None          # the process as the owner describes it (shown, not judged)
 
     @classmethod
     def from_params(cls, p: dict) -> Project:
-        """A project from stored or submitted parameters (jobs, uploads, re-runs)."""
+        """A project from stored or submitted parameters (jobs, uploads, re-runs: what
+        ``dataclasses.asdict`` made of one)."""
+        cap = p.get("capacity")
         return cls(p["industry"], p.get("action") or "new", p.get("product"), p.get("name"),
-                   **{f: bool(p.get(f)) for f in FLAGS})
+                   **{f: bool(p.get(f)) for f in FLAGS}, capacity=Capacity(**cap) if cap else None,
+                   process=p.get("process"))
 
 
 @dataclass
@@ -286,6 +292,26 @@ def _undetermined(rule: Rule, test: FeatureTest, uncovered: list[LayerHits]) -> 
     )
 
 
+def _sized(found: list[Reason], threshold: Threshold, capacity: Capacity | None) -> list[Reason]:
+    """Reasons of a rule or item with a size condition: kept when the project is of that size,
+    dropped when it is not, and ``undetermined`` (saying what is missing) when its size cannot
+    be compared — a restriction that may apply is never passed over in silence."""
+    fits = threshold.check(capacity)
+    if fits is True:
+        return found
+    if fits is False:
+        return []
+    out = []
+    for r in found:
+        if r.verdict in ("permitted", "undetermined"):
+            continue  # an open permission permits nothing; an open question stays as it is
+        out.append(Reason(r.rule_id, "undetermined",
+                          {"zh": threshold.zh(capacity) + "：" + r.summary["zh"],
+                           "en": "Cannot be judged without the project's size: " + r.summary["en"]},
+                          r.clause, r.layer, r.features, note=fits, item=r.item))
+    return out
+
+
 def _list_reasons(lists: list[AccessList], units: list[LayerHits], options: tuple[tuple[str, str | None], ...],
                   project: Project, industries: IndustryCatalogue) -> list[Reason]:
     """One reason per access-list item that applies to the project in a unit the site touches
@@ -313,8 +339,9 @@ def _list_reasons(lists: list[AccessList], units: list[LayerHits], options: tupl
             clause = {"document": item.source or al.info.entry.title.zh, "number": item.item_id, "article": level,
                       "binds": BINDS, "text": item.text, "quote_checked": True,
                       "source": f"access list {al.info.id} version {al.info.version}, item {item.item_id}"}
-            out.append(Reason(f"{al.info.id}:{item.item_id}", verdict, {"zh": item.text, "en": en}, clause,
-                              layer, features, note=note, item=item.as_dict()))
+            reason = Reason(f"{al.info.id}:{item.item_id}", verdict, {"zh": item.text, "en": en}, clause,
+                            layer, features, note=note, item=item.as_dict())
+            out.extend(_sized([reason], item.scale, project.capacity) if item.scale else [reason])
     return out
 
 
@@ -365,6 +392,8 @@ def judge_hits(rules: RuleSet, industries: IndustryCatalogue, site: Site, projec
         test = rule.when.spatial
         found = ([Reason(rule.id, rule.verdict, rule.summary.model_dump(), _format_clause(rule, None), None)]
                  if test is None else _spatial_reasons(rule, test, by_kind.get(test.kind, []), site, params))
+        if rule.when.threshold is not None:
+            found = _sized(found, rule.when.threshold, project.capacity)
         scope = _scope_note(taken, options, industries)
         for r in found:
             r.note = "; ".join(n for n in (r.note, scope) if n) or None
@@ -406,6 +435,8 @@ def judge_hits(rules: RuleSet, industries: IndustryCatalogue, site: Site, projec
             "product": product,
             "name": project.name,
             **{f: getattr(project, f) for f in FLAGS},
+            "capacity": project.capacity.as_dict() if project.capacity else None,
+            "process": project.process,
         },
         layers=used,
         rules_version=rules.version,

@@ -18,6 +18,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from layers.catalog import LayerKind
+from zoning.errors import InvalidParameter
+from zoning.scale import Threshold
 from zoning.vocabulary import Action, RuleVerdict
 
 PARAMS = ("edition",)  # request parameters a rule may test or reference as $name
@@ -91,6 +93,9 @@ class When(BaseModel):
     product_not: list[str] = Field(default_factory=list, description="product keys that never match")
     flags: dict[str, bool] = Field(default_factory=dict, description="project claims required")
     params: dict[str, str] = Field(default_factory=dict, description="request parameters required")
+    scale: str | None = Field(
+        None, description="a size condition on the project's capacity, e.g. '<=35 蒸吨/h' (zoning.scale): "
+                          "the rule applies to projects of that size, and is undetermined without one")
     intersects: FeatureTest | None = None
     not_within: FeatureTest | None = None
 
@@ -110,6 +115,20 @@ class When(BaseModel):
         if unknown:
             raise ValueError(f"unknown {what} {sorted(unknown)}; known: {list(known)}")
         return v
+
+    @field_validator("scale")
+    @classmethod
+    def _scale(cls, v):
+        if v is not None:
+            try:
+                Threshold.parse(v)
+            except InvalidParameter as exc:
+                raise ValueError(str(exc)) from None
+        return v
+
+    @cached_property
+    def threshold(self) -> Threshold | None:
+        return Threshold.parse(self.scale) if self.scale else None
 
     @property
     def spatial(self) -> FeatureTest | None:

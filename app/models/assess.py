@@ -9,12 +9,28 @@ from geojson_pydantic import Feature, FeatureCollection, MultiPolygon, Point, Po
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.models.common import ClauseOut, FeatureRefOut, LayerRefOut, ListItemOut, TextOut, _Out
+from zoning.errors import InvalidParameter
+from zoning.scale import UNITS, unit_of
 from zoning.vocabulary import Action, Edition, Verdict
 
 SiteGeoJSON = Annotated[
     Point | Polygon | MultiPolygon | Feature | FeatureCollection,
     Field(discriminator="type", description="lon/lat in EPSG:4490 (CGCS2000) or WGS84"),
 ]
+
+
+class CapacityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+    value: float = Field(ge=0, le=1e12, description="the project's capacity in `unit`")
+    unit: str = Field(min_length=1, max_length=20, description=f"one of {', '.join(UNITS)} (or their Chinese names)")
+
+    @field_validator("unit")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        try:
+            return unit_of(v)
+        except InvalidParameter as exc:
+            raise ValueError(str(exc)) from None
 
 
 class ProjectIn(BaseModel):
@@ -36,6 +52,18 @@ class ProjectIn(BaseModel):
     major_project: bool = Field(
         False, description="国家重大项目: the caller claims a state major project (the answer shows it; "
                            "such projects go to the State Council)")
+    capacity: CapacityIn | None = Field(
+        None, description="规模: how big the project is, e.g. {\"value\": 35, \"unit\": \"蒸吨/h\"}; rules and "
+                          "list items with a size condition are undetermined without it")
+    process: str | None = Field(None, max_length=200, description="工艺: the process as the owner describes it "
+                                                                  "(shown in the answer; the product is what rules tell apart)")
+
+    def to_project(self):
+        from zoning.judge import Project
+        from zoning.scale import Capacity
+
+        fields = self.model_dump(exclude={"capacity"})
+        return Project(**fields, capacity=Capacity(self.capacity.value, self.capacity.unit) if self.capacity else None)
 
 
 class AssessRequest(BaseModel):
@@ -104,6 +132,8 @@ class ProjectOut(_Out):
     captive: bool
     capacity_replacement: bool
     major_project: bool
+    capacity: dict | None = Field(None, description="the project's capacity as given: value and unit")
+    process: str | None = None
 
 
 class AssessResponse(_Out):

@@ -102,6 +102,7 @@ class IndustriesResponse(BaseModel):
     traits: list[TraitOut]
     industries: list[IndustryOut]
     products: list[ProductOut]
+    capacity_units: list[str] = Field(description="the units a project's capacity may be given in")
 
 
 class RulesResponse(BaseModel):

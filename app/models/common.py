@@ -36,6 +36,7 @@ class ListItemOut(_Out):
     industries: list[str] = Field(description="GB/T 4754-2017 codes or prefixes; empty: not coded (a requirement)")
     actions: list[str]
     products: list[str]
+    scale: str | None = Field(None, description="size condition on the project's capacity, e.g. ≤35 蒸吨/h")
     verdict: Literal["prohibited", "conditional", "permitted"]
     text: str
     source: str

@@ -11,7 +11,7 @@ from app.auth import PrincipalDep, audit, ensure_may_assess
 from app.deps import ServicesDep, services_as_of
 from app.models.assess import AssessRequest, AssessResponse
 from app.routing import StrictRoute
-from zoning.judge import Project, judge
+from zoning.judge import judge
 from zoning.site import parse_site
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["assess"])
@@ -31,7 +31,7 @@ def assess(body: AssessRequest, services: ServicesDep, who: PrincipalDep) -> Ass
     result = judge(
         s.judging,
         site,
-        Project(**body.project.model_dump()),
+        body.project.to_project(),
         edition=body.key_region_edition or services.settings.key_region_edition,
     )
     out = AssessResponse.model_validate(result)

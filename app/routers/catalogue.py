@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from app.deps import ServicesDep
 from app.models.catalogue import IndustriesResponse, IndustryOut, ProductOut, RulesResponse, TraitOut
 from app.routing import StrictRoute
+from zoning.scale import UNITS
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["catalogue"])
 
@@ -35,6 +36,7 @@ def industries(
             for i in found if level is None or i.level == level
         ],
         products=[ProductOut(**p.model_dump()) for p in cat.products],
+        capacity_units=list(UNITS),
     )
 
 

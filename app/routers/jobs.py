@@ -18,6 +18,7 @@ from app.routers.uploads import read_site_file
 from app.routing import StrictRoute
 from app.state.jobs import JobNotDone, export_results
 from zoning.judge import Project, check_project
+from zoning.scale import CAPACITY_HELP, capacity_of
 from zoning.uploads import upload_summary
 from zoning.vocabulary import Action, Edition
 
@@ -49,13 +50,16 @@ def submit(
     captive: Annotated[bool, Form(description="自备: a captive plant")] = False,
     capacity_replacement: Annotated[bool, Form(description="产能置换: built by capacity replacement")] = False,
     major_project: Annotated[bool, Form(description="国家重大项目: claimed state major project")] = False,
+    capacity: Annotated[str | None, Form(max_length=60, description=CAPACITY_HELP)] = None,
+    process: Annotated[str | None, Form(max_length=200, description="工艺, as the owner describes it (shown)")] = None,
     crs: Annotated[str | None, Form(max_length=64)] = None,
     key_region_edition: Annotated[Edition | None, Form()] = None,
     chunk_size: Annotated[int, Form(ge=10, le=20_000)] = 1000,
 ) -> JobOut:
     """Queue the judgment of every site of the file for one project; 202 with the job."""
     ensure_may_assess(services, who)
-    project = Project(industry, action, product, name, captive, capacity_replacement, major_project)
+    project = Project(industry, action, product, name, captive, capacity_replacement, major_project,
+                capacity_of(capacity), process)
     check_project(services.industries, project)  # a bad industry or product is a 422 now, not a failed job later
     s = services.settings
     limits = s.batch_limits()

@@ -18,6 +18,7 @@ from layers.ingest import UploadTooLarge, read_upload
 from zoning.errors import InvalidParameter
 from zoning.judge import Project
 from zoning.report import render_html, render_pdf
+from zoning.scale import CAPACITY_HELP, capacity_of
 from zoning.uploads import assess_upload, geometry_json, rerun, upload_summary
 from zoning.vocabulary import Action, Edition
 
@@ -77,6 +78,8 @@ def assess_upload_file(
     captive: Annotated[bool, Form(description="自备: a captive plant")] = False,
     capacity_replacement: Annotated[bool, Form(description="产能置换: built by capacity replacement")] = False,
     major_project: Annotated[bool, Form(description="国家重大项目: claimed state major project")] = False,
+    capacity: Annotated[str | None, Form(max_length=60, description=CAPACITY_HELP)] = None,
+    process: Annotated[str | None, Form(max_length=200, description="工艺, as the owner describes it (shown)")] = None,
     crs: Annotated[str | None, Form(max_length=64, description=CRS_HELP)] = None,
     key_region_edition: Annotated[Edition | None, Form()] = None,
     as_of: Annotated[dt.date | None, Form(description="judge against the layers and rules in force at "
@@ -90,7 +93,8 @@ def assess_upload_file(
     s = services_as_of(services, as_of)
     record = assess_upload(
         s.judging, upload,
-        Project(industry, action, product, name, captive, capacity_replacement, major_project),
+        Project(industry, action, product, name, captive, capacity_replacement, major_project,
+                capacity_of(capacity), process),
         edition=key_region_edition or services.settings.key_region_edition,
         limits=services.settings.site_limits(),
     )

@@ -20,6 +20,7 @@ const I18N = {
     searching: "选址计算中…", rank: "序", land: "地类", usable: "可用(ha)", mw: "MW", score: "得分",
     rejected_n: "未入选", export: "导出",
     product: "产品或工艺（不选则按最严格者研判）", any_product: "未指明",
+    capacity: "规模（有规模条件的条目需要）",
     claims: "申报事项（申报即在结论中载明）", captive: "自备电厂", capacity_replacement: "产能置换",
     major_project: "国家重大项目", claimed: "申报",
   },
@@ -40,6 +41,7 @@ const I18N = {
     searching: "searching…", rank: "#", land: "Land", usable: "Usable ha", mw: "MW", score: "Score",
     rejected_n: "rejected", export: "Export",
     product: "Product or process (none: judged by the strictest)", any_product: "not stated",
+    capacity: "Capacity (items with a size condition need it)",
     claims: "Claims (each is shown in the answer)", captive: "Captive plant", capacity_replacement: "Capacity replacement",
     major_project: "State major project", claimed: "claimed",
   },
@@ -237,11 +239,14 @@ function showError(message) {
 
 const CLAIMS = ["captive", "capacity_replacement", "major_project"];
 
-// The project as the API takes it: industry, action, product when one is chosen, the claims.
+// The project as the API takes it: industry, action, product when one is chosen, the claims,
+// the capacity when a value is given.
 function projectInput() {
   const p = { industry: $("#industry").value, action: $("#action").value };
   if ($("#product").value) p.product = $("#product").value;
   for (const c of CLAIMS) p[c] = $("#" + c).checked;
+  const value = $("#capacity_value").value.trim();
+  if (value !== "") p.capacity = { value: Number(value), unit: $("#capacity_unit").value };
   return p;
 }
 
@@ -274,7 +279,9 @@ async function assessFile(file) {
   $("#status").textContent = t("assessing");
   const form = new FormData();
   form.append("file", file, file.name);
-  for (const [k, v] of Object.entries(projectInput())) form.append(k, String(v));
+  for (const [k, v] of Object.entries(projectInput())) {
+    form.append(k, k === "capacity" ? `${v.value} ${v.unit}` : String(v));  // the form takes "35 蒸吨/h"
+  }
   form.append("key_region_edition", state.edition);
   if ($("#crs").value.trim()) form.append("crs", $("#crs").value.trim());
   try {
@@ -302,7 +309,7 @@ function renderAssessment(a) {
   const notice = a.notice ? `<p class="tag-synthetic">${esc(a.notice[state.lang])}</p>` : "";
   $("#result").innerHTML = `
     <div class="verdict ${esc(a.verdict)}" data-testid="verdict" data-verdict="${esc(a.verdict)}">${t("verdict")}: ${esc(t("v_" + a.verdict))}</div>
-    <div class="meta" data-testid="project">${esc(a.project.industry)} ${esc(a.project.industry_name[state.lang])}${a.project.product ? ` · ${esc(productName(a.project.product))}` : ""}${CLAIMS.filter((c) => a.project[c]).map((c) => ` · ${t("claimed")}: ${t(c)}`).join("")} · ${t("area")} ${(a.site.area_m2 / 1e4).toFixed(2)} ${t("ha")}
+    <div class="meta" data-testid="project">${esc(a.project.industry)} ${esc(a.project.industry_name[state.lang])}${a.project.product ? ` · ${esc(productName(a.project.product))}` : ""}${a.project.capacity ? ` · ${esc(a.project.capacity.value)} ${esc(a.project.capacity.unit)}` : ""}${CLAIMS.filter((c) => a.project[c]).map((c) => ` · ${t("claimed")}: ${t(c)}`).join("")} · ${t("area")} ${(a.site.area_m2 / 1e4).toFixed(2)} ${t("ha")}
       · ${esc(a.admin.map((f) => f.properties.name).join(" / "))}</div>
     ${a.record ? `<div class="meta" data-testid="upload-summary">${esc(a.record.upload.filename)} · ${esc(a.record.upload.format)} · ${esc(a.record.upload.crs)} · ${a.record.parcels.length} ${t("parcels")}
       · <a data-testid="report-link" href="${esc(a.record.links.report_pdf)}?lang=${state.lang}" target="_blank">${t("report")} PDF</a>
@@ -416,6 +423,7 @@ async function main() {
   state.legend = legend.items;
   state.industries = industries.industries;
   state.products = industries.products;
+  $("#capacity_unit").innerHTML = industries.capacity_units.map((u) => `<option value="${esc(u)}">${esc(u)}</option>`).join("");
   for (const l of style.layers) {
     if (l.metadata && l.metadata.layer && (l.layout || {}).visibility !== "none") state.visible.add(l.metadata.layer);
   }

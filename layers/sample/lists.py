@@ -19,8 +19,8 @@ from layers.sample.synthetic import FENWEI_2023_SHANXI
 
 # the province's column names -> canonical (layers/catalogs/sample.yaml maps them the same way)
 COLUMNS = {"条目编号": "item_id", "清单层级": "level", "适用范围": "scope", "管控维度": "dimension",
-           "行业代码": "industries", "建设性质": "actions", "产品": "products", "准入要求": "verdict",
-           "条目内容": "text", "依据": "source", "状态": "status"}
+           "行业代码": "industries", "建设性质": "actions", "产品": "products", "规模": "scale",
+           "准入要求": "verdict", "条目内容": "text", "依据": "source", "状态": "status"}
 SOURCE = "（合成示例 synthetic）{doc}"
 HEAVY = "C2511;C252;C26;C30;C31;C32;C3391;D4411;D4412"  # 重污染工业, as the urban rule names them
 # Yellow River cities of Ningxia (沿黄城市带): 银川, 石嘴山, 吴忠, 中卫
@@ -70,8 +70,8 @@ REGION_ITEMS = [
 def _city_items(city: pd.Series) -> list[tuple]:
     scope = city.adcode
     return [
-        (f"{scope}/2", "空间布局约束", "D4430", "new", "", "prohibited",
-         f"{city['name']}重点管控单元内禁止新建每小时35蒸吨及以下燃煤锅炉。"),
+        (f"{scope}/2", "空间布局约束", "D4430", "new", "coal_fired", "prohibited",
+         f"{city['name']}重点管控单元内禁止新建每小时35蒸吨及以下燃煤锅炉。", "<=35 蒸吨/h"),
         (scope, "污染物排放管控", "", "", "", "conditional",
          f"{city['name']}建设项目施工扬尘落实“六个百分之百”防控要求。"),
     ]
@@ -100,26 +100,29 @@ def build_access_lists(units: gpd.GeoDataFrame, admin: dict[str, gpd.GeoDataFram
     """The canonical table (one row per item), with the province's column names."""
     rows: list[dict] = []
 
-    def add(item_id, level, scope, dimension, industries, actions, products, verdict, text, doc):
+    def add(item_id, level, scope, item, doc):
+        """``item``: (dimension, industries, actions, products, verdict, text[, size condition])."""
+        dimension, industries, actions, products, verdict, text, *scale = item
         rows.append({"item_id": item_id, "level": level, "scope": scope, "dimension": dimension,
-                     "industries": industries, "actions": actions, "products": products, "verdict": verdict,
+                     "industries": industries, "actions": actions, "products": products,
+                     "scale": scale[0] if scale else "", "verdict": verdict,
                      "text": text, "source": SOURCE.format(doc=doc), "status": "reviewed"})
 
     for province, (prefix, doc, items) in PROVINCE_ITEMS.items():
         for n, item in enumerate(items, start=1):
-            add(f"{prefix}-P{n:02d}", "province", province, *item, doc)
+            add(f"{prefix}-P{n:02d}", "province", province, item, doc)
     for region_id, _, scope, doc, items in REGION_ITEMS:
         for n, item in enumerate(items, start=1):
-            add(f"{region_id}-{n:02d}", "region", ";".join(scope), *item, doc)
+            add(f"{region_id}-{n:02d}", "region", ";".join(scope), item, doc)
     cities = admin["city"]
     for city in cities[cities.province_adcode.isin(PROVINCE_ITEMS)].sort_values("adcode").itertuples(index=False):
         doc = f"{city.name}生态环境准入清单（市级）"
         for n, (scope, *item) in enumerate(_city_items(pd.Series(city._asdict())), start=1):
-            add(f"C{city.adcode}-{n:02d}", "city", scope, *item, doc)
+            add(f"C{city.adcode}-{n:02d}", "city", scope, item, doc)
     for unit in units.sort_values("HJZHGKDYBM").itertuples(index=False):
         doc = f"{unit.HJZHGKDYMC}（{unit.HJZHGKDYBM}）生态环境准入清单"
         for n, item in enumerate(_unit_items(unit), start=1):
-            add(f"{unit.HJZHGKDYBM}-{n:02d}", "unit", unit.HJZHGKDYBM, *item, doc)
+            add(f"{unit.HJZHGKDYBM}-{n:02d}", "unit", unit.HJZHGKDYBM, item, doc)
     frame = pd.DataFrame(rows)
     return frame.rename(columns={v: k for k, v in COLUMNS.items()})
 

@@ -117,11 +117,12 @@ def layer_meta(info, relation: str | None) -> dict:
 
 def publish(store: LayerStore, layer_id: str, data: bytes, filename: str, *, actor: str, limits, crs: str | None = None,
             vintage: dt.date | None = None, note: str | None = None, dry_run: bool = False,
-            pause=None, unknown_industries=None) -> dict:
+            pause=None, unknown_industries=None, bad_scale=None) -> dict:
     """Validate an upload as the next version of ``layer_id`` and (unless ``dry_run``) put it
     in force. Returns the version record with the validation report and change summary.
     ``pause(step)`` is called between the steps (crash tests stop the process there). An
-    access list is a CSV/XLSX table, its industry codes checked by ``unknown_industries``."""
+    access list is a CSV/XLSX table, its industry codes checked by ``unknown_industries`` and its
+    size conditions by ``bad_scale``."""
     registry: LayerRegistry = store.registry
     entry = _publishable(store, layer_id)
     pause = pause or (lambda step: None)
@@ -132,7 +133,7 @@ def publish(store: LayerStore, layer_id: str, data: bytes, filename: str, *, act
         report = validate(entry, frame, geoms, store.coverage(layer_id))
     else:
         items, parse_warnings = read_list_file(data, filename, entry, limits), []
-        report = validate_list(items, *known_places(store), unknown_industries)
+        report = validate_list(items, *known_places(store), unknown_industries, bad_scale)
         frame, geoms = items.drop(columns=["row"]), np.full(len(items), None, dtype=object)
     for w in parse_warnings:
         report.warn("parse", w)

@@ -153,12 +153,13 @@ def _rows_where(items: pd.DataFrame, mask) -> list[int]:
 
 
 def validate_list(items: pd.DataFrame, unit_codes: set[str], adcodes: set[str],
-                  unknown_industries=None) -> Report:
+                  unknown_industries=None, bad_scale=None) -> Report:
     """Every check on an access list's canonical table (:func:`layers.lists.canonical_items`),
     naming source rows (2 = the first row under the header): empty texts, duplicate item ids,
     unknown levels, dimensions, verdicts and statuses, scopes naming no unit or adcode of the
     layers in force, and (``unknown_industries(codes) -> codes``) industry codes the catalogue
-    does not know. Items still marked ``suggested`` are a warning."""
+    does not know, and (``bad_scale(text) -> problem or None``) size conditions that do not parse.
+    Items still marked ``suggested`` are a warning."""
     from layers.lists import DIMENSIONS, ITEM_VERDICTS, LEVELS, STATUSES, scope_problems, split_cell
 
     report = Report(counts={"items": len(items)})
@@ -191,6 +192,12 @@ def validate_list(items: pd.DataFrame, unit_codes: set[str], adcodes: set[str],
         if issues:
             report.error("industries", f"{len(issues)} items name industry codes the GB/T 4754-2017 catalogue "
                          "does not know", examples=issues[:MAX_LISTED])
+    if bad_scale is not None:
+        issues = [{"row": int(r), "problem": p} for r, text in zip(items["row"], items["scale"])
+                  if text and (p := bad_scale(text))]
+        if issues:
+            report.error("scale", f"{len(issues)} items have a size condition that does not parse",
+                         examples=issues[:MAX_LISTED])
     suggested = items["status"] == "suggested"
     report.counts["suggested"] = int(suggested.sum())
     report.counts["uncoded"] = int((items["industries"] == "").sum())
