@@ -10,6 +10,11 @@ from zoning.vocabulary import DEFAULT_EDITION
 # (layer id, match attribute or None, [(value, colour, zh, en)], geometry role)
 FILLS: dict[str, tuple[str | None, list[tuple[object, str, str, str]]]] = {
     "key_regions": (None, [(None, "#a855f7", "大气污染防治重点区域", "Key air-pollution region")]),
+    "tibetan_plateau": ("membership", [
+        ("whole_province", "#0f766e", "青藏高原（全部行政区域）", "Tibetan Plateau (whole province)"),
+        ("listed", "#14b8a6", "青藏高原（相关县级行政区域，本服务认定）", "Tibetan Plateau (related areas, this service's reading)"),
+        ("undecided", "#99f6e4", "可能涉及青藏高原相关县（未列名单）", "May hold related plateau counties (no list)"),
+    ]),
     "control_units": ("unit_class", [
         (1, "#16a34a", "优先保护单元", "Priority protection unit"),
         (2, "#dc2626", "重点管控单元", "Key control unit"),
@@ -49,7 +54,7 @@ FILLS: dict[str, tuple[str | None, list[tuple[object, str, str, str]]]] = {
         ("desert_gobi", "#f59e0b", "沙漠戈壁荒漠", "Desert / gobi"),
     ]),
 }
-OPACITY = {"key_regions": 0.12, "control_units": 0.3, "red_lines": 0.55, "protected_areas": 0.45,
+OPACITY = {"key_regions": 0.12, "tibetan_plateau": 0.1, "control_units": 0.3, "red_lines": 0.55, "protected_areas": 0.45,
            "basic_farmland": 0.5, "industrial_parks": 0.6, "candidate_land": 0.7,
            "settlements": 0.55, "water": 0.6, "forest": 0.35, "drinking_water": 0.4, "cultivated_land": 0.35, "urban_boundaries": 0.25,
            "river_shores": 0.35, "main_function_zones": 0.15}

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 LayerKind = Literal[
     "admin",
     "key_region",
+    "plateau",
     "red_line",
     "control_unit",
     "protected_area",
@@ -46,6 +47,7 @@ NON_SPATIAL_KINDS = ("access_list",)
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "admin": ("adcode", "name", "level"),
     "key_region": ("edition", "region", "member_adcodes"),
+    "plateau": ("member_id", "name", "membership"),
     "red_line": ("code", "name"),
     "control_unit": (
         "code",

@@ -38,7 +38,7 @@ WITHIN_SHARE = 0.999
 _ZONE_KINDS = (
     "key_region", "red_line", "control_unit", "protected_area",
     "basic_farmland", "candidate_land", "industrial_park", "forest", "drinking_water",
-    "cultivated_land", "urban_boundary", "river_shore", "main_function_zone",
+    "cultivated_land", "urban_boundary", "river_shore", "main_function_zone", "plateau",
 )
 
 

@@ -24,6 +24,7 @@ import pyogrio
 from layers.sample import lists, rasters, rivers, synthetic
 from layers.sample.admin import read_admin
 from layers.sample.key_regions import build_key_regions, read_members
+from layers.sample.plateau import build_tibetan_plateau
 
 BUILDER_VERSION = "8"
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "data" / "sample"
@@ -39,6 +40,7 @@ def build(out: Path) -> dict:
     admin = read_admin()
     t_admin = time.perf_counter() - t0
     regions = build_key_regions(admin, read_members())
+    plateau = build_tibetan_plateau(admin)
     counties = synthetic.synth_counties(admin)
     units = synthetic.build_control_units(counties)
     red = synthetic.build_red_lines(units)
@@ -66,6 +68,7 @@ def build(out: Path) -> dict:
         for level, gdf in admin.items():
             _write(gdf, tmp / "admin.gpkg", level)
         _write(regions, tmp / "key_regions.gpkg", "key_regions")
+        _write(plateau, tmp / "tibetan_plateau.gpkg", "tibetan_plateau")
         _write(units, tmp / "control_units.gpkg", "HJZHGKDY")
         _write(red, tmp / "red_lines.gpkg", "red_lines")
         _write(protected, tmp / "protected_areas.gpkg", "protected_areas")
@@ -97,6 +100,7 @@ def build(out: Path) -> dict:
                 "admin_" + k: len(v) for k, v in admin.items()
             } | {
                 "key_regions": len(regions),
+                "tibetan_plateau": len(plateau),
                 "control_units": len(units),
                 "red_lines": len(red),
                 "protected_areas": len(protected),
@@ -165,12 +169,14 @@ def build_national(out: Path, spacing_m: float, provinces: tuple[str, ...] | Non
     admin = read_admin()
     built = national.build_layers(admin, spacing_m, provinces)
     regions = build_key_regions(admin, read_members())
+    plateau = build_tibetan_plateau(admin)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".national-", dir=out.parent))
     try:
         for level in ("country", "province", "city"):
             _write(admin[level], tmp / "admin.gpkg", level)
         _write(regions, tmp / "key_regions.gpkg", "key_regions")
+        _write(plateau, tmp / "tibetan_plateau.gpkg", "tibetan_plateau")
         for name, (file, layer) in NATIONAL_FILES.items():
             _write(built[name], tmp / file, layer)
         pyogrio.write_dataframe(built["access_lists"], tmp / "access_lists.csv", driver="CSV")
