@@ -24,6 +24,11 @@ plan binds the governments that approve projects; a law's 任何单位和个人 
 **Checked** means the quoted text was matched word for word against the public copy named in
 the rule's `source`; *no* means it was not (the rule's `note` says what was found instead).
 
+The zoning system is 生态环境分区管控 (ecological-environment zoning control), named so by the
+2024 framework (中办国办《关于加强生态环境分区管控的意见》, 2024-03; 生态环境部《生态环境分区管控管理
+暂行规定》, 2024-07); 三线一单 ("three lines, one list") is its earlier name, kept where a quoted text
+uses it.
+
 ## What the rules cover
 
 - Ecological red lines (自然资发〔2022〕142号), protected areas by functional zone (core, general,
@@ -35,7 +40,11 @@ the rule's `source`; *no* means it was not (the rule's `note` says what was foun
   national floor), the key air-pollution regions (2018 and 2023 maps), the nationwide steel ban and
   capacity replacement (国发〔2023〕24号), captive coal plants and coal power, two-high park and
   approval requirements, chemical projects on the Yellow River and Yangtze shores (黄河保护法,
-  长江保护法 第二十六条), industry in key ecological function areas (conditional).
+  长江保护法 第二十六条), industry in key ecological function areas (conditional), the
+  nationwide capacity bans of the overcapacity industries and their replacement ratios
+  (国发〔2013〕41号, the replacement measures), and the Tibetan Plateau (青藏高原生态保护法).
+- Size conditions (`when.scale`, the lists' 规模 column) on the project's `capacity`: without a
+  comparable capacity the rule or item is `undetermined`, naming what is missing.
 - Products the law tells apart: {products}.
 
 ## Access lists (准入清单), item by item

@@ -6,7 +6,7 @@
 const I18N = {
   zh: {
     title: "减污降碳协同增效 · 选址与准入地图", layers: "图层", edition: "重点区域版本", legend: "图例",
-    assess: "项目准入研判", industry: "行业（GB/T 4754）", action: "建设性质", action_new: "新建",
+    assess: "项目生态环境分区管控准入研判", industry: "行业（GB/T 4754）", action: "建设性质", action_new: "新建",
     action_expand: "扩建", action_rebuild: "改建", draw: "绘制地块", finish: "完成", clear: "清除",
     upload: "上传地块文件（GeoJSON、SHP压缩包、KML/KMZ、GPKG、CSV/XLSX、报批TXT、DXF）",
     crs: "坐标系（文件未注明时）", report: "研判报告", parcels: "地块", draw_hint: "在地图上单击添加顶点，双击或点“完成”结束（至少 3 个点）。",
@@ -26,7 +26,7 @@ const I18N = {
   },
   en: {
     title: "Pollution & carbon synergy · siting and access map", layers: "Layers",
-    edition: "Key-region edition", legend: "Legend", assess: "Assess a project",
+    edition: "Key-region edition", legend: "Legend", assess: "Assess a project against the zoning control",
     industry: "Industry (GB/T 4754)", action: "Action", action_new: "New", action_expand: "Expansion",
     action_rebuild: "Rebuild", draw: "Draw site", finish: "Finish", clear: "Clear",
     upload: "Upload a site file (GeoJSON, zipped SHP, KML/KMZ, GPKG, CSV/XLSX, 报批 TXT, DXF)",
