@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-$(SAMPLE): $(VENV)/.installed layers/sample/*.py layers/sample/key_regions.csv
+$(SAMPLE): $(VENV)/.installed layers/sample/*.py layers/sample/*.csv
 	$(PY) -m layers.sample.build --force
 
 sample: $(SAMPLE)

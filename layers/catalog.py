@@ -136,6 +136,8 @@ class LayerEntry(BaseModel):
     id_field: str | None = Field(None, description="canonical field holding the feature id")
     coverage: Coverage | None = None
     description: str = ""
+    binds: str | None = Field(None, description="whom an access list's items bind (kind access_list), as the "
+                                                "document says; default: project owners and EIA authorities")
     minzoom: int = Field(0, ge=0, le=24, description="lowest zoom at which tiles are served")
     maxzoom: int = Field(16, ge=0, le=24, description="highest zoom at which tiles are served")
     raster: RasterSpec | None = Field(None, description="required for (and only for) kind raster")

@@ -10,7 +10,7 @@ STEEL = {"industry": "C3120", "action": "new"}
 
 def test_healthz(client):
     body = client.get("/healthz").json()
-    assert body["status"] == "ok" and body["layers"] == len(client.app.state.services.store.layers()) == 24
+    assert body["status"] == "ok" and body["layers"] == len(client.app.state.services.store.layers()) == 26  # the sample catalog
     assert body["loaded_at"]
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from tests.conftest import square
+from tests.conftest import TAIYUAN, square
 from zoning.judge import Project, judge
 from zoning.site import parse_site
 
@@ -15,7 +15,6 @@ LHASA = (91.13, 29.65)
 XINING = (101.78, 36.62)
 KANGDING = (101.96, 30.05)   # 甘孜州
 CHENGDU = (104.07, 30.67)    # 四川, outside the listed prefectures
-TAIYUAN = (112.55, 37.87)
 
 
 def _reasons(judging, lonlat, code="C3670"):

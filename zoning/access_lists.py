@@ -92,6 +92,11 @@ class AccessList:
                     key = "*" if place == "*" else adcode_prefix(place)
                     self._by_area.setdefault((key, CLASS_TOKENS.get(cls, "")), []).append(i)
 
+    @property
+    def everywhere(self) -> list[Item]:
+        """The items whose scope is ``*``: they apply wherever a site is, in a unit or not."""
+        return [self.items[i] for i in self._by_area.get(("*", ""), ())]
+
     def covering(self, unit: Unit) -> list[Item]:
         """The items whose scope covers the unit, national level first, then by item id."""
         found = set(self._by_unit.get(unit.code, ()))

@@ -315,8 +315,9 @@ def _sized(found: list[Reason], threshold: Threshold, capacity: Capacity | None)
 def _list_reasons(lists: list[AccessList], units: list[LayerHits], options: tuple[tuple[str, str | None], ...],
                   project: Project, industries: IndustryCatalogue) -> list[Reason]:
     """One reason per access-list item that applies to the project in a unit the site touches
-    (with the units it applies through): coded items with their own verdict, uncoded ones as
-    requirements the project must meet (``conditional``)."""
+    (with the units it applies through), and per item whose scope is everywhere (``*``: a
+    national list such as the industrial-structure catalogue) wherever the site is: coded items
+    with their own verdict, uncoded ones as requirements the project must meet (``conditional``)."""
     refs = [ref for hits in units for ref in feature_refs(hits)]
     out = []
     for al in lists:
@@ -326,6 +327,9 @@ def _list_reasons(lists: list[AccessList], units: list[LayerHits], options: tupl
                 taken = applies(item, options, project.action, industries)
                 if taken:
                     found.setdefault(item.item_id, (item, [], taken))[1].append(ref)
+        for item in al.everywhere:
+            if item.item_id not in found and (taken := applies(item, options, project.action, industries)):
+                found[item.item_id] = (item, [], taken)
         layer = LayerRef(al.info.id, al.info.version, al.info.synthetic, al.info.kind)
         for item, features, taken in found.values():
             level = f"{LEVEL_ZH.get(item.level, item.level)} · {item.dimension}"
@@ -337,7 +341,7 @@ def _list_reasons(lists: list[AccessList], units: list[LayerHits], options: tupl
                 note = "a requirement of the access list that every project here must meet (no industry coding)"
                 en = f"Access-list requirement {item.item_id} ({item.level} level, {item.dimension})"
             clause = {"document": item.source or al.info.entry.title.zh, "number": item.item_id, "article": level,
-                      "binds": BINDS, "text": item.text, "quote_checked": True,
+                      "binds": al.info.entry.binds or BINDS, "text": item.text, "quote_checked": True,
                       "source": f"access list {al.info.id} version {al.info.version}, item {item.item_id}"}
             reason = Reason(f"{al.info.id}:{item.item_id}", verdict, {"zh": item.text, "en": en}, clause,
                             layer, features, note=note, item=item.as_dict())

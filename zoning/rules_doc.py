@@ -59,6 +59,23 @@ industry codes is a requirement every project there must meet (`conditional`); i
 `zoning lists suggest` proposes codes and verdicts for prose lists (on the sample units' prose:
 2,811 of 5,623 items structured, 50.0 %; the rest are requirements without an industry term).
 
+### The national industrial-structure catalogue
+
+产业结构调整指导目录（2024年本） (国家发展改革委令第7号, in force 2024-02-01) is the national list
+`industry_catalogue` (`layers/sample/industry_catalogue_2024.csv`, real text, not synthetic): its
+items have scope `*` and apply wherever the site is, in a control unit or not. 限制类 items bind
+new and expanded projects ("对属于限制类的新建项目，禁止投资。投资管理部门不予审批、核准，各金融机构不得发放
+贷款……不得办理有关手续"), 淘汰类 items any project. An item the project's size decides is
+`prohibited` for a project of that size and `undetermined` without a capacity; an item that turns
+on a process the project does not state is a `conditional` requirement to check. Loaded so far,
+each from a copy it was matched against: the 限制类 preamble and its items 一、1–6
+(http://m.jianbiaoku.com/webarbs/book/26482/4859777.shtml), and the 淘汰类 boiler items
+(每小时10蒸吨及以下燃煤锅炉, 每小时2蒸吨及以下生物质锅炉, 固定炉排燃煤锅炉) as a public repository's check of
+the official PDF quotes them (pages 136–137). **Not loaded:** the items for steel, coking,
+cement, glass, non-ferrous smelting, coal chemicals, refining, chemicals and thermal power — no
+stored copy of those parts of the catalogue was found (searched 2026-12 by item wording and
+section titles); the nationwide capacity rules above cover the overcapacity industries meanwhile.
+
 ## What they do not cover
 
 - The shore control ranges of tributaries (the sample's river layer holds the Yellow River main

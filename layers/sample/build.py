@@ -26,9 +26,11 @@ from layers.sample.admin import read_admin
 from layers.sample.key_regions import build_key_regions, read_members
 from layers.sample.plateau import build_tibetan_plateau
 
-BUILDER_VERSION = "8"
+BUILDER_VERSION = "9"
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "data" / "sample"
 STAMP = "BUILD.json"
+# the national industrial-structure catalogue as list items: real, matched text (not generated)
+INDUSTRY_CATALOGUE = Path(__file__).with_name("industry_catalogue_2024.csv")
 
 
 def _write(gdf: gpd.GeoDataFrame, path: Path, layer: str) -> None:
@@ -85,6 +87,7 @@ def build(out: Path) -> dict:
         _write(cultivated, tmp / "cultivated_land.gpkg", "cultivated_land")
         _write(urban, tmp / "urban_boundaries.gpkg", "urban_boundaries")
         pyogrio.write_dataframe(access, tmp / "access_lists.csv", driver="CSV")
+        shutil.copyfile(INDUSTRY_CATALOGUE, tmp / INDUSTRY_CATALOGUE.name)
         _write(courses, tmp / "rivers.gpkg", "courses")
         _write(shores, tmp / "rivers.gpkg", "shores")
         _write(functional, tmp / "main_function_zones.gpkg", "main_function_zones")
@@ -180,6 +183,7 @@ def build_national(out: Path, spacing_m: float, provinces: tuple[str, ...] | Non
         for name, (file, layer) in NATIONAL_FILES.items():
             _write(built[name], tmp / file, layer)
         pyogrio.write_dataframe(built["access_lists"], tmp / "access_lists.csv", driver="CSV")
+        shutil.copyfile(INDUSTRY_CATALOGUE, tmp / INDUSTRY_CATALOGUE.name)
         t1 = time.perf_counter()
         raster_summary = rasters.build_rasters(tmp, national.raster_bbox(built["admin_county"]),
                                                national.RASTER_RES, national.RASTER_GHI_STEP)
