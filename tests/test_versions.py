@@ -379,3 +379,54 @@ def test_rollbacks_that_cannot_be_are_clear_4xx(tmp_path):
     registry.path("red_lines", old).unlink()
     with pytest.raises(VersionConflict, match="missing"):
         rollback(store, "red_lines", old, actor="t")
+
+
+@pytest.mark.parametrize("backend", ["embedded", "postgis"])
+def test_a_relative_state_dir_survives_a_restart_and_rolls_back_to_the_baseline(backend, request, tmp_path,
+                                                                                monkeypatch):
+    """With a relative ``state_dir`` (the default, ``var``) a published version is found again
+    after a restart, whatever the data folder, and the catalog's baseline can be rolled back to
+    (both were LayerLoadErrors: the file was looked for under the data folder). A history row
+    written by the old code, with the path as it was given then, resolves the same."""
+    import pandas as pd
+
+    from layers.catalog import DEFAULT_CATALOG
+    from layers.store import EmbeddedStore
+    from layers.versions import LayerRegistry, publish, rollback
+    from tests.test_access_lists import current_items, table_bytes
+
+    monkeypatch.chdir(tmp_path)
+    if backend == "embedded":
+        def open_store():
+            return EmbeddedStore.open(DEFAULT_CATALOG, registry=LayerRegistry.open(Path("var")))
+    else:
+        from layers.postgis import PostGISStore
+
+        request.getfixturevalue("pg_store")
+        url = request.getfixturevalue("pg_url")
+
+        def open_store():
+            return PostGISStore.open(DEFAULT_CATALOG, url, registry=LayerRegistry.open(Path("var")))
+
+    from app.settings import Settings
+
+    store = open_store()
+    baseline = store.info("access_lists").version
+    items = current_items(store).iloc[:-1]
+    out = publish(store, "access_lists", table_bytes(store, pd.DataFrame(items)), "清单.csv", actor="t",
+                  limits=Settings().layer_limits())
+    assert out["file"] == f"{out['version']}.gpkg"
+    stored = store.registry.db.read("SELECT file FROM layer_versions WHERE layer_id = 'access_lists'")
+    assert {f for (f,) in stored} == {f"access_lists/{baseline}.gpkg", f"access_lists/{out['version']}.gpkg"}
+    getattr(store, "close", lambda: None)()
+    # a row as the old code wrote it: the path relative to the working directory of the time
+    store = open_store()
+    store.registry.db.tx(lambda db: db.execute("UPDATE layer_versions SET file = ? WHERE version = ?",
+                                               (f"var/layers/access_lists/{baseline}.gpkg", baseline)))
+    assert store.info("access_lists").version == out["version"]  # the restart came up with it
+    rollback(store, "access_lists", baseline, actor="t")
+    assert store.info("access_lists").version == baseline
+    getattr(store, "close", lambda: None)()
+    store = open_store()
+    assert store.info("access_lists").version == baseline
+    getattr(store, "close", lambda: None)()

@@ -29,7 +29,7 @@ class LayerRegistry:
 
     def __init__(self, db: StateDB, folder: Path):
         self.db = db
-        self.folder = Path(folder)
+        self.folder = Path(folder).absolute()  # a relative state_dir is the start's working directory's
         self.db.add_columns("layer_versions", {"meta": "TEXT"})  # histories from before it had one
 
     @classmethod
@@ -41,6 +41,20 @@ class LayerRegistry:
 
     def path(self, layer_id: str, version: str) -> Path:
         return self.folder / layer_id / f"{version}.gpkg"
+
+    def resolve(self, stored: str) -> Path:
+        """Where a stored version file is: the history keeps ``<layer>/<version>.gpkg`` relative to
+        this registry's folder, so it is found whatever the working directory and wherever the
+        state directory has moved. Rows written before kept the whole path as it was given then
+        (absolute, or relative to that process's working directory): their last two parts are the
+        same layer folder and file, so they resolve the same way."""
+        p = Path(stored)
+        return self.folder / p.parent.name / p.name
+
+    @staticmethod
+    def relative(path: Path) -> str:
+        """What the history stores for a version file: ``<layer>/<version>.gpkg``."""
+        return f"{path.parent.name}/{path.name}"
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -78,6 +92,7 @@ class LayerRegistry:
         keys = ("layer_id", "version", "created", "actor", "vintage", "source_name", "source_sha256",
                 "feature_count", "summary", "report", "file", "note", "meta")
         out = dict(zip(keys, rows[0]))
+        out["file"] = str(self.resolve(out["file"]))
         out["summary"], out["report"] = json.loads(out["summary"]), json.loads(out["report"])
         out["meta"] = json.loads(out["meta"]) if out["meta"] else {}
         return out
@@ -113,7 +128,7 @@ class LayerRegistry:
                     "source_sha256, feature_count, summary, report, file, note, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (rec["layer_id"], rec["version"], now(), rec["actor"], rec["vintage"], rec.get("source_name"),
                      rec.get("source_sha256"), rec["feature_count"], json.dumps(rec["summary"], ensure_ascii=False),
-                     json.dumps(rec["report"], ensure_ascii=False), rec["file"], rec.get("note"),
+                     json.dumps(rec["report"], ensure_ascii=False), self.relative(Path(rec["file"])), rec.get("note"),
                      json.dumps(rec.get("meta") or {}, ensure_ascii=False)))
             seq = db.execute("SELECT coalesce(max(seq), 0) + 1 FROM layer_events WHERE layer_id = ?",
                              (rec["layer_id"],)).fetchone()[0]
@@ -128,7 +143,7 @@ class LayerRegistry:
         """A version of the history whose file is still there (404 / 409 otherwise)."""
         v = self.version(layer_id, version)
         if not Path(v["file"]).exists():
-            raise VersionConflict(f"the file of version {version} is missing: {v['file']}")
+            raise VersionConflict(f"the file of version {version} of {layer_id} is missing from the state directory")
         return v
 
     def activate(self, layer_id: str, version: str, actor: str, note: str | None = None) -> dict:
@@ -141,8 +156,9 @@ class LayerRegistry:
 
     def remove_strays(self) -> list[Path]:
         """Version files no history row names (a publish that died before its commit)."""
-        known = {r[0] for r in self.db.read("SELECT file FROM layer_versions")}
-        stray = [p for p in self.folder.glob("*/*.gpkg*") if str(p) not in known]
+        known = {self.resolve(r[0]) for r in self.db.read("SELECT file FROM layer_versions")}
+        # a version file and its sidecars (-wal, -shm) stay while a history row names the file
+        stray = [p for p in self.folder.glob("*/*.gpkg*") if p.with_name(p.name.split(".gpkg")[0] + ".gpkg") not in known]
         stray += list(self.folder.glob("*/.staging-*"))
         for p in stray:
             p.unlink(missing_ok=True)
