@@ -52,6 +52,10 @@ class VersionSync:
         self._stop.set()
         self._thread.join(10)
 
+    def stale(self) -> bool:
+        """Whether a version was put in force since the last look (one cheap read of each history)."""
+        return self.live.generation() != self._seen
+
     def step(self) -> list[str]:
         """One look: load what changed, and return the layers switched."""
         gen = self.live.generation()
@@ -67,6 +71,28 @@ class VersionSync:
                 self.step()
             except Exception:  # a bad version file is logged; what is in force stays
                 log.exception("version sync failed")
+
+
+class ReadYourWrites:
+    """Before every request, take up what another worker or process put in force since the
+    last look: a read of each history's generation (about 5 µs on SQLite), and the load, when
+    there is one, off the event loop. So once a publish or rollback has answered 2xx, no later
+    request of the instance judges with the version it replaced."""
+
+    def __init__(self, app, state):
+        self.app, self.state = app, state
+
+    async def __call__(self, scope, receive, send):
+        syncer = getattr(self.state, "version_sync", None) if scope["type"] == "http" else None
+        if syncer is not None:
+            try:
+                # the look itself off the loop too when the histories are in PostgreSQL (a round trip)
+                local = syncer.live.state_kind() == "sqlite"
+                if syncer.stale() if local else await anyio.to_thread.run_sync(syncer.stale):
+                    await anyio.to_thread.run_sync(syncer.step)
+            except Exception:  # a bad version file is logged; what is in force stays
+                log.exception("version sync failed")
+        await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -87,9 +113,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             for name in ("records", "jobs", "keys", "audit"):
                 if getattr(services, name) is None:
                     setattr(services, name, getattr(state, name))
-        syncer = None
+        syncer = VersionSync(services.live, s.layer_sync_s) if s.layer_sync_s > 0 or s.sync_on_request else None
+        app.state.version_sync = syncer if s.sync_on_request else None
         if s.layer_sync_s > 0:
-            syncer = VersionSync(services.live, s.layer_sync_s)
             syncer.start()
         if services.settings.run_jobs and services.runner is None:
             from app.jobs import JobRunner
@@ -105,7 +131,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         yield
         if services.pyramid is not None:
             services.pyramid.stop()
-        if syncer is not None:
+        if syncer is not None and s.layer_sync_s > 0:
             syncer.stop()
         if services.runner is not None:
             services.runner.stop()
@@ -115,13 +141,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         title="Zoning & siting service (减污降碳协同增效)",
         version="0.1.0",
         description=(
-            "Judges whether a project may be built at a site over three-lines-one-list zoning, "
-            "key air-pollution regions and land for renewables, citing the clause and layer "
+            "Judges whether a project may be built at a site over the ecological-environment zoning "
+            "control (生态环境分区管控, formerly 三线一单, three lines one list), the key air-pollution "
+            "regions, the Tibetan Plateau and land for renewables, citing the clause and layer "
             "version behind every reason. Layers marked `synthetic` are generated sample data."
         ),
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.version_sync = None
+    app.add_middleware(ReadYourWrites, state=app.state)
     app.add_middleware(ReleaseMemory, after_s=settings.trim_after_s)
     if settings.rate_limit_anonymous_per_min or settings.rate_limit_key_per_min:
         app.add_middleware(RateLimit, per_min_anonymous=settings.rate_limit_anonymous_per_min,

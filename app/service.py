@@ -72,6 +72,11 @@ class Live:
         rules = self.rules_registry.ruleset(at) if self.rules_registry is not None else self.rules
         return Judging(self.store.as_of(at), rules, self.industries)
 
+    def state_kind(self) -> str:
+        """Where the version histories live: ``sqlite`` (local, a read costs microseconds) or ``postgres``."""
+        registry = self.store.registry or self.rules_registry
+        return registry.db.kind if registry is not None else "sqlite"
+
     def generation(self) -> tuple:
         """Changes whenever a layer or rules version in force changes anywhere."""
         layers = self.store.registry.generation() if self.store.registry is not None else None

@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     admin_key: str | None = Field(None, description="a bootstrap admin API key (compared by hash, never "
                                   "stored); make lasting keys with `zoning keys create`")
     public_assess: bool = Field(True, description="false: assessments and siting need a reader key")
+    sync_on_request: bool = Field(True, description="before each request, take up a layer or rules version another "
+                                                 "worker or process put in force (a cheap look at the histories; "
+                                                 "read-your-writes within an instance)")
     layer_sync_s: float = Field(2.0, ge=0, description="how often to look for layer versions another "
                                 "process published (0: never)")
     layer_max_bytes: int = Field(500 * 1024 * 1024, ge=1024)

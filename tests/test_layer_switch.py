@@ -195,6 +195,35 @@ def test_readers_never_see_a_mix(tmp_path):
     assert all(expected[v] == text for v, text in seen)
 
 
+def test_a_write_answered_2xx_is_seen_by_every_later_request_of_the_instance(tmp_path):
+    """Two workers of one instance (one state directory), no background sync: after a publish
+    answers on one, every request on the other judges with the new version at once (15 of 24
+    used the old list within the 2 s sync period before); likewise after a rollback."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.service import assemble
+    from app.settings import Settings
+    from layers.ingest import Limits
+    from layers.versions import publish, rollback
+
+    data, _ = changed_units()
+    settings = Settings(state_dir=tmp_path, layer_sync_s=0)
+    a, b = assemble(settings), assemble(settings)
+    limits = Limits(max_features=100_000, max_vertices=50_000_000, max_vertices_per_feature=50_000_000,
+                    max_bytes=500 * 2**20)
+    with TestClient(create_app(settings, b)) as worker_b:
+        old = unit_text_client(worker_b)[0]
+        new = publish(a.live.store, "control_units", data, "units.gpkg", actor="t", limits=limits)["version"]
+        assert [unit_text_client(worker_b) for _ in range(20)] == [(new, NEW_TEXT)] * 20
+        rollback(a.live.store, "control_units", old, actor="t")
+        assert {unit_text_client(worker_b)[0] for _ in range(20)} == {old}
+    off = Settings(state_dir=tmp_path, layer_sync_s=0, sync_on_request=False)
+    with TestClient(create_app(off, assemble(off))) as stale:
+        publish(a.live.store, "control_units", data, "units.gpkg", actor="t", limits=limits)
+        assert unit_text_client(stale)[0] == old  # the check is what makes it so
+
+
 def unit_text_client(client) -> tuple[str, str]:
     here = client.get("/v1/here", params={"lon": TAIYUAN[0], "lat": TAIYUAN[1]}).json()
     layer = next(lyr for lyr in here["layers"] if lyr["id"] == "control_units")
