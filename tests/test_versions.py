@@ -430,3 +430,67 @@ def test_a_relative_state_dir_survives_a_restart_and_rolls_back_to_the_baseline(
     store = open_store()
     assert store.info("access_lists").version == baseline
     getattr(store, "close", lambda: None)()
+
+
+def test_one_writer_wins_when_writes_of_one_layer_cross(tmp_path):
+    """Two workers write the same layer at the same moment: the one prepared against a version
+    the other replaced meanwhile is refused (409) and leaves nothing behind; the history has no
+    duplicate and every `previous` was in force; a rollback and a publish prepared before it
+    cross the same way."""
+    import pandas as pd
+
+    from app.settings import Settings
+    from layers.catalog import DEFAULT_CATALOG
+    from layers.store import EmbeddedStore
+    from layers.versions import LayerRegistry, VersionConflict, publish, rollback, sync
+    from tests.test_access_lists import current_items, table_bytes
+
+    a, b = (EmbeddedStore.open(DEFAULT_CATALOG, registry=LayerRegistry.open(tmp_path)) for _ in range(2))
+    limits = Settings().layer_limits()
+    items = current_items(a)
+    shorter, shortest = (table_bytes(a, pd.DataFrame(items.iloc[:-n])) for n in (1, 2))
+    base = a.info("access_lists").version
+    won = {}
+
+    def b_publishes_meanwhile(step):
+        if step == "moved":
+            won.update(publish(b, "access_lists", shortest, "b.csv", actor="b", limits=limits))
+
+    with pytest.raises(VersionConflict, match="another write"):
+        publish(a, "access_lists", shorter, "a.csv", actor="a", limits=limits, pause=b_publishes_meanwhile)
+    events = a.registry.events("access_lists")
+    assert [(e["action"], e["version"]) for e in events] == [("baseline", base), ("publish", won["version"])]
+    assert won["previous"] == base
+    assert sorted(p.name for p in (tmp_path / "layers" / "access_lists").glob("*.gpkg")) == \
+        sorted([f"{base}.gpkg", f"{won['version']}.gpkg"])
+    # the same file again from the worker that has not taken the switch up: refused, no duplicate
+    with pytest.raises(VersionConflict):
+        publish(a, "access_lists", shortest, "b.csv", actor="a", limits=limits)
+    assert len(a.registry.events("access_lists")) == 2
+    # a rollback wins over a publish prepared before it
+    rollback(b, "access_lists", base, actor="b")
+    with pytest.raises(VersionConflict, match="another write"):
+        publish(b, "access_lists", shorter, "late.csv", actor="b", limits=limits,
+                pause=lambda step: step == "moved" and publish(a, "access_lists", shorter, "a.csv", actor="a",
+                                                               limits=limits, expected=base))
+    # If-Match: a write prepared against a version no longer in force changes nothing
+    sync(b)
+    with pytest.raises(VersionConflict, match="If-Match"):
+        rollback(b, "access_lists", won["version"], actor="b", expected=base)
+    versions = [e["version"] for e in a.registry.events("access_lists")]
+    assert all(v1 != v2 for v1, v2 in zip(versions, versions[1:])), versions
+
+
+def test_if_match_and_etag_over_http(vclient, keys):
+    ed = keys["editor"]
+    current = vclient.get("/v1/layers/red_lines/versions", headers=ed).json()["version_in_force"]
+    gdf = gpd.read_file("data/sample/red_lines.gpkg").iloc[2:]
+    files = {"file": ("r.gpkg", gpkg_bytes(gdf), "application/geopackage+sqlite3")}
+    stale = vclient.post("/v1/layers/red_lines/versions", files=files, headers={**ed, "If-Match": '"nope"'})
+    assert stale.status_code == 409 and "If-Match" in stale.text
+    ok = vclient.post("/v1/layers/red_lines/versions", files=files, headers={**ed, "If-Match": f'"{current}"'})
+    assert ok.status_code == 201, ok.text
+    assert ok.headers["ETag"] == f'"{ok.json()["version"]}"' and ok.json()["previous"] == current
+    back = vclient.post("/v1/layers/red_lines/rollback", json={"version": current},
+                        headers={**ed, "If-Match": ok.headers["ETag"]})
+    assert back.status_code == 200, back.text

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
 from app.auth import Admin, Editor, PrincipalDep, audit, ensure_readable
@@ -35,6 +35,14 @@ from app.routing import StrictRoute
 from layers.versions import PublishError
 
 router = APIRouter(route_class=StrictRoute, tags=["versions and access"])
+IF_MATCH_HELP = "the version you believe in force (the ETag of your last read or write); 409 when another is"
+
+
+def expected_version(if_match: str | None) -> str | None:
+    """The version an ``If-Match`` header names: ``"v"``, ``W/"v"`` or ``v``."""
+    if if_match is None or not if_match.strip():
+        return None
+    return if_match.strip().removeprefix("W/").strip('"')
 
 
 @router.post("/v1/layers/{layer_id}/versions", response_model=LayerVersionOut, status_code=201,
@@ -53,13 +61,15 @@ def publish_version(
     vintage: Annotated[dt.date | None, Form(description="the data's date (default today)")] = None,
     note: Annotated[str | None, Form(max_length=500)] = None,
     dry_run: Annotated[bool, Form()] = False,
+    if_match: Annotated[str | None, Header(max_length=100, description=IF_MATCH_HELP)] = None,
 ):
-    """Validate a file as the next version of a layer and put it in force."""
+    """Validate a file as the next version of a layer and put it in force. One write wins:
+    a publish prepared against a version another write replaced meanwhile is a 409."""
     data = read_limited(file, services.settings.layer_max_bytes)
     try:
         out = services.live.publish_layer(layer_id, data, file.filename or "upload", actor=who.name,
                                           limits=services.settings.layer_limits(), crs=crs, vintage=vintage,
-                                          note=note, dry_run=dry_run)
+                                          note=note, dry_run=dry_run, expected=expected_version(if_match))
     except PublishError as exc:
         audit(services, who, "layer.publish.refused", layer_id, None, {"error": str(exc)[:500]})
         raise
@@ -69,7 +79,7 @@ def publish_version(
     body = LayerVersionOut(**{k: v for k, v in out.items() if k != "file"})
     if dry_run:
         return JSONResponse(status_code=200, content=body.model_dump(mode="json"))
-    return body
+    return JSONResponse(status_code=201, content=body.model_dump(mode="json"), headers={"ETag": f'"{out["version"]}"'})
 
 
 @router.get("/v1/layers/{layer_id}/versions", response_model=LayerHistoryOut, operation_id="layerHistory")
@@ -83,10 +93,12 @@ def layer_history(layer_id: str, services: ServicesDep, who: PrincipalDep) -> La
 
 
 @router.post("/v1/layers/{layer_id}/rollback", response_model=RollbackOut, operation_id="rollbackLayer")
-def rollback_layer(layer_id: str, body: RollbackIn, request: Request, services: ServicesDep,
-                   who: Editor) -> RollbackOut:
-    """Put a version from the layer's history back in force."""
-    out = services.live.rollback_layer(layer_id, body.version, actor=who.name, note=body.note)
+def rollback_layer(layer_id: str, body: RollbackIn, request: Request, services: ServicesDep, who: Editor,
+                   if_match: Annotated[str | None, Header(max_length=100, description=IF_MATCH_HELP)] = None,
+                   ) -> RollbackOut:
+    """Put a version from the layer's history back in force (one write wins, as for a publish)."""
+    out = services.live.rollback_layer(layer_id, body.version, actor=who.name, note=body.note,
+                                       expected=expected_version(if_match))
     audit(services, who, "layer.rollback", layer_id, None, {"version": body.version, "previous": out["previous"]})
     return RollbackOut(**out)
 

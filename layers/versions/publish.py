@@ -21,7 +21,7 @@ from layers.dates import CST, start_of_day
 from layers.lists import canonical_items, missing_fields
 from layers.store import LayerStore
 from layers.versions.diff import change_summary
-from layers.versions.errors import PublishError, VersionConflict
+from layers.versions.errors import PublishError, VersionConflict, VersionNotFound
 from layers.versions.registry import LayerRegistry
 from layers.versions.validate import validate, validate_list
 
@@ -117,14 +117,16 @@ def layer_meta(info, relation: str | None) -> dict:
 
 def publish(store: LayerStore, layer_id: str, data: bytes, filename: str, *, actor: str, limits, crs: str | None = None,
             vintage: dt.date | None = None, note: str | None = None, dry_run: bool = False,
-            pause=None, unknown_industries=None, bad_scale=None) -> dict:
+            pause=None, unknown_industries=None, bad_scale=None, expected: str | None = None) -> dict:
     """Validate an upload as the next version of ``layer_id`` and (unless ``dry_run``) put it
     in force. Returns the version record with the validation report and change summary.
     ``pause(step)`` is called between the steps (crash tests stop the process there). An
     access list is a CSV/XLSX table, its industry codes checked by ``unknown_industries`` and its
-    size conditions by ``bad_scale``."""
+    size conditions by ``bad_scale``. ``expected``: the version the caller believes in force
+    (``If-Match``); a 409 when it is not, or when another write wins while this one is prepared."""
     registry: LayerRegistry = store.registry
     entry = _publishable(store, layer_id)
+    _check_expected(store, layer_id, expected)
     pause = pause or (lambda step: None)
     if entry.spatial:
         gdf, parse_warnings = read_layer_file(data, filename, crs, limits)
@@ -171,20 +173,40 @@ def publish(store: LayerStore, layer_id: str, data: bytes, filename: str, *, act
     final = registry.path(layer_id, version)
     move_into_place(tmp, final)
     pause("moved")
-    event = registry.add({**rec, "file": str(final)}, "publish")  # the commit point
+    try:
+        event = registry.add({**rec, "file": str(final)}, "publish", expected=current)  # the commit point
+    except VersionConflict:
+        _drop_unrecorded(registry, layer_id, version, final)
+        raise
     pause("committed")
     store.replace_layer(layer_id, new_layer)
     return {**rec, "file": final.name, "event": event, "previous": current}
 
 
-def rollback(store: LayerStore, layer_id: str, version: str, *, actor: str, note: str | None = None) -> dict:
-    """Put an earlier (or later) version from the history back in force."""
+def _check_expected(store: LayerStore, layer_id: str, expected: str | None) -> None:
+    if expected is not None and expected != store.info(layer_id).version:
+        raise VersionConflict(f"version {store.info(layer_id).version} of {layer_id} is in force, not {expected} "
+                              "(If-Match); nothing was changed")
+
+
+def _drop_unrecorded(registry: LayerRegistry, layer_id: str, version: str, path) -> None:
+    """The file of a write that lost, unless the history names it (the same file, published by the winner)."""
+    try:
+        registry.version(layer_id, version)
+    except VersionNotFound:
+        path.unlink(missing_ok=True)
+
+
+def rollback(store: LayerStore, layer_id: str, version: str, *, actor: str, note: str | None = None,
+             expected: str | None = None) -> dict:
+    """Put an earlier (or later) version from the history back in force (``expected``: see :func:`publish`)."""
     registry: LayerRegistry = store.registry
     _publishable(store, layer_id)
+    _check_expected(store, layer_id, expected)
     registry.stored_version(layer_id, version)  # an unknown version or a lost file: a clear 404 / 409
     layer = store.load_version(layer_id, version)  # read before switching: a bad file changes nothing
     previous = store.info(layer_id).version
-    event = registry.activate(layer_id, version, actor, note)
+    event = registry.activate(layer_id, version, actor, note, expected=previous)
     store.replace_layer(layer_id, layer)
     return {"layer_id": layer_id, "version": version, "previous": previous, "event": event}
 

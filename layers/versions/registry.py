@@ -117,9 +117,23 @@ class LayerRegistry:
 
     # --- writing ------------------------------------------------------------------------------
 
-    def add(self, rec: dict, action: str, at: str | None = None) -> dict:
-        """Add a version (if new) and make it the one in force: one transaction."""
+    def add(self, rec: dict, action: str, at: str | None = None, expected: str | None = None) -> dict | None:
+        """Add a version (if new) and make it the one in force: one transaction, and one writer
+        per layer in effect. ``expected``: the version the write was prepared against; when
+        another write put a different one in force meanwhile (in this process, another worker or
+        another instance sharing the history), nothing is written and a 409 says so. A
+        ``baseline`` is written only while the layer has no history (None when it has one)."""
         def write(db):
+            row = db.execute("SELECT version FROM layer_events WHERE layer_id = ? ORDER BY seq DESC LIMIT 1",
+                             (rec["layer_id"],)).fetchone()
+            in_force = row[0] if row else None
+            if action == "baseline" and in_force is not None:
+                return None
+            if expected is not None and in_force is not None and in_force != expected:
+                raise VersionConflict(f"another write put version {in_force} of {rec['layer_id']} in force while "
+                                      f"this one was prepared against {expected}; nothing was changed")
+            if in_force == rec["version"]:
+                raise VersionConflict(f"version {rec['version']} of {rec['layer_id']} is already in force")
             exists = db.execute("SELECT 1 FROM layer_versions WHERE layer_id = ? AND version = ?",
                                 (rec["layer_id"], rec["version"])).fetchone()
             if not exists:
@@ -137,7 +151,7 @@ class LayerRegistry:
                        (rec["layer_id"], seq, rec["version"], action, at or now(), rec["actor"], rec.get("note")))
             return seq
         seq = self.db.tx(write)
-        return {"seq": seq, "version": rec["version"], "action": action}
+        return None if seq is None else {"seq": seq, "version": rec["version"], "action": action}
 
     def stored_version(self, layer_id: str, version: str) -> dict:
         """A version of the history whose file is still there (404 / 409 otherwise)."""
@@ -146,13 +160,11 @@ class LayerRegistry:
             raise VersionConflict(f"the file of version {version} of {layer_id} is missing from the state directory")
         return v
 
-    def activate(self, layer_id: str, version: str, actor: str, note: str | None = None) -> dict:
-        """Roll back (or forward) to a version already in the history."""
+    def activate(self, layer_id: str, version: str, actor: str, note: str | None = None,
+                 expected: str | None = None) -> dict:
+        """Roll back (or forward) to a version already in the history (``expected``: see :meth:`add`)."""
         v = self.stored_version(layer_id, version)
-        cur = self.current(layer_id)
-        if cur is not None and cur["version"] == version:
-            raise VersionConflict(f"version {version} of {layer_id} is already in force")
-        return self.add({**v, "actor": actor, "note": note}, "rollback")
+        return self.add({**v, "actor": actor, "note": note}, "rollback", expected=expected)
 
     def remove_strays(self) -> list[Path]:
         """Version files no history row names (a publish that died before its commit)."""
