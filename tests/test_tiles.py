@@ -477,3 +477,30 @@ def test_a_geometry_geos_cannot_repair_is_left_out_not_a_failed_tile(monkeypatch
     ok = shapely.from_wkt("POLYGON ((0 0, 4 0, 4 4, 0 0))")
     out = tiles._make_valid(np.array([ok, bow], dtype=object))
     assert out[0].equals(ok) and out[1].is_valid and not out[1].is_empty
+
+
+@pytest.mark.parametrize("z, x, y", [(9, 414, 201), (10, 828, 403), (10, 834, 398)])
+def test_tiles_where_the_rectangle_clipper_fails_are_drawn(client, z, x, y):
+    """GEOS's rectangle clipper throws on some valid polygons of the sample's cultivated land
+    ("Invalid number of points in LinearRing found 3"): those tiles were 500s."""
+    r = client.get(f"/tiles/cultivated_land/{z}/{x}/{y}.mvt")
+    assert r.status_code == 200, r.text
+    assert _decode(r)["cultivated_land"]["features"]
+
+
+def test_clip_falls_back_to_an_exact_cut_keeping_the_dimension(monkeypatch):
+    from layers.tiles import clip
+
+    square = shapely.box(0, 0, 2, 2)
+    touching = shapely.box(2, 0, 3, 2)  # meets the rectangle along an edge only
+    real = shapely.clip_by_rect
+
+    def failing(g, *bounds):  # as GEOS fails on some valid polygons
+        if isinstance(g, np.ndarray) or g is touching or g is square:
+            raise shapely.errors.GEOSException("Invalid number of points in LinearRing found 3")
+        return real(g, *bounds)
+
+    monkeypatch.setattr(shapely, "clip_by_rect", failing)
+    out = clip(np.array([square, touching], dtype=object), 1, 1, 2, 3)
+    assert shapely.equals(out[0], shapely.box(1, 1, 2, 2))
+    assert out[1].is_empty  # an edge contact: no area, and no line in a polygon layer

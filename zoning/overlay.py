@@ -13,6 +13,7 @@ import shapely
 
 from layers.crs import to_gk3
 from layers.store import LayerInfo, LayerStore
+from layers.tiles import clip
 from zoning.budget import check
 from zoning.site import Site
 
@@ -108,7 +109,7 @@ def covered(store: LayerStore, layer_id: str, geom: shapely.Geometry,
             return True
         if geom.geom_type == "Point" or not cov.intersects(outline):
             return False
-    outside = shapely.difference(geom, shapely.clip_by_rect(cov, *geom.bounds))
+    outside = shapely.difference(geom, clip(np.array([cov], dtype=object), *geom.bounds)[0])
     return shapely.area(outside) <= COVERAGE_TOLERANCE * shapely.area(geom)
 
 

@@ -20,6 +20,7 @@ from pyproj import Transformer
 
 from layers.crs import gk3_epsg, to_gk3
 from layers.store import LayerStore
+from layers.tiles import clip
 from zoning.vocabulary import ACTION_NAMES
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -104,10 +105,10 @@ def site_map_svg(store: LayerStore, parcels: list[shapely.Geometry], zones: list
         if idx is None:
             continue
         g = store.geometries(z["layer_id"], np.array([idx]))[0]
-        g = shapely.clip_by_rect(g, *window_ll.bounds)
+        g = clip(np.array([g], dtype=object), *window_ll.bounds)[0]
         if g.is_empty:
             continue
-        gk = shapely.clip_by_rect(to_gk3(np.array([g], dtype=object), epsg)[0], *box_gk.bounds)
+        gk = clip(to_gk3(np.array([g], dtype=object), epsg), *box_gk.bounds)[0]
         colour = ZONE_COLOURS.get(store.info(z["layer_id"]).kind, "#64748b")
         layers_svg.append(f'<path d="{_path(gk, fx, fy)}" fill="{colour}" fill-opacity="0.18" '
                           f'stroke="{colour}" stroke-width="1" fill-rule="evenodd"/>')
@@ -117,7 +118,7 @@ def site_map_svg(store: LayerStore, parcels: list[shapely.Geometry], zones: list
         except KeyError:
             continue
         for g in store.geometries(admin, idx):
-            line = shapely.clip_by_rect(shapely.boundary(g), *window_ll.bounds)
+            line = clip(np.array([shapely.boundary(g)], dtype=object), *window_ll.bounds)[0]
             if line.is_empty:
                 continue
             gk = to_gk3(np.array([line], dtype=object), epsg)[0]
