@@ -237,3 +237,56 @@ def test_cli_assesses_a_site_file_and_writes_a_report(cases, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "app.cli", "assess", str(site), "--industry", "C3120"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "EPSG:4526" in bad.stderr
+
+
+def _with_prj(tmp, prj: str) -> bytes:
+    """The sample parcels as a zipped Shapefile in lon/lat whose .prj is ``prj``."""
+    frame(4490).to_file(tmp / "p.shp")
+    return _zip({f"p.{e}": (tmp / f"p.{e}").read_bytes() for e in ("shp", "shx", "dbf")} | {"p.prj": prj.encode()})
+
+
+_GEOG = ('GEOGCS["GCS_CGCS_2000",DATUM["D_China_2000",SPHEROID["CGCS2000",6378137.0,298.257222101]],'
+         'PRIMEM["{pm}",{pm_lon}],UNIT["{unit}",{factor}]]')
+
+
+@pytest.mark.parametrize("prj, words", [
+    (_GEOG.format(pm="Paris", pm_lon=2.33722917, unit="Degree", factor=0.0174532925199433), "prime meridian is Paris"),
+    (_GEOG.format(pm="Odd", pm_lon=-100.0, unit="Degree", factor=0.0174532925199433), "prime meridian"),
+    (_GEOG.format(pm="Greenwich", pm_lon=0.0, unit="Radian", factor=1.0), "radian"),
+    (_GEOG.format(pm="Greenwich", pm_lon=0.0, unit="Grad", factor=0.01570796326794897), "grad"),
+    ('GEOGCRS["rotated",BASEGEOGCRS["CGCS2000",DATUM["China 2000",ELLIPSOID["CGCS2000",6378137,298.257222101]]],'
+     'DERIVINGCONVERSION["pole",METHOD["PROJ ob_tran o_proj=longlat"],PARAMETER["o_lon_p",0],PARAMETER["o_lat_p",30]],'
+     'CS[ellipsoidal,2],AXIS["lon",east,ANGLEUNIT["degree",0.0174532925199433]],'
+     'AXIS["lat",north,ANGLEUNIT["degree",0.0174532925199433]]]', ""),  # GDAL reads no CRS from it: refused too
+])
+def test_a_prj_that_is_not_plain_lonlat_is_refused_not_taken_as_cgcs2000(client, tmp_path, prj, words):
+    r = client.post("/v1/sites", files={"file": ("p.zip", _with_prj(tmp_path, prj))})
+    assert r.status_code == 422 and words in r.text, r.text
+    plain = _GEOG.format(pm="Greenwich", pm_lon=0.0, unit="Degree", factor=0.0174532925199433)
+    assert client.post("/v1/sites", files={"file": ("p.zip", _with_prj(tmp_path, plain))}).status_code == 200
+
+
+def test_a_landtxt_outside_its_zone_is_refused_and_an_unprefixed_zone_is_warned(client):
+    prefixed = _landtxt().decode("gb18030")
+    plain = "\r\n".join(
+        ",".join([*c[:2], c[2], f"{float(c[3]) - 38e6:.3f}"]) if len(c := line.split(",")) == 4 else line
+        for line in prefixed.split("\r\n"))
+    ok = client.post("/v1/sites", files={"file": ("报批.txt", plain.encode("gb18030"))})
+    assert ok.status_code == 200, ok.text
+    assert any("带号=38 alone" in w for w in ok.json()["upload"]["warnings"])
+    # the same parcels 225 km west of the central meridian: 2.5° out, beyond a 3° zone's ±1.5°
+    west = "\r\n".join(
+        ",".join([*c[:2], c[2], f"{float(c[3]) - 38e6 - 225_000:.3f}"]) if len(c := line.split(",")) == 4 else line
+        for line in prefixed.split("\r\n"))
+    r = client.post("/v1/sites", files={"file": ("报批.txt", west.encode("gb18030"))})
+    assert r.status_code == 422 and "outside" in r.text and "带号" in r.text, r.text
+
+
+def test_a_rotated_pole_is_not_plain_lonlat():
+    from pyproj import CRS
+
+    from layers.ingest.coords import _not_plain_lonlat
+
+    rotated = CRS.from_proj4("+proj=ob_tran +o_proj=longlat +o_lon_p=0 +o_lat_p=30 +lon_0=0 +ellps=GRS80")
+    assert any("derived" in p for p in _not_plain_lonlat(rotated))
+    assert _not_plain_lonlat(CRS.from_epsg(4490)) == []

@@ -11,6 +11,7 @@ right for the CRS get an :class:`IngestError` saying what they look like and wha
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -25,6 +26,9 @@ OBFUSCATED = {"GCJ-02": gcj02_to_wgs84, "BD-09": bd09_to_wgs84}
 ALIASES = {"GCJ02": "GCJ-02", "GCJ-02": "GCJ-02", "AMAP": "GCJ-02", "BD09": "BD-09", "BD-09": "BD-09",
            "BAIDU": "BD-09", "WGS84": "EPSG:4326", "CRS84": "EPSG:4326", "CGCS2000": "EPSG:4490"}
 GEOGRAPHIC = (4326, 4490)
+# how far beyond its half-width a zone's coordinates may reach (parcels on a zone's edge are
+# often surveyed in the neighbouring zone: half a degree is about 45 km)
+ZONE_MARGIN_DEG = 0.5
 
 
 @dataclass(frozen=True)
@@ -94,9 +98,30 @@ def _from_file(declared: str) -> str:
     if epsg:
         return normalise(str(epsg))
     if crs.is_geographic and crs.ellipsoid and abs(crs.ellipsoid.semi_major_metre - 6378137.0) < 1:
+        problems = _not_plain_lonlat(crs)
+        if problems:
+            raise IngestError(f"the file's CRS ({crs.name}) is not plain longitude/latitude: {'; '.join(problems)}. "
+                              "This service does not convert such coordinates: reproject to CGCS2000 "
+                              "(EPSG:4490) first")
         return "EPSG:4490"
     raise IngestError(f"the file's CRS ({crs.name}) is not one of the accepted ones; reproject to "
                       "CGCS2000 (EPSG:4490 or a Gauss-Krüger zone) first")
+
+
+def _not_plain_lonlat(crs: CRS) -> list[str]:
+    """What makes a geographic CRS on the GRS80/WGS84 ellipsoid other than plain degrees from
+    Greenwich (a .prj taken as EPSG:4490 otherwise): another prime meridian, angles in radians
+    or grads, a rotated pole or other derived grid."""
+    problems = []
+    pm = crs.prime_meridian
+    if pm is not None and abs(pm.longitude) > 1e-12:
+        problems.append(f"its prime meridian is {pm.name} at {pm.longitude:g} {pm.unit_name.lower()}, not Greenwich")
+    units = {(a.unit_name, round(a.unit_conversion_factor, 15)) for a in crs.axis_info}
+    if any(abs(factor - math.pi / 180) > 1e-12 for _, factor in units):
+        problems.append("its angles are in " + ", ".join(sorted(n.lower() for n, _ in units)) + ", not degrees")
+    if crs.is_derived:
+        problems.append("it is a derived grid (a rotated pole or similar)")
+    return problems
 
 
 def describe(xy: np.ndarray) -> str:
@@ -183,7 +208,9 @@ def to_storage(geoms: np.ndarray, crs: str) -> np.ndarray:
     lonlat = shapely.get_coordinates(out)
     if not np.isfinite(lonlat).all():
         raise IngestError(f"coordinates cannot be converted from {crs}: {describe(xy)}; {looks_like(xy)}")
-    if gk is not None and (np.abs(lonlat[:, 0] - gk.central_meridian) > gk.width).any():
-        raise IngestError(f"coordinates fall outside {crs}'s zone (central meridian {gk.central_meridian}°E): "
-                          f"{describe(xy)}; wrong zone?")
+    if gk is not None and (np.abs(lonlat[:, 0] - gk.central_meridian) > gk.width / 2 + ZONE_MARGIN_DEG).any():
+        far = float(np.max(np.abs(lonlat[:, 0] - gk.central_meridian)))
+        raise IngestError(f"coordinates fall outside {crs}'s zone: they lie up to {far:.2f}° from its central "
+                          f"meridian {gk.central_meridian}°E, and a {gk.width}° zone spans ±{gk.width / 2:g}° "
+                          f"(±{gk.width / 2 + ZONE_MARGIN_DEG:g}° accepted at its edges); {describe(xy)}; wrong 带号 or zone?")
     return out

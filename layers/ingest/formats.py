@@ -524,6 +524,10 @@ def read_landtxt(path: Path, limits: Limits) -> Raw:
         zone = str(prefix)
     raw.crs = f"GK:{int(zone)}:{width}:{int(prefixed)}"
     raw.crs_source = "用地报批 TXT header (带号" + (", easting prefix" if prefixed else "") + ")"
+    if not prefixed:
+        cm = int(zone) * 3 if width == "3" else int(zone) * 6 - 3
+        raw.warnings.append(f"the eastings carry no zone prefix, so the zone rests on 带号={zone} alone (central "
+                            f"meridian {cm}°E): a wrong 带号 moves every parcel by {width}° of longitude per zone")
     return raw
 
 
