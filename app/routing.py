@@ -5,6 +5,9 @@
   infinity (``1e400``), lone surrogates (``"\\ud800"``) and bytes that are not UTF-8. FastAPI
   turns the decode error into a 422 naming the place (``orjson.JSONDecodeError`` is a
   ``json.JSONDecodeError``).
+- **One value per key.** A key given twice in one object (``{"industry": "C3011",
+  "industry": "D4416"}``) is refused, not last-wins: a second, Python ``json`` pass with a
+  pairs hook finds it (about 40 ms for a 1 MB site; small bodies cost microseconds).
 - **A wall-time budget.** The domain's long loops stop the work once ``request_timeout_s``
   is spent (:mod:`zoning.budget`; a 503 naming the setting).
 - **Authentication first.** A route whose dependencies need a role (``app.auth.require``)
@@ -14,6 +17,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -24,10 +28,29 @@ from fastapi.routing import APIRoute
 from zoning.budget import budget
 
 
+class DuplicateKey(json.JSONDecodeError):
+    """A JSON object naming a key twice (FastAPI answers a ``JSONDecodeError`` with a 422)."""
+
+
+def _one_value_per_key(pairs: list[tuple[str, Any]]) -> dict:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen, dup = set(), None
+        for k, _ in pairs:
+            if k in seen:
+                dup = k
+                break
+            seen.add(k)
+        raise DuplicateKey(f"the key {dup[:60]!r} is given twice in one object", "", 0)
+    return out
+
+
 class StrictJSONRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            self._json = orjson.loads(await self.body())
+            body = await self.body()
+            self._json = orjson.loads(body)
+            json.loads(body, object_pairs_hook=_one_value_per_key)  # refuses duplicate keys
         return self._json
 
 

@@ -70,7 +70,7 @@ class Live:
     def at(self, at: str) -> Judging:
         """The layers and rules in force at UTC text ``at``."""
         rules = self.rules_registry.ruleset(at) if self.rules_registry is not None else self.rules
-        return Judging(self.store.as_of(at), rules, self.industries)
+        return Judging(self.store.as_of(at), rules, self.industries, as_of=at)
 
     def state_kind(self) -> str:
         """Where the version histories live: ``sqlite`` (local, a read costs microseconds) or ``postgres``."""

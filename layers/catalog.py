@@ -127,6 +127,9 @@ class LayerEntry(BaseModel):
     source_layer: str | None = None
     crs: str = "EPSG:4490"
     vintage: dt.date
+    valid_from: dt.date | None = Field(
+        None, description="the first day the catalog data speaks for, when earlier than its vintage (an "
+                          "as_of judgment before it finds the layer not yet in existence); default: the vintage")
     licence: str
     provenance: str
     synthetic: bool

@@ -361,3 +361,34 @@ def test_every_route_is_a_strict_route(client):
     routes = [r for r in walk(client.app.routes) if isinstance(r, APIRoute)]
     assert len(routes) > 30
     assert [r.path for r in routes if not isinstance(r, StrictRoute)] == []
+
+
+@pytest.mark.parametrize("raw, word", [
+    ('{"site": {"type": "Point", "coordinates": [112.55, 37.87]}, "project": {"industry": "C3011", "industry": "D4416"}}',
+     "given twice"),
+    ('{"site": {"type": "Point", "coordinates": [112.55, 37.87]}, "site": {"type": "Point", "coordinates": [1, 2]},'
+     ' "project": {"industry": "C3011"}}', "given twice"),
+    ('{"site": {"type": "Point", "coordinates": ["112.55", "37.87"]}, "project": {"industry": "C3011"}}',
+     "must be numbers"),
+    ('{"site": {"type": "Point", "coordinates": [true, 37.87]}, "project": {"industry": "C3011"}}', "must be numbers"),
+])
+def test_duplicate_keys_and_coordinates_that_are_not_numbers_are_refused(client, raw, word):
+    r = _post(client, None, raw)
+    assert r.status_code == 422 and word in r.text, r.text
+
+
+def test_as_of_before_a_layers_data_existed_is_undetermined_saying_why(client):
+    """as_of=0001-01-01 was judged with today's layers. Before a layer's data existed it says
+    nothing: the rules that need it are undetermined, naming the layer and the date."""
+    body = {"site": square(*TAIYUAN, 0.002), "project": {"industry": "C3670"}}
+    now = client.post("/v1/assess", json=body).json()
+    assert any(r["layer"] and r["layer"]["id"] == "control_units" and r["verdict"] != "undetermined"
+               for r in now["reasons"])
+    then = client.post("/v1/assess", json={**body, "as_of": "2020-01-01"}).json()
+    units = [r for r in then["reasons"] if r["layer"] and r["layer"]["id"] == "control_units"]
+    assert units and all(r["verdict"] == "undetermined" and "later than as_of" in r["note"] for r in units)
+    assert not any(r["layer"] and r["layer"]["id"] == "access_lists" for r in then["reasons"])
+    assert then["verdict"] in ("undetermined", "prohibited")
+    ancient = client.post("/v1/assess", json={**body, "as_of": "0001-01-01"}).json()
+    assert ancient["verdict"] != "permitted" and not any(
+        r["features"] for r in ancient["reasons"] if r["layer"] and r["layer"]["kind"] != "access_list")

@@ -18,6 +18,16 @@ class Judging:
     store: LayerStore
     rules: RuleSet
     industries: IndustryCatalogue
+    as_of: str | None = None  # UTC text: judged as things stood then (layers not yet in existence say nothing)
+
+    def existed(self, info) -> bool:
+        """Whether a layer version was in existence at ``as_of``: its data's vintage is not later
+        (a layer's first version in force is its catalog data, from its vintage)."""
+        from layers.dates import start_of_day
+
+        if self.as_of is None:
+            return True
+        return start_of_day(min(info.entry.vintage, info.entry.valid_from or info.entry.vintage)) <= self.as_of
 
     def versions(self) -> dict:
         """Every layer's version and the rules version: what an answer was judged with."""

@@ -275,6 +275,9 @@ def _undetermined(rule: Rule, test: FeatureTest, uncovered: list[LayerHits]) -> 
         names = ", ".join(h.info.id for h in uncovered)
         note = (f"layer(s) {names} of kind {test.kind} do not cover the whole site, so rule "
                 f"{rule.id} ({rule.verdict}) cannot be evaluated there")
+        absent = [h.absent for h in uncovered if h.absent]
+        if absent:
+            note += " (" + "; ".join(absent) + ")"
         layer = layer_ref(uncovered[0])
     else:
         note = f"the catalog has no layer of kind {test.kind}, which rule {rule.id} needs"
@@ -354,8 +357,8 @@ def judge(judging: Judging, site: Site, project: Project, edition: str = DEFAULT
     """Is ``project`` permitted at ``site``: every rule and access-list item that applies, with
     its clause and the layer versions behind it."""
     _check(project, edition)
-    return judge_hits(judging.rules, judging.industries, site, project, overlay(judging.store, site), edition, now,
-                      access_lists(judging.store))
+    return judge_hits(judging.rules, judging.industries, site, project, _then(judging, overlay(judging.store, site)),
+                      edition, now, _lists_then(judging))
 
 
 def judge_many(judging: Judging, sites: list[Site], project: Project, edition: str = DEFAULT_EDITION,
@@ -364,9 +367,30 @@ def judge_many(judging: Judging, sites: list[Site], project: Project, edition: s
     answers as judging them one by one."""
     _check(project, edition)
     now = now or dt.datetime.now(dt.UTC)
-    lists = access_lists(judging.store)
-    return [judge_hits(judging.rules, judging.industries, site, project, hits, edition, now, lists)
+    lists = _lists_then(judging)
+    return [judge_hits(judging.rules, judging.industries, site, project, _then(judging, hits), edition, now, lists)
             for site, hits in zip(sites, overlay_many(judging.store, sites))]
+
+
+def _then(judging: Judging, hits: dict[str, LayerHits]) -> dict[str, LayerHits]:
+    """The overlay as it stood at ``as_of``: a layer whose data was not yet in existence has no
+    features there and covers nothing, so the rules that need it are undetermined, saying why."""
+    out = {}
+    for lid, h in hits.items():
+        if judging.existed(h.info):
+            out[lid] = h
+            continue
+        none = np.zeros(len(h), bool)
+        out[lid] = LayerHits(h.info, h.idx[none], h.ids[none], h.geoms[none],
+                             {k: np.asarray(v)[none] for k, v in h.attrs.items()}, h.overlap_m2[none], h.share[none],
+                             covered=False, absent=f"{lid}'s version in force then (data of "
+                                                   f"{h.info.entry.valid_from or h.info.entry.vintage}) is later than as_of")
+    return out
+
+
+def _lists_then(judging: Judging) -> list[AccessList]:
+    """The access lists in existence at ``as_of``."""
+    return [al for al in access_lists(judging.store) if judging.existed(al.info)]
 
 
 def _check(project: Project, edition: str) -> None:

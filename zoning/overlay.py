@@ -63,6 +63,7 @@ class LayerHits:
     overlap_m2: np.ndarray  # NaN where the notion does not apply (point site, line layer)
     share: np.ndarray  # of the site's area; 1.0 for a point site inside; NaN for lines/points
     covered: bool  # does the layer speak for the whole site?
+    absent: str | None = None  # why the layer says nothing here at all (it did not exist yet at as_of)
 
     def __len__(self) -> int:
         return len(self.idx)

@@ -19,6 +19,26 @@ SiteGeoJSON = Annotated[
 ]
 
 
+def numbers_only(geojson) -> None:
+    """Coordinates must be JSON numbers: ``"118.17"`` (a string) or ``true`` is refused rather
+    than coerced."""
+    stack = [geojson]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "coordinates" in node:
+                flat = [node["coordinates"]]
+                while flat:
+                    c = flat.pop()
+                    if isinstance(c, list):
+                        flat.extend(c)
+                    elif isinstance(c, bool) or not isinstance(c, int | float):
+                        raise ValueError(f"coordinates must be numbers; got {type(c).__name__} {str(c)[:30]!r}")
+            stack.extend(v for k, v in node.items() if k != "coordinates")
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
 class CapacityIn(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
     value: float = Field(ge=0, le=1e12, description="the project's capacity in `unit`")
@@ -85,6 +105,12 @@ class AssessRequest(BaseModel):
     )
     site: SiteGeoJSON
     project: ProjectIn
+
+    @field_validator("site", mode="before")
+    @classmethod
+    def _numeric_coordinates(cls, v):
+        numbers_only(v)
+        return v
     key_region_edition: Edition | None = Field(
         None, description="key-region map: 2018 (国发〔2018〕22号) or 2023 (国发〔2023〕24号, default)"
     )

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from geojson_pydantic import MultiPolygon, Polygon
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.models.assess import numbers_only
 from app.models.common import TextOut
 from zoning.vocabulary import Edition
 
@@ -19,6 +20,12 @@ class SitingRequest(BaseModel):
                                          "weights": {"resource": 0.6, "grid": 0.4, "slope": 0, "area": 0}}]},
     )
     aoi: Polygon | MultiPolygon | None = Field(None, description="area of interest, lon/lat (EPSG:4490)")
+
+    @field_validator("aoi", mode="before")
+    @classmethod
+    def _numeric_coordinates(cls, v):
+        numbers_only(v)
+        return v
     adcode: str | None = Field(None, pattern=r"^\d{6}$", description="or an admin code (province, city, county)")
     tech: Literal["pv", "wind"]
     land_kinds: list[Literal["abandoned_mine", "coal_subsidence", "closed_landfill", "contaminated_plot",
