@@ -290,3 +290,19 @@ def test_a_rotated_pole_is_not_plain_lonlat():
     rotated = CRS.from_proj4("+proj=ob_tran +o_proj=longlat +o_lon_p=0 +o_lat_p=30 +lon_0=0 +ellps=GRS80")
     assert any("derived" in p for p in _not_plain_lonlat(rotated))
     assert _not_plain_lonlat(CRS.from_epsg(4490)) == []
+
+
+def test_blank_xlsx_rows_and_empty_cells_are_skipped_as_in_a_csv(client, tmp_path):
+    """Blank rows and empty trailing cells in an XLSX were read as NaN: a 422 "coordinates must
+    be finite" for a table a CSV of the same rows passes."""
+    import pyogrio
+
+    df = pd.DataFrame({"地块号": ["1", "1", None, "1", "1", None],
+                       "经度": [112.54, 112.56, np.nan, 112.56, 112.54, np.nan],
+                       "纬度": [37.86, 37.86, np.nan, 37.88, 37.88, np.nan],
+                       "备注": [None, None, None, None, "x", None]})
+    pyogrio.write_dataframe(df, tmp_path / "t.xlsx", driver="XLSX")
+    xlsx = client.post("/v1/sites", files={"file": ("界址点.xlsx", (tmp_path / "t.xlsx").read_bytes())})
+    csv = client.post("/v1/sites", files={"file": ("界址点.csv", df.to_csv(index=False).encode())})
+    assert xlsx.status_code == csv.status_code == 200, (xlsx.text, csv.text)
+    assert xlsx.json()["features"][0]["geometry"] == csv.json()["features"][0]["geometry"]

@@ -433,7 +433,9 @@ def xlsx_rows(path: Path, limits: Limits) -> tuple[list[str], list[list[str]]]:
     except Exception as exc:
         raise IngestError(f"the XLSX cannot be read: {reason(exc, path)}") from None
     headers = [str(c) for c in df.columns]
-    return headers, df.astype(str).replace({"None": "", "nan": ""}).to_numpy().tolist()
+    # empty cells are "" as in a CSV (blank rows are then skipped; NaN/None/NA never reach a parser)
+    cells = df.astype(object).where(df.notna(), None).to_numpy().tolist()
+    return headers, [["" if v is None else str(v) for v in row] for row in cells]
 
 
 def read_xlsx(path: Path, limits: Limits) -> Raw:
