@@ -44,7 +44,23 @@ def parse_filter(text: str, lang: str = "cql2-text") -> ast.Node:
         raise InvalidFilter(f"cannot parse {lang} filter: {str(exc).splitlines()[0][:300]}") from None
     if not isinstance(node, ast.Node):
         raise InvalidFilter("filter is not a predicate")
+    _cql2_like(node)
     return node
+
+
+def _cql2_like(node: ast.Node) -> None:
+    """CQL2's LIKE: ``%`` any run of characters, ``_`` one character, ``\\`` the escape
+    (pygeofilter's parsers hand over ``.`` as the single-character wildcard, so ``_`` matched
+    itself and ``.`` any character)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.Like):
+            n.wildcard, n.singlechar, n.escapechar = "%", "_", "\\"
+        if isinstance(n, ast.Node):
+            stack.extend(c for c in n.get_sub_nodes() if c is not None)
+        elif isinstance(n, list | tuple):
+            stack.extend(n)
 
 
 def check_properties(node: ast.Node, fields: set[str], geometry_name: str = "geometry") -> None:

@@ -101,6 +101,11 @@ def test_bbox_and_crs(client, store):
         ("/collections/red_lines/items", {"filter": "{\"op\": \"=\"}", "filter-lang": "cql2-json"}, 400, "filter"),
         ("/collections/red_lines/items", {"filter-lang": "sql", "filter": "1=1"}, 400, "filter-lang"),
         ("/collections/red_lines/items", {"f": "xml"}, 400, "f must be"),
+        # parameters of the standard that are not implemented are refused, not ignored
+        ("/collections/red_lines/items", {"datetime": "2024-01-01T00:00:00Z"}, 400, "datetime"),
+        ("/collections/red_lines/items", {"filter-crs": "http://www.opengis.net/def/crs/EPSG/0/3857"}, 400,
+         "filter-crs"),
+        ("/collections/red_lines/items", {"bbox": "113,36,112,37"}, 400, "min <= max"),
     ],
 )
 def test_bad_requests(client, path, params, status, needle):
@@ -139,3 +144,22 @@ def test_ogctests_core_conformance(live_server, tmp_path):
     tail = "\n".join(out.stdout.splitlines()[-15:])
     assert out.returncode == 0, tail
     assert " passed" in tail and "failed" not in tail
+
+
+def test_cql2_like_wildcards_follow_the_standard(client, store):
+    """CQL2: ``%`` any run of characters, ``_`` exactly one, ``\\`` escapes; ``.`` is a plain dot
+    (pygeofilter's parser made ``.`` the single-character wildcard and ``_`` literal)."""
+    import numpy as np
+
+    attrs = store.attributes("admin_province", np.arange(store.info("admin_province").count))
+    names = set(attrs.name)
+
+    def matched(pattern):
+        r = client.get(OGC + "/collections/admin_province/items",
+                       params={"filter": f"name LIKE '{pattern}'", "limit": 100})
+        assert r.status_code == 200, r.text
+        return {f["properties"]["name"] for f in r.json()["features"]}
+
+    assert matched("山_省") == {n for n in names if len(n) == 3 and n.startswith("山") and n.endswith("省")}
+    assert matched("山.省") == set()  # a dot is a dot
+    assert matched("%自治区") == {n for n in names if n.endswith("自治区")}

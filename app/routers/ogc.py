@@ -221,6 +221,17 @@ def _transformer(src: str, dst: str) -> Transformer:
     return Transformer.from_crs(CRS.from_user_input(SUPPORTED_CRS[src]), CRS.from_user_input(SUPPORTED_CRS[dst]))
 
 
+def _unsupported(request: Request) -> None:
+    """Parameters of the standard this service does not implement are refused, not ignored."""
+    q = request.query_params
+    if "datetime" in q:
+        raise BadRequest("datetime is not supported: the collections have no temporal extent (their versions "
+                         "have dates: use /v1/layers/{id}/versions, or as_of on /v1/assess)")
+    if "filter-crs" in q and _crs(q["filter-crs"], "filter-crs") != CRS84:
+        raise BadRequest("filter-crs must be CRS84 (http://www.opengis.net/def/crs/OGC/1.3/CRS84): filter "
+                         "geometries are taken as longitude/latitude")
+
+
 def _parse_bbox(text: str, bbox_crs: str) -> tuple[float, float, float, float]:
     try:
         vals = [float(v) for v in text.split(",")]
@@ -237,6 +248,9 @@ def _parse_bbox(text: str, bbox_crs: str) -> tuple[float, float, float, float]:
     minx, miny, maxx, maxy = vals
     if bbox_crs == CRS84 and (miny > maxy or not (-90 <= miny <= 90 and -90 <= maxy <= 90)):
         raise BadRequest(f"bbox latitudes out of order or range: {text!r}")
+    if minx > maxx or miny > maxy:
+        raise BadRequest(f"bbox must be minx,miny,maxx,maxy with min <= max (a box across the antimeridian "
+                         f"is not supported); got {text!r}")
     return minx, miny, maxx, maxy
 
 
@@ -291,6 +305,7 @@ def items(
     """Features of a collection. Any other query parameter named like a property is an
     equality filter (``?unit_class=1``)."""
     ensure_readable(services, who, collection_id)
+    _unsupported(request)
     out_crs = _crs(crs, "crs")
     box = _parse_bbox(bbox, _crs(bbox_crs, "bbox-crs")) if bbox else None
     fields = set(info.fields)
