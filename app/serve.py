@@ -85,8 +85,17 @@ def _worker(index: int, settings: Settings, store, host: str, port: int, parent:
     app = create_app(mine, assemble(mine, store))
     sock = _socket(host, port)
     sock.listen(2048)
-    config = uvicorn.Config(app, log_level="info", timeout_keep_alive=settings.keep_alive_s)
+    config = uvicorn.Config(app, log_level="info", **uvicorn_options(settings))
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def uvicorn_options(settings: Settings) -> dict:
+    """Keep-alive, and whose X-Forwarded-For is believed: only the configured proxies' (uvicorn's
+    own default trusts 127.0.0.1, so any local client could rotate its address past the rate
+    limit)."""
+    proxies = ",".join(settings.trusted_proxies)
+    return {"timeout_keep_alive": settings.keep_alive_s, "proxy_headers": bool(proxies),
+            "forwarded_allow_ips": proxies or None}
 
 
 def ready_store(settings: Settings):
@@ -120,7 +129,7 @@ def _serve_one(settings: Settings, host: str, port: int) -> int:
 
     store = ready_store(settings)
     uvicorn.run(create_app(settings, assemble(settings, store)), host=host, port=port, log_level="info",
-                timeout_keep_alive=settings.keep_alive_s)
+                **uvicorn_options(settings))
     return 0
 
 

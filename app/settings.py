@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     dask_scheduler: str | None = Field(None, description="tcp://host:8786: run batch-job chunks on a Dask cluster")
     workers: int = Field(0, ge=0, le=64, description="HTTP worker processes, forked after the layers are "
                          "loaded so they share them; 0: one per core")
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="addresses (or CIDRs) of reverse proxies whose X-Forwarded-For is "
+                                          "believed; none by default: the client address is the peer's")
     keep_alive_s: int = Field(30, ge=1, le=600, description="idle HTTP keep-alive; uvicorn's 5 s "
                               "dropped connections under load (bench/load.py)")
     # memory: both caches are bounded; RSS levels off once they are full (bench/load.py)

@@ -116,3 +116,39 @@ def test_version_sync_loads_another_process_publish_and_freezes_it(tmp_path):
         assert syncer.step() == []
     finally:
         gc.unfreeze()
+
+
+def test_x_forwarded_for_is_believed_only_from_configured_proxies():
+    """uvicorn trusts X-Forwarded-For from 127.0.0.1 by default, so a local client could rotate
+    it past the per-client limits; the service believes only the proxies it is told of."""
+    import asyncio
+
+    import uvicorn
+
+    from app.serve import uvicorn_options
+    from app.settings import Settings
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": scope["client"][0].encode()})
+
+    def seen(options) -> str:
+        config = uvicorn.Config(app, **options)
+        config.load()
+        wrapped = config.loaded_app
+        out = []
+
+        async def run():
+            scope = {"type": "http", "client": ("127.0.0.1", 5000), "scheme": "http", "method": "GET", "path": "/",
+                     "headers": [(b"x-forwarded-for", b"203.0.113.9")], "query_string": b""}
+
+            async def send(message):
+                if message["type"] == "http.response.body":
+                    out.append(message["body"].decode())
+
+            await wrapped(scope, None, send)
+        asyncio.run(run())
+        return out[0]
+
+    assert seen(uvicorn_options(Settings())) == "127.0.0.1"
+    assert seen(uvicorn_options(Settings(trusted_proxies=["127.0.0.1"]))) == "203.0.113.9"
