@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     dask_scheduler: str | None = Field(None, description="tcp://host:8786: run batch-job chunks on a Dask cluster")
     workers: int = Field(0, ge=0, le=64, description="HTTP worker processes, forked after the layers are "
                          "loaded so they share them; 0: one per core")
+    ogc_page_vertices: int = Field(
+        500_000, ge=1000, description="most vertices in one page of OGC API items (about 12 MB of GeoJSON; "
+                                      "a tenth for HTML): a page is cut short there and `next` goes on")
     trusted_proxies: list[str] = Field(
         default_factory=list, description="addresses (or CIDRs) of reverse proxies whose X-Forwarded-For is "
                                           "believed; none by default: the client address is the peer's")

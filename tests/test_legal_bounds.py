@@ -201,14 +201,6 @@ def test_every_code_stays_within_the_law_at_every_kind_of_place(places, rules, i
     assert not failures, f"{len(failures)} answers outside the law:\n" + "\n".join(failures[:40])
 
 
-def _without_features(h):
-    """The same layer, covering the site, with none of its features there."""
-    none = np.zeros(len(h), bool)
-    return dataclasses.replace(h, idx=h.idx[none], ids=h.ids[none], geoms=h.geoms[none],
-                               attrs={k: np.asarray(v)[none] for k, v in h.attrs.items()},
-                               overlap_m2=h.overlap_m2[none], share=h.share[none], covered=True)
-
-
 def test_a_restrictive_layer_under_a_site_never_makes_the_verdict_milder(places, rules, industries):
     # every class: a code above class level is judged by the strictest of its classes (each rule
     # and item fires for it when it fires for one of them), so it is as monotone as they are
@@ -220,7 +212,7 @@ def test_a_restrictive_layer_under_a_site_never_makes_the_verdict_milder(places,
         for layer_id, h in hits.items():
             if h.info.kind not in RESTRICTIVE | {"control_unit"} or not len(h):
                 continue
-            bare = {**hits, layer_id: _without_features(h)}
+            bare = {**hits, layer_id: h.without_features(covered=True)}
             for code in codes:
                 with_layer = with_all[code]
                 without = judge_hits(rules, industries, site, Project(code), bare).verdict

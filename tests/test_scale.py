@@ -95,3 +95,16 @@ def test_capacity_in_an_upload_form(client):
     assert ok.status_code in (200, 201), ok.text
     bad = client.post("/v1/assess/upload", files=files, data={"industry": "D4430", "capacity": "twenty"})
     assert bad.status_code == 422 and "capacity" in bad.text
+
+
+def test_a_size_condition_keeps_an_open_question_and_drops_only_what_the_size_rules_out():
+    from zoning.judge import Reason, _sized
+
+    def reason(verdict):
+        return Reason("r", verdict, {"zh": "条", "en": "rule"}, {}, None)
+
+    small = Threshold.parse("<=35 蒸吨/h")
+    kept = _sized([reason("undetermined"), reason("prohibited"), reason("permitted")], small, None)
+    assert [r.verdict for r in kept] == ["undetermined", "undetermined"]  # the uncovered one stays open
+    assert _sized([reason("prohibited")], small, Capacity(75, "蒸吨/h")) == []
+    assert [r.verdict for r in _sized([reason("prohibited")], small, Capacity(20, "蒸吨/h"))] == ["prohibited"]

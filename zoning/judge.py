@@ -306,8 +306,11 @@ def _sized(found: list[Reason], threshold: Threshold, capacity: Capacity | None)
         return []
     out = []
     for r in found:
-        if r.verdict in ("permitted", "undetermined"):
-            continue  # an open permission permits nothing; an open question stays as it is
+        if r.verdict == "undetermined":  # an open question (no layer here) stays as it is
+            out.append(r)
+            continue
+        if r.verdict == "permitted":  # a permission for a size the project may not have permits nothing
+            continue
         out.append(Reason(r.rule_id, "undetermined",
                           {"zh": threshold.zh(capacity) + "：" + r.summary["zh"],
                            "en": "Cannot be judged without the project's size: " + r.summary["en"]},
@@ -375,17 +378,10 @@ def judge_many(judging: Judging, sites: list[Site], project: Project, edition: s
 def _then(judging: Judging, hits: dict[str, LayerHits]) -> dict[str, LayerHits]:
     """The overlay as it stood at ``as_of``: a layer whose data was not yet in existence has no
     features there and covers nothing, so the rules that need it are undetermined, saying why."""
-    out = {}
-    for lid, h in hits.items():
-        if judging.existed(h.info):
-            out[lid] = h
-            continue
-        none = np.zeros(len(h), bool)
-        out[lid] = LayerHits(h.info, h.idx[none], h.ids[none], h.geoms[none],
-                             {k: np.asarray(v)[none] for k, v in h.attrs.items()}, h.overlap_m2[none], h.share[none],
-                             covered=False, absent=f"{lid}'s version in force then (data of "
-                                                   f"{h.info.entry.valid_from or h.info.entry.vintage}) is later than as_of")
-    return out
+    return {lid: h if judging.existed(h.info) else h.without_features(
+                covered=False, absent=f"{lid}'s version in force then (data of "
+                                      f"{h.info.entry.valid_from or h.info.entry.vintage}) is later than as_of")
+            for lid, h in hits.items()}
 
 
 def _lists_then(judging: Judging) -> list[AccessList]:

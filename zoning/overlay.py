@@ -68,6 +68,13 @@ class LayerHits:
     def __len__(self) -> int:
         return len(self.idx)
 
+    def without_features(self, covered: bool, absent: str | None = None) -> LayerHits:
+        """The same layer with none of its features at the site."""
+        none = np.zeros(len(self), bool)
+        return LayerHits(self.info, self.idx[none], self.ids[none], self.geoms[none],
+                         {k: np.asarray(v)[none] for k, v in self.attrs.items()}, self.overlap_m2[none],
+                         self.share[none], covered=covered, absent=absent)
+
     def matching(self, where: dict) -> np.ndarray:
         """Boolean mask of hits whose attributes pass every test in ``where`` (values already
         resolved): a scalar means equality, a list means membership; compared as text so an
