@@ -132,6 +132,16 @@ def validation_problems(exc: RequestValidationError) -> list[dict[str, Any]]:
 OGC_PREFIX = "/ogc"  # OGC API routes answer errors in the OGC exception shape
 
 
+MAX_DETAIL = 2000  # characters of an error message a client is sent
+
+
+def _bounded(detail: Any) -> Any:
+    """An error message cut to :data:`MAX_DETAIL` characters (one that echoes input can be long)."""
+    if isinstance(detail, str) and len(detail) > MAX_DETAIL:
+        return detail[:MAX_DETAIL] + "…"
+    return detail
+
+
 def error_response(path: str, status: int, kind: str, detail: Any, *, ogc_code: str | None = None,
                    headers: dict | None = None, report: dict | None = None) -> Response:
     """Every error body the service writes: ``{"error": kind, "detail": …}``, or on the OGC API
@@ -144,9 +154,9 @@ def error_response(path: str, status: int, kind: str, detail: Any, *, ogc_code: 
         if isinstance(detail, list):  # schema problems, in one sentence
             detail = "; ".join(f"{'.'.join(map(str, p['loc'][1:]))}: {p['msg']}" for p in detail)
         content: dict[str, Any] = {"code": ogc_code or ("NotFound" if status == 404 else "InvalidParameterValue"),
-                                   "description": detail}
+                                   "description": _bounded(detail)}
     else:
-        content = {"error": kind, "detail": detail}
+        content = {"error": kind, "detail": _bounded(detail)}
         if report:
             content["report"] = report  # a refused layer version: everything validation found
     return Response(orjson.dumps(content), status_code=status, headers=headers or None,

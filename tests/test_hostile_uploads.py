@@ -202,3 +202,17 @@ def test_parsers_start_without_copying_the_server(monkeypatch):
     monkeypatch.setattr(subprocess.Popen, "__init__", spy)
     read_upload(fc({"type": "Polygon", "coordinates": [SQ]}), "site.geojson", limits=Limits())
     assert seen == [None]
+
+
+def test_a_truncated_geopackage_is_refused_without_the_readers_sql(client):
+    data = (Path(__file__).parents[1] / "data" / "sample" / "industrial_parks.gpkg").read_bytes()
+    r = client.post("/v1/sites", files={"file": ("t.gpkg", data[: len(data) // 2])})
+    assert r.status_code == 422
+    assert "damaged or truncated" in r.text and "SELECT" not in r.text and "sqlite3_" not in r.text, r.text
+
+
+def test_error_messages_are_bounded():
+    from app.errors import MAX_DETAIL, error_response
+
+    body = error_response("/v1/x", 422, "X", "y" * 100_000).body
+    assert len(body) < MAX_DETAIL + 100

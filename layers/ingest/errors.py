@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from layers.errors import Unavailable, Unprocessable
 
 
@@ -27,10 +29,20 @@ class ParsersBusy(Unavailable):
     status, retry_after = 503, 5
 
 
+# what SQLite says inside GDAL's GeoPackage reader, after the statement it ran (never shown)
+_SQLITE = re.compile(r"sqlite3_\w+\((?:.|\n)*?\)\s*failed:\s*([^;]*)", re.IGNORECASE)
+
+
 def reason(exc: BaseException, path=None, limit: int = 200) -> str:
     """A parser's exception as a person may read it: its first line, without the server's
-    private folder (``path``'s parent), at most ``limit`` characters."""
+    private folder (``path``'s parent) or the SQL a GeoPackage reader ran, at most ``limit``
+    characters."""
     text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     if path is not None:
         text = text.replace(f"{path.parent}/", "").replace(str(path.parent), "")
+    sql = _SQLITE.search(text)
+    if sql or re.search(r"\b(SELECT|PRAGMA|INSERT)\b", text):
+        said = sql.group(1).strip() if sql else ""
+        text = "its SQLite database cannot be read" + (f" ({said})" if said else "") + \
+            ": the GeoPackage is damaged or truncated"
     return text if len(text) <= limit else text[:limit] + "…"
