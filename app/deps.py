@@ -39,6 +39,8 @@ class Services:
     audit: AuditLog | None = None
     runner: object | None = None  # app.jobs.JobRunner, started by the app
     tiles: TileCache = field(default_factory=TileCache)
+    # rendered PDF reports by (assessment, language, layer versions): one took up to a minute of CPU
+    reports: TileCache = field(default_factory=lambda: TileCache(64 * 1024 * 1024, size=len))
     pyramid: Pyramid | None = None  # low-zoom tiles encoded ahead (app.service.assemble)
     pinned: Judging | None = None
 

@@ -414,10 +414,11 @@ def encode_layer(store: LayerStore, layer_id: str, z: int, x: int, y: int) -> tu
 
 
 class TileCache:
-    """A thread-safe LRU of encoded tiles, bounded by total bytes."""
+    """A thread-safe LRU of encoded tiles (or, with ``size=len``, of plain bytes: rendered
+    reports), bounded by total bytes."""
 
-    def __init__(self, max_bytes: int = 256 * 1024 * 1024):
-        self.max_bytes = max_bytes
+    def __init__(self, max_bytes: int = 256 * 1024 * 1024, size=lambda tile: len(tile.data)):
+        self.max_bytes, self._len = max_bytes, size
         self._data: OrderedDict[str, Tile] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
@@ -443,10 +444,10 @@ class TileCache:
             if key in self._data:
                 return
             self._data[key] = tile
-            self._size += len(tile.data)
+            self._size += self._len(tile)
             while self._size > self.max_bytes and self._data:
                 _, old = self._data.popitem(last=False)
-                self._size -= len(old.data)
+                self._size -= self._len(old)
 
 
 def render(store: LayerStore, layer_ids: list[str], z: int, x: int, y: int,

@@ -216,6 +216,12 @@ def test_stored_assessment_and_reports(client, reference, tmp_path):
 
         page = np.asarray(Image.open(next(tmp_path.glob(f"{lang}*.png"))).convert("L"))
         assert (page < 128).mean() > 0.01  # the page has drawn text and map, not a blank sheet
+    # rendered once per assessment, language and layer versions (one took up to a minute of CPU)
+    import time
+
+    t0 = time.perf_counter()
+    again = client.get(f"/v1/assessments/{rid}/report.pdf", params={"lang": "en"})
+    assert again.content == r.content and time.perf_counter() - t0 < 0.5
     from tests.test_map_page import ARTIFACTS
 
     ARTIFACTS.mkdir(exist_ok=True)

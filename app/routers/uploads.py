@@ -153,6 +153,11 @@ def report_html(assessment_id: str, services: ServicesDep,
 def report_pdf(assessment_id: str, services: ServicesDep,
                lang: Annotated[str, Query(description="zh (default) or en")] = "zh") -> Response:
     record = services.records.get(assessment_id, kind="upload")
-    pdf = render_pdf(render_html(record, services.store, _lang(lang)))
+    # the map draws the layers in force: a switch makes another report
+    key = f"{assessment_id}|{_lang(lang)}|" + ",".join(f"{i.id}@{i.version}" for i in services.store.layers())
+    pdf = services.reports.get(key)
+    if pdf is None:
+        pdf = render_pdf(render_html(record, services.store, _lang(lang)))
+        services.reports.put(key, pdf)
     return Response(pdf, media_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="assessment-{assessment_id}-{lang}.pdf"'})
